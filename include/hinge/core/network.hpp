@@ -1,0 +1,53 @@
+#pragma once
+#include <cstddef>
+#include <utility>
+
+#include <hinge/core/plan.hpp>
+#include <hinge/core/shape.hpp>
+
+namespace hinge {
+
+// network<input<N>, Layers...>: a model as a type. Nothing here runs at run time: the members
+// are the planner's results, used by storage (core/layout.hpp) and the runtime (runtime/).
+template <class Input, class... Layers>
+struct network {
+    static_assert(detail::is_input<Input>,
+                  "network<input<N>, Layers...>: the first argument must be input<N>, because "
+                  "every other shape is inferred from it");
+    static_assert(sizeof...(Layers) > 0,
+                  "network<input<N>, Layers...>: a network needs at least one layer after input<N>");
+
+    using stages = planned_stages<Input::width, Layers...>;
+
+    static constexpr std::size_t input_size = Input::width;
+    static constexpr std::size_t stage_count = stages::size;
+    static constexpr std::size_t output_size = stage_at<stages, stage_count - 1>::output_width;
+    // Logical parameter count (weights and biases), without the padding of the storage layout.
+    static constexpr std::size_t parameter_count = [] {
+        return []<std::size_t... I>(std::index_sequence<I...>) {
+            return ((stage_at<stages, I>::input_width * stage_at<stages, I>::output_width +
+                     stage_at<stages, I>::output_width) + ...);
+        }(std::make_index_sequence<stage_count>{});
+    }();
+
+    template <std::size_t I>
+    using stage = stage_at<stages, I>;
+};
+
+// Calls f(std::integral_constant<std::size_t, I>{}) for I = 0 .. N-1 in order.
+template <std::size_t N, class F>
+constexpr void for_each_index(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<N>{});
+}
+
+// Calls f(std::integral_constant<std::size_t, I>{}) for I = N-1 down to 0.
+template <std::size_t N, class F>
+constexpr void for_each_index_reversed(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f(std::integral_constant<std::size_t, N - 1 - I>{}), ...);
+    }(std::make_index_sequence<N>{});
+}
+
+}  // namespace hinge

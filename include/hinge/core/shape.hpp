@@ -1,0 +1,23 @@
+#pragma once
+#include <cstddef>
+
+namespace hinge {
+
+// input<N>: the first argument of every network; all other shapes are inferred from it.
+template <std::size_t Width>
+struct input {
+    static_assert(Width > 0, "input<N>: N must be at least 1, because a network needs a value to work on");
+    static constexpr std::size_t width = Width;
+};
+
+// A layer that accepts any input width says so with any_width.
+inline constexpr std::size_t any_width = 0;
+
+namespace detail {
+template <class T>
+inline constexpr bool is_input = false;
+template <std::size_t N>
+inline constexpr bool is_input<input<N>> = true;
+}  // namespace detail
+
+}  // namespace hinge

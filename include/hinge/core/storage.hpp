@@ -1,0 +1,171 @@
+#pragma once
+// Storage owned by the caller: parameters, gradients and workspaces. Each is one aligned,
+// fixed-size, trivially copyable object. The library never allocates: a caller who wants a large
+// model off the stack writes `auto p = std::make_unique<hinge::parameters<Net>>();` once, outside
+// the hot path (operator new honours the 64-byte alignment).
+#include <array>
+#include <cstddef>
+#include <span>
+#include <type_traits>
+
+#include <hinge/core/layout.hpp>
+
+namespace hinge {
+
+template <class T>
+concept scalar_type = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+// The logical view of one dense stage inside a parameter (or gradient) block:
+// weight(o, i) for output o and input i, bias(o).
+template <class T, std::size_t In, std::size_t Out>
+class dense_view {
+public:
+    static constexpr std::size_t input_width = In;
+    static constexpr std::size_t output_width = Out;
+    static constexpr std::size_t panel = panel_width<std::remove_const_t<T>>;
+    static constexpr std::size_t padded_output = round_up(Out, panel);
+
+    constexpr dense_view(T* weights, T* bias) noexcept : weights_(weights), bias_(bias) {}
+
+    constexpr T& weight(std::size_t output, std::size_t input) const noexcept {
+        return weights_[output / panel * (In * panel) + input * panel + output % panel];
+    }
+    constexpr T& bias(std::size_t output) const noexcept { return bias_[output]; }
+
+    // Raw panel storage (In x padded_output values), for kernels and file formats.
+    constexpr std::span<T, In * padded_output> weight_storage() const noexcept {
+        return std::span<T, In * padded_output>(weights_, In * padded_output);
+    }
+    constexpr std::span<T, Out> biases() const noexcept { return std::span<T, Out>(bias_, Out); }
+
+private:
+    T* weights_;
+    T* bias_;
+};
+
+namespace detail {
+struct parameters_role {};
+struct gradients_role {};
+}  // namespace detail
+
+// One block of values laid out by layout<Net, T>. parameters<> and gradients<> are two roles of
+// the same layout, kept as distinct types so that one cannot be passed where the other belongs.
+template <class Net, class T, class Role>
+class parameter_block {
+    static_assert(scalar_type<T>, "parameters<Net, T>: T must be float or double");
+
+public:
+    using network_type = Net;
+    using value_type = T;
+    using layout_type = layout<Net, T>;
+    static constexpr std::size_t storage_size = layout_type::parameter_size;
+
+    constexpr T* data() noexcept { return values_.data(); }
+    constexpr const T* data() const noexcept { return values_.data(); }
+    // All values including the zero padding (storage_size >= Net::parameter_count).
+    constexpr std::span<T, storage_size> storage() noexcept { return values_; }
+    constexpr std::span<const T, storage_size> storage() const noexcept { return values_; }
+
+    template <std::size_t I>
+    constexpr auto layer() noexcept {
+        return view<T, I>(values_.data());
+    }
+    template <std::size_t I>
+    constexpr auto layer() const noexcept {
+        return view<const T, I>(values_.data());
+    }
+
+    constexpr void fill_zero() noexcept { values_.fill(T(0)); }
+
+    friend constexpr bool operator==(const parameter_block&, const parameter_block&) = default;
+
+private:
+    template <class U, std::size_t I>
+    static constexpr auto view(U* base) noexcept {
+        static_assert(I < Net::stage_count, "parameters<Net>::layer<I>: I must be less than Net::stage_count");
+        constexpr stage_layout s = layout_type::stages[I];
+        return dense_view<U, s.input_width, s.output_width>(base + s.weight_offset, base + s.bias_offset);
+    }
+
+    alignas(storage_alignment) std::array<T, storage_size> values_{};
+};
+
+template <class Net, class T = float>
+using parameters = parameter_block<Net, T, detail::parameters_role>;
+
+template <class Net, class T = float>
+using gradients = parameter_block<Net, T, detail::gradients_role>;
+
+// Buffers for a forward pass over up to Batch samples, and, when ForTraining, for the backward
+// pass: the gradient of each stage's pre-activation (two buffers, reused alternately, since only
+// neighbouring stages are live at once), the input gradient, and scratch for transposed weights.
+template <class Net, std::size_t Batch, class T = float, bool ForTraining = true>
+class workspace {
+    static_assert(scalar_type<T>, "workspace<Net, Batch, T>: T must be float or double");
+    static_assert(Batch > 0, "workspace<Net, Batch, T>: Batch must be at least 1");
+    using layout_type = layout<Net, T>;
+
+public:
+    using network_type = Net;
+    using value_type = T;
+    static constexpr std::size_t batch_size = Batch;
+    static constexpr bool for_training = ForTraining;
+
+    // Post-activation output of stage I: Batch rows of padded width, row stride = padded width.
+    template <std::size_t I>
+    T* activation() noexcept {
+        return activations_.data() + Batch * layout_type::stages[I].activation_offset;
+    }
+    template <std::size_t I>
+    const T* activation() const noexcept {
+        return activations_.data() + Batch * layout_type::stages[I].activation_offset;
+    }
+    template <std::size_t I>
+    static constexpr std::size_t activation_stride = layout_type::stages[I].padded_output;
+
+    // Output of sample `row` of the last forward pass.
+    std::span<const T, Net::output_size> output(std::size_t row = 0) const noexcept {
+        constexpr std::size_t last = Net::stage_count - 1;
+        return std::span<const T, Net::output_size>(activation<last>() + row * activation_stride<last>,
+                                                    Net::output_size);
+    }
+
+    // Gradient of the loss with respect to stage I's pre-activation (valid during backward).
+    template <std::size_t I>
+    T* pre_activation_gradient() noexcept
+        requires ForTraining
+    {
+        return I % 2 == 0 ? gradient_even_.data() : gradient_odd_.data();
+    }
+    static constexpr std::size_t gradient_stride = layout_type::widest_output;
+
+    // Gradient of the loss with respect to the network's input, when backward was asked for it.
+    std::span<const T> input_gradient(std::size_t row = 0) const noexcept
+        requires ForTraining
+    {
+        return std::span<const T>(input_gradient_.data() + row * layout_type::padded_input, Net::input_size);
+    }
+    T* input_gradient_data() noexcept
+        requires ForTraining
+    {
+        return input_gradient_.data();
+    }
+    static constexpr std::size_t input_gradient_stride = layout_type::padded_input;
+
+    T* transposed_weights() noexcept
+        requires ForTraining
+    {
+        return transposed_weights_.data();
+    }
+
+private:
+    static constexpr std::size_t if_training(std::size_t n) { return ForTraining ? n : 0; }
+
+    alignas(storage_alignment) std::array<T, Batch * layout_type::activation_row_size> activations_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::widest_output)> gradient_even_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::widest_output)> gradient_odd_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input)> input_gradient_{};
+    alignas(storage_alignment) std::array<T, if_training(layout_type::transposed_weight_size)> transposed_weights_{};
+};
+
+}  // namespace hinge

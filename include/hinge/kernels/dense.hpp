@@ -1,0 +1,64 @@
+#pragma once
+// The three products of a dense stage, each a gemm with its epilogue. Shapes are in the names:
+// In and Out are the logical widths; every buffer's rows are padded to whole 64-byte panels.
+#include <cstddef>
+
+#include <hinge/kernels/epilogues.hpp>
+#include <hinge/kernels/gemm.hpp>
+
+namespace hinge::kernels {
+
+// y = Act(x W + b).  x: rows x In (row stride x_stride), W: In x Out in panels, y: rows x pad(Out).
+template <class Act, std::size_t In, std::size_t Out, class T>
+inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, const T* w, const T* b,
+                          T* y) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t panels = round_up(Out, P) / P;
+    bias_activation_epilogue<Act, T> epilogue{b, y, panels * P};
+    gemm(rows, In, panels, x, x_stride, 1, w, In * P, P, epilogue);
+}
+
+// dW = x^T dz.  x: rows x In, dz: rows x pad(Out) (row stride dz_stride), dW: In x Out in panels.
+template <std::size_t In, std::size_t Out, class T>
+inline void dense_weight_gradient(std::size_t rows, const T* x, std::size_t x_stride, const T* dz,
+                                  std::size_t dz_stride, T* dw) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t panels = round_up(Out, P) / P;
+    panel_store_epilogue<T> epilogue{dw, In * P};
+    gemm(In, rows, panels, x, 1, x_stride, dz, P, dz_stride, epilogue);
+}
+
+// W^T in panels over the input dimension: wt[q][n][c] = W(output n, input q*P + c), zero for
+// inputs past In. This is the B operand of the input-gradient product.
+template <std::size_t In, std::size_t Out, class T>
+inline void transpose_weights(const T* w, T* wt) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t in_panels = round_up(In, P) / P;
+    for (std::size_t q = 0; q < in_panels; ++q) {
+        for (std::size_t n = 0; n < Out; ++n) {
+            const T* source = w + n / P * (In * P) + n % P;  // W(n, k) = source[k * P]
+            T* target = wt + q * (Out * P) + n * P;
+            for (std::size_t c = 0; c < P; ++c) {
+                const std::size_t k = q * P + c;
+                target[c] = k < In ? source[k * P] : T(0);
+            }
+        }
+    }
+}
+
+// dz_prev = (dz W^T) * PrevAct'(y_prev), and bias_gradient_prev += its column sums.
+// dz: rows x pad(Out); dz_prev: rows x pad(In); wt_scratch: pad(In) x Out values.
+// With PrevAct = identity and AccumulateBias = false this is the gradient of the network input.
+template <class PrevAct, bool AccumulateBias, std::size_t In, std::size_t Out, class T>
+inline void dense_input_gradient(std::size_t rows, const T* dz, std::size_t dz_stride, const T* w, T* wt_scratch,
+                                 const T* y_prev, std::size_t y_prev_stride, T* dz_prev, std::size_t dz_prev_stride,
+                                 T* bias_gradient_prev) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t in_panels = round_up(In, P) / P;
+    transpose_weights<In, Out>(w, wt_scratch);
+    derivative_epilogue<PrevAct, T, AccumulateBias> epilogue{y_prev, y_prev_stride, dz_prev, dz_prev_stride,
+                                                             bias_gradient_prev};
+    gemm(rows, Out, in_panels, dz, dz_stride, 1, wt_scratch, Out * P, P, epilogue);
+}
+
+}  // namespace hinge::kernels

@@ -1,0 +1,56 @@
+#pragma once
+// The one place where xsimd enters the library. Kernels use hinge::kernels::vector<T>, the
+// widest batch the compile flags allow (SSE2: 4 floats; -mavx2 -mfma or -march=x86-64-v3: 8).
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+#include <hinge/activations/value_ops.hpp>
+#include <hinge/core/layout.hpp>
+
+namespace hinge {
+
+// where() on SIMD values: lane-wise select. Activations written as where(cond, a, b) therefore
+// run unchanged on xsimd batches.
+template <class T, class Arch>
+struct value_ops<xsimd::batch<T, Arch>> {
+    using batch = xsimd::batch<T, Arch>;
+    static batch where(const xsimd::batch_bool<T, Arch>& condition, const batch& if_true,
+                       const batch& if_false) noexcept {
+        return xsimd::select(condition, if_true, if_false);
+    }
+};
+
+namespace kernels {
+
+template <class T>
+using vector = xsimd::batch<T>;
+
+template <class T>
+inline constexpr std::size_t vector_width = vector<T>::size;
+
+// Vectors per 64-byte panel: a kernel tile is always exactly one panel wide.
+template <class T>
+inline constexpr std::size_t vectors_per_panel = panel_width<T> / vector_width<T>;
+
+static_assert(panel_width<float> % vector_width<float> == 0 && panel_width<double> % vector_width<double> == 0,
+              "hinge: a 64-byte panel must hold a whole number of SIMD vectors");
+
+// Register budget of the micro-kernel: accumulators for `rows` x one panel, the panel row being
+// multiplied and one broadcast value must fit in the vector register file.
+inline constexpr std::size_t vector_registers =
+#if defined(__AVX512F__)
+    32;
+#else
+    16;
+#endif
+
+template <class T>
+inline constexpr std::size_t micro_rows = [] {
+    constexpr std::size_t nv = vectors_per_panel<T>;
+    constexpr std::size_t rows = (vector_registers - nv - 1) / nv;
+    return rows < 1 ? std::size_t{1} : rows;
+}();
+
+}  // namespace kernels
+}  // namespace hinge

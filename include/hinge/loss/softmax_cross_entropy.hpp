@@ -1,0 +1,45 @@
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include <hinge/detail/contract.hpp>
+
+namespace hinge::loss {
+
+// Softmax followed by cross-entropy with integer class labels, fused: the gradient with respect
+// to the logits is softmax(y) - onehot(label), averaged over the batch. Stable for any finite
+// logits: the row maximum is subtracted before exp, so exp never overflows and the sum is >= 1.
+struct softmax_cross_entropy {
+    template <class T>
+    using target_type = std::uint32_t;
+    template <std::size_t Outputs>
+    static constexpr std::size_t targets_per_sample = 1;
+
+    // @pre labels[r] < outputs (checked: a violation aborts with a message).
+    template <class T, class Gradient>
+    static T evaluate(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride,
+                      const std::uint32_t* labels, Gradient&& gradient) noexcept {
+        const T scale = T(1) / static_cast<T>(rows);
+        T total = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* logits = y + r * y_stride;
+            const std::uint32_t label = labels[r];
+            if (label >= outputs)
+                detail::contract_violation("softmax_cross_entropy: label out of range", label, outputs - 1);
+            T largest = logits[0];
+            for (std::size_t j = 1; j < outputs; ++j) largest = logits[j] > largest ? logits[j] : largest;
+            T sum = 0;
+            for (std::size_t j = 0; j < outputs; ++j) sum += std::exp(logits[j] - largest);
+            const T log_sum = std::log(sum);
+            total += log_sum - (logits[label] - largest);
+            for (std::size_t j = 0; j < outputs; ++j) {
+                const T probability = std::exp(logits[j] - largest - log_sum);
+                gradient(r, j, scale * (probability - (j == label ? T(1) : T(0))));
+            }
+        }
+        return total * scale;
+    }
+};
+
+}  // namespace hinge::loss
