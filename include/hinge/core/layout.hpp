@@ -26,6 +26,13 @@ constexpr std::size_t round_up(std::size_t n, std::size_t multiple) {
     return (n + multiple - 1) / multiple * multiple;
 }
 
+// Kernel blocking constants that storage must know to size its scratch (kernels/gemm.hpp uses
+// them; they live here because this header must not include xsimd).
+// depth_block: rows of a B panel kept in L1 at once (256 x 64 bytes = 16 KB, half of a 32 KB L1).
+inline constexpr std::size_t depth_block = 256;
+// An upper bound of the micro-kernel's row count on every supported instruction set.
+inline constexpr std::size_t max_micro_rows = 32;
+
 struct stage_layout {
     std::size_t input_width;    // logical
     std::size_t output_width;   // logical
@@ -72,6 +79,23 @@ struct layout {
         for (const stage_layout& s : stages) widest = s.padded_output > widest ? s.padded_output : widest;
         return widest;
     }();
+
+    // Row stride of the pre-activation gradient buffers. One panel more than the widest row when
+    // that row is a multiple of 1 KB: a kernel reads a column panel of this buffer down its rows,
+    // and a stride that is a multiple of 1 KB maps every row to the same few L1 sets.
+    static constexpr std::size_t gradient_stride =
+        widest_output * sizeof(T) % 1024 == 0 ? widest_output + panel : widest_output;
+
+    // Scratch for the packed A operand of the weight-gradient product (the transposed input of
+    // a stage, In_l rows by one depth block of batch rows), sized for a batch of `rows`.
+    static constexpr std::size_t packed_input_size(std::size_t rows) {
+        std::size_t largest = 0;
+        for (const stage_layout& s : stages) {
+            const std::size_t size = round_up(s.input_width, max_micro_rows) * (rows < depth_block ? rows : depth_block);
+            largest = size > largest ? size : largest;
+        }
+        return largest;
+    }
 
     // Scratch for the transposed weights that the input-gradient product reads: for stage l it
     // holds round_up(In_l) x Out_l values. Stage 0 is included so that the input gradient can be

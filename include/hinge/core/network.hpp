@@ -17,9 +17,9 @@ struct network {
     static_assert(sizeof...(Layers) > 0,
                   "network<input<N>, Layers...>: a network needs at least one layer after input<N>");
 
-    using stages = planned_stages<Input::width, Layers...>;
+    using stages = planned_stages<detail::input_width<Input>, Layers...>;
 
-    static constexpr std::size_t input_size = Input::width;
+    static constexpr std::size_t input_size = detail::input_width<Input>;
     static constexpr std::size_t stage_count = stages::size;
     static constexpr std::size_t output_size = stage_at<stages, stage_count - 1>::output_width;
     // Logical parameter count (weights and biases), without the padding of the storage layout.

@@ -18,6 +18,13 @@ template <class T>
 inline constexpr bool is_input = false;
 template <std::size_t N>
 inline constexpr bool is_input<input<N>> = true;
+
+// The width of input<N>; 1 for anything else, so that a missing input<N> produces one clear
+// error (in network<>) instead of a cascade.
+template <class T>
+inline constexpr std::size_t input_width = 1;
+template <std::size_t N>
+inline constexpr std::size_t input_width<input<N>> = N;
 }  // namespace detail
 
 }  // namespace hinge

@@ -98,7 +98,8 @@ using gradients = parameter_block<Net, T, detail::gradients_role>;
 
 // Buffers for a forward pass over up to Batch samples, and, when ForTraining, for the backward
 // pass: the gradient of each stage's pre-activation (two buffers, reused alternately, since only
-// neighbouring stages are live at once), the input gradient, and scratch for transposed weights.
+// neighbouring stages are live at once), the input gradient, and kernel scratch (transposed
+// weights, packed inputs).
 template <class Net, std::size_t Batch, class T = float, bool ForTraining = true>
 class workspace {
     static_assert(scalar_type<T>, "workspace<Net, Batch, T>: T must be float or double");
@@ -137,7 +138,7 @@ public:
     {
         return I % 2 == 0 ? gradient_even_.data() : gradient_odd_.data();
     }
-    static constexpr std::size_t gradient_stride = layout_type::widest_output;
+    static constexpr std::size_t gradient_stride = layout_type::gradient_stride;
 
     // Gradient of the loss with respect to the network's input, when backward was asked for it.
     std::span<const T> input_gradient(std::size_t row = 0) const noexcept
@@ -157,15 +158,21 @@ public:
     {
         return transposed_weights_.data();
     }
+    T* packed_inputs() noexcept
+        requires ForTraining
+    {
+        return packed_inputs_.data();
+    }
 
 private:
     static constexpr std::size_t if_training(std::size_t n) { return ForTraining ? n : 0; }
 
     alignas(storage_alignment) std::array<T, Batch * layout_type::activation_row_size> activations_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::widest_output)> gradient_even_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::widest_output)> gradient_odd_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_stride)> gradient_even_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_stride)> gradient_odd_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input)> input_gradient_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::transposed_weight_size)> transposed_weights_{};
+    alignas(storage_alignment) std::array<T, if_training(layout_type::packed_input_size(Batch))> packed_inputs_{};
 };
 
 }  // namespace hinge

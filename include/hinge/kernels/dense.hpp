@@ -19,13 +19,14 @@ inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, co
 }
 
 // dW = x^T dz.  x: rows x In, dz: rows x pad(Out) (row stride dz_stride), dW: In x Out in panels.
+// packing_scratch: round_up(In, max_micro_rows) x min(rows, depth_block) values.
 template <std::size_t In, std::size_t Out, class T>
 inline void dense_weight_gradient(std::size_t rows, const T* x, std::size_t x_stride, const T* dz,
-                                  std::size_t dz_stride, T* dw) noexcept {
+                                  std::size_t dz_stride, T* dw, T* packing_scratch) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Out, P) / P;
     panel_store_epilogue<T> epilogue{dw, In * P};
-    gemm(In, rows, panels, x, 1, x_stride, dz, P, dz_stride, epilogue);
+    gemm(In, rows, panels, x, 1, x_stride, dz, P, dz_stride, epilogue, packing_scratch);
 }
 
 // W^T in panels over the input dimension: wt[q][n][c] = W(output n, input q*P + c), zero for

@@ -17,6 +17,8 @@ struct bias_activation_epilogue {
     T* y;
     std::size_t y_stride;
 
+    T* partial(std::size_t row, std::size_t column) const noexcept { return y + row * y_stride + column; }
+
     template <std::size_t Rows, std::size_t NV>
     void operator()(std::size_t first_row, std::size_t valid_rows, std::size_t first_column,
                     vector<T> (&acc)[Rows][NV]) const noexcept {
@@ -41,6 +43,10 @@ struct derivative_epilogue {
     T* dz_prev;
     std::size_t dz_prev_stride;
     T* bias_gradient;  // of stage l-1; zeroed by the caller before the product
+
+    T* partial(std::size_t row, std::size_t column) const noexcept {
+        return dz_prev + row * dz_prev_stride + column;
+    }
 
     template <std::size_t Rows, std::size_t NV>
     void operator()(std::size_t first_row, std::size_t valid_rows, std::size_t first_column,
@@ -76,6 +82,11 @@ template <class T>
 struct panel_store_epilogue {
     T* c;
     std::size_t panel_step;  // elements between consecutive panels (= input width * P)
+
+    T* partial(std::size_t row, std::size_t column) const noexcept {
+        constexpr std::size_t P = panel_width<T>;
+        return c + column / P * panel_step + row * P;
+    }
 
     template <std::size_t Rows, std::size_t NV>
     void operator()(std::size_t first_row, std::size_t valid_rows, std::size_t first_column,

@@ -16,18 +16,29 @@
 
 namespace hinge::kernels {
 
+// Where a tile sits in the depth loop: the first depth block starts from zero, later ones from
+// the partial sums stored in the destination; only the last one runs the epilogue.
+struct depth_block_position {
+    bool first;
+    bool last;
+};
+
 // One tile: Rows rows of A times one panel of B, accumulated over `depth` in registers.
 // @pre a_rows[i] is valid for every i < Rows (the caller repeats the last valid row for tails);
 //      b is 64-byte aligned and so is every row of it.
 template <std::size_t Rows, class T, class Epilogue>
 inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::size_t a_depth_step,
                        const T* b, std::size_t b_row_step, Epilogue& epilogue, std::size_t first_row,
-                       std::size_t valid_rows, std::size_t first_column) noexcept {
+                       std::size_t valid_rows, std::size_t first_column, depth_block_position block) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = vectors_per_panel<T>;
     V acc[Rows][nv];
-    for (std::size_t i = 0; i < Rows; ++i)
-        for (std::size_t v = 0; v < nv; ++v) acc[i][v] = V(T(0));
+    for (std::size_t i = 0; i < Rows; ++i) {
+        for (std::size_t v = 0; v < nv; ++v)
+            acc[i][v] = block.first || i >= valid_rows
+                            ? V(T(0))
+                            : V::load_aligned(epilogue.partial(first_row + i, first_column) + v * V::size);
+    }
 
     std::size_t a_offset = 0;
     for (std::size_t p = 0; p < depth; ++p) {
@@ -40,7 +51,16 @@ inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::s
         a_offset += a_depth_step;
         b += b_row_step;
     }
-    epilogue(first_row, valid_rows, first_column, acc);
+
+    if (block.last) {
+        epilogue(first_row, valid_rows, first_column, acc);
+        return;
+    }
+    for (std::size_t i = 0; i < Rows; ++i) {
+        if (i >= valid_rows) break;
+        for (std::size_t v = 0; v < nv; ++v)
+            acc[i][v].store_aligned(epilogue.partial(first_row + i, first_column) + v * V::size);
+    }
 }
 
 // A single row: the depth is split over four independent accumulator sets so that the FMA
@@ -74,28 +94,68 @@ inline void single_row_panel(std::size_t depth, const T* a, std::size_t a_depth_
     epilogue(std::size_t{0}, std::size_t{1}, first_column, sum);
 }
 
-// The driver: every (row block, panel) tile once. Panels form the outer loop so that one panel
-// of B (the weights, in the forward pass) stays in cache while all row blocks stream past it.
+static_assert(micro_rows<float> <= max_micro_rows && micro_rows<double> <= max_micro_rows,
+              "hinge: layout.hpp's max_micro_rows must bound the micro-kernel's rows");
+
+// Copies one depth block of a strided A (rows x block_depth) into `packed` as consecutive
+// row blocks of mr rows, each stored depth-major (mr values per depth step), tail rows repeated.
+// The weight-gradient product reads A = X^T, whose rows are columns of X: unpacked, a tile
+// would touch a new cache line at every depth step; packed, it streams one.
+template <std::size_t Mr, class T>
+inline void pack_a_block(std::size_t rows, std::size_t block_depth, const T* a, std::size_t a_row_step,
+                         std::size_t a_depth_step, T* packed) noexcept {
+    const std::size_t row_blocks = (rows + Mr - 1) / Mr;
+    for (std::size_t p = 0; p < block_depth; ++p) {
+        const T* source = a + p * a_depth_step;
+        for (std::size_t rb = 0; rb < row_blocks; ++rb) {
+            T* target = packed + rb * (block_depth * Mr) + p * Mr;
+            for (std::size_t i = 0; i < Mr; ++i) target[i] = source[std::min(rb * Mr + i, rows - 1) * a_row_step];
+        }
+    }
+}
+
+// The driver: every (depth block, panel, row block) tile once, in that loop order, so that the
+// depth block of a B panel (depth_block x 64 bytes = 16 KB) is reused from L1 by all row blocks.
+// Epilogues provide partial(row, column), the address where a tile's unfinished sums wait
+// between depth blocks (their own destination).
+// With a non-null a_packing_scratch (at least round_up(rows, max_micro_rows) x depth_block
+// values), A is packed per depth block first; pass it when A's depth step is not 1.
 template <class T, class Epilogue>
 inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const T* a, std::size_t a_row_step,
                  std::size_t a_depth_step, const T* b, std::size_t b_panel_step, std::size_t b_row_step,
-                 Epilogue& epilogue) noexcept {
+                 Epilogue& epilogue, T* a_packing_scratch = nullptr) noexcept {
     constexpr std::size_t P = panel_width<T>;
     if (rows == 1) {
+        // Batch 1: every weight is used once, so there is nothing to block or pack for.
         for (std::size_t j = 0; j < panels; ++j)
             single_row_panel(depth, a, a_depth_step, b + j * b_panel_step, b_row_step, epilogue, j * P);
         return;
     }
     constexpr std::size_t mr = micro_rows<T>;
-    for (std::size_t j = 0; j < panels; ++j) {
-        const T* panel = b + j * b_panel_step;
-        for (std::size_t i0 = 0; i0 < rows; i0 += mr) {
-            const std::size_t valid = std::min(mr, rows - i0);
-            const T* a_rows[mr];
-            // Tail rows repeat the last valid row: the tile stays full width in registers and
-            // the epilogue stores only the valid rows.
-            for (std::size_t i = 0; i < mr; ++i) a_rows[i] = a + (i0 + std::min(i, valid - 1)) * a_row_step;
-            micro_tile<mr>(depth, a_rows, a_depth_step, panel, b_row_step, epilogue, i0, valid, j * P);
+    constexpr std::size_t kc = depth_block;
+    for (std::size_t p0 = 0; p0 < depth; p0 += kc) {
+        const std::size_t block_depth = std::min(kc, depth - p0);
+        const depth_block_position block{p0 == 0, p0 + block_depth == depth};
+        if (a_packing_scratch)
+            pack_a_block<mr>(rows, block_depth, a + p0 * a_depth_step, a_row_step, a_depth_step, a_packing_scratch);
+        for (std::size_t j = 0; j < panels; ++j) {
+            const T* panel = b + j * b_panel_step + p0 * b_row_step;
+            for (std::size_t i0 = 0; i0 < rows; i0 += mr) {
+                const std::size_t valid = std::min(mr, rows - i0);
+                const T* a_rows[mr];
+                std::size_t step = a_depth_step;
+                if (a_packing_scratch) {
+                    const T* packed = a_packing_scratch + i0 * block_depth;  // row block i0 / mr
+                    for (std::size_t i = 0; i < mr; ++i) a_rows[i] = packed + i;
+                    step = mr;
+                } else {
+                    // Tail rows repeat the last valid row: the tile stays full width in registers
+                    // and only the valid rows are stored.
+                    for (std::size_t i = 0; i < mr; ++i)
+                        a_rows[i] = a + (i0 + std::min(i, valid - 1)) * a_row_step + p0 * a_depth_step;
+                }
+                micro_tile<mr>(block_depth, a_rows, step, panel, b_row_step, epilogue, i0, valid, j * P, block);
+            }
         }
     }
 }

@@ -82,7 +82,7 @@ void backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& 
             in_stride = L::stages[i - 1].padded_output;
         }
         kernels::dense_weight_gradient<In, Out>(rows, in, in_stride, dz, ws.gradient_stride,
-                                                grads.data() + s.weight_offset);
+                                                grads.data() + s.weight_offset, ws.packed_inputs());
 
         if constexpr (i > 0) {
             using PrevAct = typename Net::template stage<i - 1>::activation;

@@ -1,0 +1,16 @@
+# cmake -DREADME=... -DEXAMPLE=... -P check_readme_example.cmake
+# Fails unless the first ```cpp block of the README is exactly the example file.
+file(READ "${README}" readme)
+string(FIND "${readme}" "```cpp\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "no ```cpp block in ${README}")
+endif()
+math(EXPR start "${start} + 7")
+string(SUBSTRING "${readme}" ${start} -1 rest)
+string(FIND "${rest}" "```" end)
+string(SUBSTRING "${rest}" 0 ${end} block)
+file(READ "${EXAMPLE}" example)
+if(NOT block STREQUAL example)
+  message(FATAL_ERROR "the first ```cpp block of README.md differs from ${EXAMPLE}; make them identical")
+endif()
+message(STATUS "README example matches ${EXAMPLE}")

@@ -1,0 +1,15 @@
+// Each stage fuses exactly one activation.
+// expect-error: only one element-wise activation may follow an affine layer
+#include <hinge/hinge.hpp>
+
+namespace hn = hinge;
+
+#ifdef HINGE_EXPECT_FAIL
+using model = hn::network<hn::input<4>, hn::dense<3>, hn::relu, hn::relu>;
+#else
+using model = hn::network<hn::input<4>, hn::dense<3>, hn::relu>;
+#endif
+
+static_assert(model::output_size == 3);
+
+int main() {}
