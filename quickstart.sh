@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hinge quick start (Debian 12).
-#   ./quickstart.sh demo   build the examples and run the XOR demo
+#   ./quickstart.sh demo   build the examples and train the Fashion-MNIST demo (about a minute)
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest, install + consumer
 # Missing Debian packages are installed with apt-get (needs root).
@@ -11,7 +11,9 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 
 PACKAGES=(cmake g++ clang-19 ninja-build ccache libboost-dev libboost-test-dev
-          libxsimd-dev libbenchmark-dev libeigen3-dev)
+          libxsimd-dev libbenchmark-dev libeigen3-dev zlib1g-dev)
+# The demo's data (IDX files under /usr/share/datasets/fashion-mnist/) and its plotting.
+DEMO_PACKAGES=(dataset-fashion-mnist python3-matplotlib)
 JOBS=2
 
 section() {
@@ -23,16 +25,17 @@ die() {
     exit 1
 }
 
+# ensure_packages [extra packages...]: PACKAGES plus the extras.
 ensure_packages() {
     section "Checking Debian packages"
     local missing=() pkg
-    for pkg in "${PACKAGES[@]}"; do
+    for pkg in "${PACKAGES[@]}" "$@"; do
         if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
             missing+=("$pkg")
         fi
     done
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "all present: ${PACKAGES[*]}"
+        echo "all present: ${PACKAGES[*]} $*"
         return 0
     fi
     echo "missing: ${missing[*]}"
@@ -60,16 +63,20 @@ configure() {
 }
 
 mode_demo() {
-    ensure_packages
+    ensure_packages "${DEMO_PACKAGES[@]}"
     section "Configure (build/demo)"
     configure build/demo -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF \
         -DHINGE_BUILD_EXAMPLES=ON
     section "Build examples"
     cmake --build build/demo -j "$JOBS"
-    [ -x build/demo/examples/xor ] || die "build/demo/examples/xor was not built (is examples/xor.cpp there?)"
-    section "Run build/demo/examples/xor"
-    build/demo/examples/xor
-    section "Demo done"
+    [ -x build/demo/examples/fashion_mnist ] ||
+        die "build/demo/examples/fashion_mnist was not built (is zlib1g-dev installed?)"
+    section "Run build/demo/examples/fashion_mnist (784-256-128-10 ReLU MLP, Adam, 15 epochs)"
+    build/demo/examples/fashion_mnist --csv build/demo/fashion_mnist_learning_curve.csv --min-accuracy 89
+    section "Render the learning curve"
+    /usr/bin/python3 examples/plot_learning_curve.py build/demo/fashion_mnist_learning_curve.csv \
+        build/demo/fashion_mnist_learning_curve.png
+    section "Demo done (data: build/demo/fashion_mnist_learning_curve.csv, picture: build/demo/fashion_mnist_learning_curve.png)"
 }
 
 # test_one <name> <compiler> <arch flags>

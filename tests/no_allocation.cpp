@@ -10,9 +10,14 @@
 
 #include <hinge/hinge.hpp>
 
+#include "allocation_counter.hpp"
+
 namespace {
 std::atomic<std::size_t> allocations{0};
 }
+
+// For the other test files' allocation proofs (tests/training/fit.cpp).
+std::size_t hinge_test_allocation_count() { return allocations.load(); }
 
 // ---- operator new: all replaceable forms ----------------------------------------------------
 // g++ 12 sees the replaced new and delete inlined into each other and warns that free() meets

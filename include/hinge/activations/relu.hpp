@@ -9,8 +9,8 @@ namespace hinge {
 // that makes a unit with zero input contribute nothing). It is computed from the stored output
 // y = relu(z), since y > 0 exactly when z > 0; the backward pass therefore needs no copy of z.
 //
-// NaN: forward(NaN) is NaN on every path (scalar and SIMD), so a numerical blow-up stays visible
-// instead of being silently mapped to 0 as max(0, NaN) would do on some paths.
+// NaN: forward(NaN) and derivative(NaN) are NaN on every path (scalar and SIMD), so a numerical
+// blow-up stays visible instead of being silently mapped to 0 as max(0, NaN) would do on some paths.
 struct relu {
     static constexpr bool elementwise = true;
     static constexpr bool piecewise_linear = true;
@@ -21,9 +21,11 @@ struct relu {
         return where(z < V(0), V(0), z);
     }
     // y is the output forward(z).
+    // NaN in y gives NaN, like every other activation's derivative: the gradient of a blown-up
+    // unit stays visibly broken instead of becoming 0.
     template <class V>
     static constexpr V derivative(V y) noexcept {
-        return where(y > V(0), V(1), V(0));
+        return where(y > V(0), V(1), where(y <= V(0), V(0), y));
     }
 };
 

@@ -4,15 +4,23 @@
 
 namespace hinge {
 
-// An affine layer: y = W x + b with a width that may depend on the input width. It opens a
-// stage; the element-wise activation that follows it is fused into that stage's kernels.
+// A layer that opens a stage: dense (affine) or batch_norm. Its width may depend on the
+// width arriving from the previous stage; the element-wise activation that follows it is fused
+// into the stage's kernels.
 template <class L>
-concept affine_layer = requires {
-    requires L::is_affine;
+concept stage_layer = requires {
+    requires L::opens_stage;
+    { L::is_affine } -> std::convertible_to<bool>;
     { L::template output_width<1>() } -> std::same_as<std::size_t>;
 };
 
 template <class L>
-concept layer = affine_layer<L> || elementwise_activation<L>;
+concept affine_layer = stage_layer<L> && L::is_affine;
+
+template <class L>
+concept normalization_layer = stage_layer<L> && requires { requires L::is_batch_norm; };
+
+template <class L>
+concept layer = stage_layer<L> || elementwise_activation<L>;
 
 }  // namespace hinge

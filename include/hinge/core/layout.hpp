@@ -1,18 +1,25 @@
 #pragma once
 // Storage planning: where every tensor of a network lives inside one aligned block.
 //
-// The output dimension of every layer is padded to a whole number of panels of 64 bytes
+// The output dimension of every stage is padded to a whole number of panels of 64 bytes
 // (16 floats, 8 doubles). Every panel is a multiple of the SIMD width on SSE, AVX and AVX-512,
 // so the kernels never need a partial vector and every row starts on a cache line. Padded
 // entries are zero in parameters and gradients and never read as inputs.
 //
-// Weights are stored input-major in panels: for output panel j, the In x P block
+// Dense weights are stored input-major in panels: for output panel j, the In x P block
 //   W[j][k][c] = weight(output j*P + c, input k)
 // is contiguous. That is exactly the B operand of the kernels (a panel is streamed row by row),
 // so neither inference nor training repacks the weights of the forward pass.
+//
+// The parameter block holds first every trainable tensor (weights, biases, learned slopes,
+// batch-norm scales and shifts), then the buffers (batch-norm running statistics). Optimizers
+// update the trainable prefix only.
 #include <array>
 #include <cstddef>
+#include <utility>
 
+#include <hinge/activations/concepts.hpp>
+#include <hinge/core/concepts.hpp>
 #include <hinge/core/network.hpp>
 
 namespace hinge {
@@ -33,13 +40,25 @@ inline constexpr std::size_t depth_block = 256;
 // An upper bound of the micro-kernel's row count on every supported instruction set.
 inline constexpr std::size_t max_micro_rows = 32;
 
+inline constexpr std::size_t no_offset = static_cast<std::size_t>(-1);
+
 struct stage_layout {
     std::size_t input_width;    // logical
     std::size_t output_width;   // logical
     std::size_t padded_output;  // multiple of the panel width
-    std::size_t weight_offset;  // into the parameter block, in elements
-    std::size_t bias_offset;
-    std::size_t activation_offset;  // into a workspace's activation block, per sample row
+    // Into the parameter block, in elements; no_offset where the stage has no such tensor.
+    std::size_t weight_offset;          // dense: In x padded_output, in panels
+    std::size_t bias_offset;            // the per-unit additive term: dense b, batch_norm beta
+    std::size_t scale_offset;           // batch_norm gamma
+    std::size_t slope_offset;           // learned activation slope (prelu)
+    std::size_t running_mean_offset;    // batch_norm buffer
+    std::size_t running_variance_offset;
+    // Into a workspace, in elements per sample row (multiply by the batch size).
+    std::size_t activation_offset;      // stored output y
+    std::size_t pre_activation_offset;  // training: z, when the activation's derivative needs it
+    std::size_t normalized_offset;      // training, batch_norm: (z - mean) / std
+    // Into a workspace's per-unit statistics (not per row): batch_norm's 1 / std of the batch.
+    std::size_t statistics_offset;
 };
 
 template <class Net, class T>
@@ -47,30 +66,69 @@ struct layout {
     static constexpr std::size_t panel = panel_width<T>;
     static constexpr std::size_t stage_count = Net::stage_count;
 
-    static constexpr std::array<stage_layout, stage_count> stages = [] {
+    struct totals {
+        std::size_t trainable = 0, parameters = 0, activations = 0, training_rows = 0, statistics = 0;
+    };
+
+    static constexpr auto plan = [] {
         std::array<stage_layout, stage_count> table{};
-        std::size_t parameter_end = 0;
-        std::size_t activation_end = 0;
+        totals end{};
+        // Pass 1: trainable tensors and workspace rows.
         for_each_index<stage_count>([&](auto i) {
             using S = typename Net::template stage<decltype(i)::value>;
+            using L = typename S::layer_type;
+            using A = typename S::activation;
             stage_layout& s = table[i];
-            s.input_width = S::input_width;
-            s.output_width = S::output_width;
-            s.padded_output = round_up(S::output_width, panel);
-            s.weight_offset = parameter_end;
-            s.bias_offset = s.weight_offset + S::input_width * s.padded_output;
-            parameter_end = s.bias_offset + s.padded_output;
-            s.activation_offset = activation_end;
-            activation_end += s.padded_output;
+            s = {S::input_width, S::output_width, round_up(S::output_width, panel),
+                 no_offset, no_offset, no_offset, no_offset, no_offset, no_offset,
+                 no_offset, no_offset, no_offset, no_offset};
+            if constexpr (affine_layer<L>) {
+                s.weight_offset = end.trainable;
+                end.trainable += S::input_width * s.padded_output;
+            } else {
+                s.scale_offset = end.trainable;
+                end.trainable += s.padded_output;
+            }
+            s.bias_offset = end.trainable;
+            end.trainable += s.padded_output;
+            if constexpr (has_learned_slope<A>) {
+                s.slope_offset = end.trainable;
+                end.trainable += s.padded_output;
+            }
+            s.activation_offset = end.activations;
+            end.activations += s.padded_output;
+            if constexpr (keeps_pre_activation<A>) {
+                s.pre_activation_offset = end.training_rows;
+                end.training_rows += s.padded_output;
+            }
+            if constexpr (normalization_layer<L>) {
+                s.normalized_offset = end.training_rows;
+                end.training_rows += s.padded_output;
+                s.statistics_offset = end.statistics;
+                end.statistics += s.padded_output;
+            }
         });
-        return table;
+        // Pass 2: buffers, after every trainable tensor.
+        end.parameters = end.trainable;
+        for (stage_layout& s : table) {
+            if (s.scale_offset != no_offset) {
+                s.running_mean_offset = end.parameters;
+                s.running_variance_offset = end.parameters + s.padded_output;
+                end.parameters += 2 * s.padded_output;
+            }
+        }
+        return std::pair{table, end};
     }();
 
-    static constexpr std::size_t parameter_size =
-        stages[stage_count - 1].bias_offset + stages[stage_count - 1].padded_output;
-    // Width of all activations of one sample (the sum of the padded outputs).
-    static constexpr std::size_t activation_row_size =
-        stages[stage_count - 1].activation_offset + stages[stage_count - 1].padded_output;
+    static constexpr std::array<stage_layout, stage_count> stages = plan.first;
+
+    static constexpr std::size_t trainable_size = plan.second.trainable;
+    static constexpr std::size_t parameter_size = plan.second.parameters;
+    // Width of all stored outputs of one sample (the sum of the padded outputs).
+    static constexpr std::size_t activation_row_size = plan.second.activations;
+    // Width of the training-only per-sample rows (pre-activations, normalised values).
+    static constexpr std::size_t training_row_size = plan.second.training_rows;
+    static constexpr std::size_t statistics_size = plan.second.statistics;
 
     static constexpr std::size_t padded_input = round_up(Net::input_size, panel);
 
@@ -91,7 +149,9 @@ struct layout {
     static constexpr std::size_t packed_input_size(std::size_t rows) {
         std::size_t largest = 0;
         for (const stage_layout& s : stages) {
-            const std::size_t size = round_up(s.input_width, max_micro_rows) * (rows < depth_block ? rows : depth_block);
+            // Row blocks of any micro-kernel height mr <= max_micro_rows cover at most
+            // In + max_micro_rows rows (the last block is padded by repeating its last row).
+            const std::size_t size = (s.input_width + max_micro_rows) * (rows < depth_block ? rows : depth_block);
             largest = size > largest ? size : largest;
         }
         return largest;

@@ -7,6 +7,14 @@
 
 namespace hinge {
 
+template <class Stage>
+constexpr std::size_t stage_parameter_count() {
+    constexpr std::size_t in = Stage::input_width, out = Stage::output_width;
+    std::size_t count = affine_layer<typename Stage::layer_type> ? in * out + out : 2 * out;
+    if (has_learned_slope<typename Stage::activation>) count += out;
+    return count;
+}
+
 // network<input<N>, Layers...>: a model as a type. Nothing here runs at run time: the members
 // are the planner's results, used by storage (core/layout.hpp) and the runtime (runtime/).
 template <class Input, class... Layers>
@@ -22,16 +30,20 @@ struct network {
     static constexpr std::size_t input_size = detail::input_width<Input>;
     static constexpr std::size_t stage_count = stages::size;
     static constexpr std::size_t output_size = stage_at<stages, stage_count - 1>::output_width;
-    // Logical parameter count (weights and biases), without the padding of the storage layout.
+    // Logical count of trainable parameters (weights, biases, learned slopes, batch-norm scales
+    // and shifts), without the padding of the storage layout and without buffers.
     static constexpr std::size_t parameter_count = [] {
         return []<std::size_t... I>(std::index_sequence<I...>) {
-            return ((stage_at<stages, I>::input_width * stage_at<stages, I>::output_width +
-                     stage_at<stages, I>::output_width) + ...);
+            return (stage_parameter_count<stage_at<stages, I>>() + ...);
         }(std::make_index_sequence<stage_count>{});
     }();
 
     template <std::size_t I>
     using stage = stage_at<stages, I>;
+
+    static_assert(!normalization_layer<typename stage<0>::layer_type>,
+                  "network<input<N>, batch_norm, ...>: batch_norm must follow a dense layer, because it "
+                  "normalises that layer's outputs; standardise the input data instead");
 };
 
 // Calls f(std::integral_constant<std::size_t, I>{}) for I = 0 .. N-1 in order.

@@ -3,7 +3,7 @@
 //
 //   network<input<784>, dense<256>, relu, sequential<dense<10>>>
 //     --flatten-->  [dense<256>, relu, dense<10>]
-//     --group-->    [(dense<256>, relu), (dense<10>, identity)]     one stage per affine layer
+//     --group-->    [(dense<256>, relu), (dense<10>, identity)]     one stage per dense/batch_norm
 //     --shapes-->   [stage<dense<256>, relu, 784, 256>, stage<dense<10>, identity, 256, 10>]
 //
 // Each pass is a pure function on types written with Boost.Hana; the result is handed to the
@@ -30,7 +30,7 @@
 
 namespace hinge {
 
-// A planned stage: one affine layer, the activation fused into it, and both widths.
+// A planned stage: one stage layer (dense or batch_norm), the activation fused into it, and both widths.
 template <class Layer, class Activation, std::size_t In, std::size_t Out>
 struct stage {
     using layer_type = Layer;
@@ -57,9 +57,9 @@ struct flattened {
     // An error here means an argument of network<> is neither a layer nor a sequential<> block;
     // the offending type is the L of this template.
     static_assert(layer<L>,
-                  "hinge::network: every argument after input<N> must be a layer (dense<N>), an "
-                  "element-wise activation (relu, identity) or a sequential<...> block, because "
-                  "the planner only knows how to build stages from those");
+                  "hinge::network: every argument after input<N> must be a layer (dense<N>, "
+                  "batch_norm), an element-wise activation (relu, leaky_relu<a>, ...) or a "
+                  "sequential<...> block, because the planner only knows how to build stages from those");
     static constexpr auto value = hana::make_tuple(hana::type_c<L>);
 };
 
@@ -68,7 +68,7 @@ struct flattened<sequential<L...>> {
     static constexpr auto value = hana::flatten(hana::make_tuple(flattened<L>::value...));
 };
 
-// ---- pass 2: group each affine layer with the activation that follows it -------------------
+// ---- pass 2: group each stage layer (dense, batch_norm) with the activation that follows it -------------------
 
 // Marks a stage whose activation has not been seen yet; becomes identity if none follows.
 struct no_activation_yet {};
@@ -80,7 +80,7 @@ template <class Activation, bool FollowsAnAffineLayer, bool AffineLayerAlreadyHa
 constexpr void check_activation_position() {
     static_assert(FollowsAnAffineLayer,
                   "hinge::network: an element-wise activation must follow an affine layer such as "
-                  "dense<N>, because it is fused into that layer's kernels");
+                  "dense<N> (or a batch_norm), because it is fused into that layer's kernels");
     static_assert(!AffineLayerAlreadyHasOne,
                   "hinge::network: only one element-wise activation may follow an affine layer, "
                   "because each stage fuses exactly one activation into its kernels");
@@ -96,7 +96,7 @@ struct group_fn {
     template <class Stages, class LayerType>
     constexpr auto operator()(Stages stages, LayerType) const {
         using L = typename LayerType::type;
-        if constexpr (affine_layer<L>) {
+        if constexpr (stage_layer<L>) {
             return hana::append(stages, hana::type_c<grouped_stage<L, no_activation_yet>>);
         } else {
             constexpr bool follows_affine = decltype(hana::length(stages))::value > 0;

@@ -25,7 +25,8 @@ public:
     static constexpr std::size_t panel = panel_width<std::remove_const_t<T>>;
     static constexpr std::size_t padded_output = round_up(Out, panel);
 
-    constexpr dense_view(T* weights, T* bias) noexcept : weights_(weights), bias_(bias) {}
+    constexpr dense_view(T* weights, T* bias, T* slope = nullptr) noexcept
+        : weights_(weights), bias_(bias), slope_(slope) {}
 
     constexpr T& weight(std::size_t output, std::size_t input) const noexcept {
         return weights_[output / panel * (In * panel) + input * panel + output % panel];
@@ -38,9 +39,40 @@ public:
     }
     constexpr std::span<T, Out> biases() const noexcept { return std::span<T, Out>(bias_, Out); }
 
+    // The learned slope of the activation (prelu); only for stages that have one.
+    constexpr T& slope(std::size_t output) const noexcept { return slope_[output]; }
+    constexpr bool has_slope() const noexcept { return slope_ != nullptr; }
+
 private:
     T* weights_;
     T* bias_;
+    T* slope_;
+};
+
+// The view of a batch_norm stage: scale (gamma), shift (beta), the running statistics, and the
+// learned slope of its activation if it has one.
+template <class T, std::size_t Width>
+class batch_norm_view {
+public:
+    static constexpr std::size_t input_width = Width;
+    static constexpr std::size_t output_width = Width;
+
+    constexpr batch_norm_view(T* scale, T* shift, T* running_mean, T* running_variance, T* slope) noexcept
+        : scale_(scale), shift_(shift), mean_(running_mean), variance_(running_variance), slope_(slope) {}
+
+    constexpr T& scale(std::size_t unit) const noexcept { return scale_[unit]; }
+    constexpr T& shift(std::size_t unit) const noexcept { return shift_[unit]; }
+    constexpr T& running_mean(std::size_t unit) const noexcept { return mean_[unit]; }
+    constexpr T& running_variance(std::size_t unit) const noexcept { return variance_[unit]; }
+    constexpr T& slope(std::size_t unit) const noexcept { return slope_[unit]; }
+    constexpr bool has_slope() const noexcept { return slope_ != nullptr; }
+
+private:
+    T* scale_;
+    T* shift_;
+    T* mean_;
+    T* variance_;
+    T* slope_;
 };
 
 namespace detail {
@@ -59,6 +91,8 @@ public:
     using value_type = T;
     using layout_type = layout<Net, T>;
     static constexpr std::size_t storage_size = layout_type::parameter_size;
+    // The prefix of storage() that optimizers update; the rest are buffers (running statistics).
+    static constexpr std::size_t trainable_size = layout_type::trainable_size;
 
     constexpr T* data() noexcept { return values_.data(); }
     constexpr const T* data() const noexcept { return values_.data(); }
@@ -84,7 +118,13 @@ private:
     static constexpr auto view(U* base) noexcept {
         static_assert(I < Net::stage_count, "parameters<Net>::layer<I>: I must be less than Net::stage_count");
         constexpr stage_layout s = layout_type::stages[I];
-        return dense_view<U, s.input_width, s.output_width>(base + s.weight_offset, base + s.bias_offset);
+        U* slope = s.slope_offset == no_offset ? nullptr : base + s.slope_offset;
+        if constexpr (s.weight_offset != no_offset)
+            return dense_view<U, s.input_width, s.output_width>(base + s.weight_offset, base + s.bias_offset, slope);
+        else
+            return batch_norm_view<U, s.output_width>(base + s.scale_offset, base + s.bias_offset,
+                                                      base + s.running_mean_offset,
+                                                      base + s.running_variance_offset, slope);
     }
 
     alignas(storage_alignment) std::array<T, storage_size> values_{};
@@ -164,6 +204,32 @@ public:
         return packed_inputs_.data();
     }
 
+    // Stage I's pre-activation z (when its activation's derivative needs it) and, for batch_norm
+    // stages, the normalised input; both Batch rows of the stage's padded width.
+    template <std::size_t I>
+    T* pre_activation() noexcept
+        requires ForTraining
+    {
+        static_assert(layout_type::stages[I].pre_activation_offset != no_offset,
+                      "workspace::pre_activation<I>: stage I does not keep its pre-activation");
+        return training_rows_.data() + Batch * layout_type::stages[I].pre_activation_offset;
+    }
+    template <std::size_t I>
+    T* normalized() noexcept
+        requires ForTraining
+    {
+        static_assert(layout_type::stages[I].normalized_offset != no_offset,
+                      "workspace::normalized<I>: stage I is not a batch_norm stage");
+        return training_rows_.data() + Batch * layout_type::stages[I].normalized_offset;
+    }
+    // Per-unit statistics of the last training pass (batch_norm: 1 / std of the batch).
+    template <std::size_t I>
+    T* statistics() noexcept
+        requires ForTraining
+    {
+        return statistics_.data() + layout_type::stages[I].statistics_offset;
+    }
+
 private:
     static constexpr std::size_t if_training(std::size_t n) { return ForTraining ? n : 0; }
 
@@ -173,6 +239,8 @@ private:
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input)> input_gradient_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::transposed_weight_size)> transposed_weights_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::packed_input_size(Batch))> packed_inputs_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::training_row_size)> training_rows_{};
+    alignas(storage_alignment) std::array<T, if_training(layout_type::statistics_size)> statistics_{};
 };
 
 }  // namespace hinge

@@ -9,17 +9,19 @@
 namespace hinge::kernels {
 
 // y = Act(x W + b).  x: rows x In (row stride x_stride), W: In x Out in panels, y: rows x pad(Out).
+// activation: the stage's learned slopes / training noise; z (rows x pad(Out)), if not null,
+// receives the pre-activation for a backward pass that needs it.
 template <class Act, std::size_t In, std::size_t Out, class T>
-inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, const T* w, const T* b,
-                          T* y) noexcept {
+inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, const T* w, const T* b, T* y,
+                          const activation_inputs<T>& activation = {}, T* z = nullptr) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Out, P) / P;
-    bias_activation_epilogue<Act, T> epilogue{b, y, panels * P};
+    bias_activation_epilogue<Act, T> epilogue{b, y, panels * P, activation, z};
     gemm(rows, In, panels, x, x_stride, 1, w, In * P, P, epilogue);
 }
 
 // dW = x^T dz.  x: rows x In, dz: rows x pad(Out) (row stride dz_stride), dW: In x Out in panels.
-// packing_scratch: round_up(In, max_micro_rows) x min(rows, depth_block) values.
+// packing_scratch: (In + max_micro_rows) x min(rows, depth_block) values.
 template <std::size_t In, std::size_t Out, class T>
 inline void dense_weight_gradient(std::size_t rows, const T* x, std::size_t x_stride, const T* dz,
                                   std::size_t dz_stride, T* dw, T* packing_scratch) noexcept {
@@ -47,19 +49,32 @@ inline void transpose_weights(const T* w, T* wt) noexcept {
     }
 }
 
-// dz_prev = (dz W^T) * PrevAct'(y_prev), and bias_gradient_prev += its column sums.
-// dz: rows x pad(Out); dz_prev: rows x pad(In); wt_scratch: pad(In) x Out values.
-// With PrevAct = identity and AccumulateBias = false this is the gradient of the network input.
+// dz_prev = (dz W^T) * PrevAct'(u_prev), the column sums of dz_prev going to the previous stage's
+// bias (and slope) gradients, as `previous` says. dz: rows x pad(Out); dz_prev: rows x pad(In);
+// wt_scratch: pad(In) x Out values. With PrevAct = identity and a target without sums, this is
+// the gradient of the network input.
+template <class PrevAct, std::size_t In, std::size_t Out, class T>
+inline void dense_input_gradient(std::size_t rows, const T* dz, std::size_t dz_stride, const T* w, T* wt_scratch,
+                                 const activation_gradient_target<T>& previous, T* dz_prev,
+                                 std::size_t dz_prev_stride) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t in_panels = round_up(In, P) / P;
+    transpose_weights<In, Out>(w, wt_scratch);
+    derivative_epilogue<PrevAct, T> epilogue{previous, dz_prev, dz_prev_stride};
+    gemm(rows, Out, in_panels, dz, dz_stride, 1, wt_scratch, Out * P, P, epilogue);
+}
+
+// The same for a previous stage whose derivative comes from its stored output y_prev, with its
+// bias gradient accumulated when AccumulateBias.
 template <class PrevAct, bool AccumulateBias, std::size_t In, std::size_t Out, class T>
 inline void dense_input_gradient(std::size_t rows, const T* dz, std::size_t dz_stride, const T* w, T* wt_scratch,
                                  const T* y_prev, std::size_t y_prev_stride, T* dz_prev, std::size_t dz_prev_stride,
                                  T* bias_gradient_prev) noexcept {
-    constexpr std::size_t P = panel_width<T>;
-    constexpr std::size_t in_panels = round_up(In, P) / P;
-    transpose_weights<In, Out>(w, wt_scratch);
-    derivative_epilogue<PrevAct, T, AccumulateBias> epilogue{y_prev, y_prev_stride, dz_prev, dz_prev_stride,
-                                                             bias_gradient_prev};
-    gemm(rows, Out, in_panels, dz, dz_stride, 1, wt_scratch, Out * P, P, epilogue);
+    static_assert(!keeps_pre_activation<PrevAct>,
+                  "dense_input_gradient(y_prev...): this form is for activations whose derivative comes from y");
+    const activation_gradient_target<T> previous{y_prev, y_prev_stride, nullptr,
+                                                 AccumulateBias ? bias_gradient_prev : nullptr, nullptr};
+    dense_input_gradient<PrevAct, In, Out>(rows, dz, dz_stride, w, wt_scratch, previous, dz_prev, dz_prev_stride);
 }
 
 }  // namespace hinge::kernels

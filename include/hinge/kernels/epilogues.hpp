@@ -5,17 +5,22 @@
 #include <cstddef>
 #include <type_traits>
 
+#include <hinge/activations/concepts.hpp>
 #include <hinge/activations/identity.hpp>
+#include <hinge/kernels/activation.hpp>
 #include <hinge/kernels/simd.hpp>
 
 namespace hinge::kernels {
 
-// Forward: y = Act(acc + bias), row-major output with row stride y_stride.
+// Forward: y = Act(acc + bias), row-major output with row stride y_stride. When the activation's
+// derivative needs z (and this is a training pass), z is stored too, from the same registers.
 template <class Act, class T>
 struct bias_activation_epilogue {
     const T* bias;
     T* y;
     std::size_t y_stride;
+    activation_inputs<T> activation{};
+    T* z = nullptr;  // null: do not keep z
 
     T* partial(std::size_t row, std::size_t column) const noexcept { return y + row * y_stride + column; }
 
@@ -27,22 +32,28 @@ struct bias_activation_epilogue {
         for (std::size_t v = 0; v < NV; ++v) b[v] = V::load_aligned(bias + first_column + v * V::size);
         for (std::size_t i = 0; i < Rows; ++i) {
             if (i >= valid_rows) break;
-            T* out = y + (first_row + i) * y_stride + first_column;
-            for (std::size_t v = 0; v < NV; ++v) Act::forward(acc[i][v] + b[v]).store_aligned(out + v * V::size);
+            const std::size_t row = first_row + i;
+            T* out = y + row * y_stride + first_column;
+            for (std::size_t v = 0; v < NV; ++v) {
+                const V pre = acc[i][v] + b[v];
+                if constexpr (keeps_pre_activation<Act>) {
+                    if (z) pre.store_aligned(z + row * y_stride + first_column + v * V::size);
+                }
+                activate<Act>(pre, activation, row, first_column + v * V::size).store_aligned(out + v * V::size);
+            }
         }
     }
 };
 
 // Input gradient of stage l, which is the pre-activation gradient of stage l-1:
-//   dz_prev = acc * PrevAct'(y_prev), and the bias gradient of stage l-1 accumulates its column sums.
-// With PrevAct = identity and no bias (the network input), it is the plain product.
-template <class PrevAct, class T, bool AccumulateBias>
+//   dz_prev = acc * PrevAct'(u_prev), with the bias (and slope) gradients of stage l-1 taking
+// their column sums. With PrevAct = identity and no target sums, it is the plain product (the
+// gradient of the network input).
+template <class PrevAct, class T>
 struct derivative_epilogue {
-    const T* y_prev;  // stored output of stage l-1 (ignored for identity)
-    std::size_t y_prev_stride;
+    activation_gradient_target<T> previous;
     T* dz_prev;
     std::size_t dz_prev_stride;
-    T* bias_gradient;  // of stage l-1; zeroed by the caller before the product
 
     T* partial(std::size_t row, std::size_t column) const noexcept {
         return dz_prev + row * dz_prev_stride + column;
@@ -53,24 +64,29 @@ struct derivative_epilogue {
                     vector<T> (&acc)[Rows][NV]) const noexcept {
         using V = vector<T>;
         V column_sum[NV];
-        for (std::size_t v = 0; v < NV; ++v) column_sum[v] = V(T(0));
+        V slope_sum[NV];
+        for (std::size_t v = 0; v < NV; ++v) column_sum[v] = slope_sum[v] = V(T(0));
         for (std::size_t i = 0; i < Rows; ++i) {
             if (i >= valid_rows) break;
             const std::size_t row = first_row + i;
             T* out = dz_prev + row * dz_prev_stride + first_column;
             for (std::size_t v = 0; v < NV; ++v) {
-                V dz = acc[i][v];
-                if constexpr (!std::is_same_v<PrevAct, identity>)
-                    dz = dz * PrevAct::derivative(
-                                  V::load_aligned(y_prev + row * y_prev_stride + first_column + v * V::size));
+                const std::size_t column = first_column + v * V::size;
+                const V dz = activation_gradient<PrevAct>(
+                    acc[i][v], previous.u ? previous.u + row * previous.u_stride + column : nullptr,
+                    previous.slope ? previous.slope + column : nullptr, slope_sum[v]);
                 dz.store_aligned(out + v * V::size);
-                if constexpr (AccumulateBias) column_sum[v] += dz;
+                column_sum[v] += dz;
             }
         }
-        if constexpr (AccumulateBias) {
-            for (std::size_t v = 0; v < NV; ++v) {
-                T* db = bias_gradient + first_column + v * V::size;
-                (V::load_aligned(db) + column_sum[v]).store_aligned(db);
+        for (std::size_t v = 0; v < NV; ++v) {
+            const std::size_t column = first_column + v * V::size;
+            if (previous.bias_gradient)
+                (V::load_aligned(previous.bias_gradient + column) + column_sum[v])
+                    .store_aligned(previous.bias_gradient + column);
+            if constexpr (has_learned_slope<PrevAct>) {
+                (V::load_aligned(previous.slope_gradient + column) + slope_sum[v])
+                    .store_aligned(previous.slope_gradient + column);
             }
         }
     }

@@ -118,8 +118,7 @@ inline void pack_a_block(std::size_t rows, std::size_t block_depth, const T* a, 
 // depth block of a B panel (depth_block x 64 bytes = 16 KB) is reused from L1 by all row blocks.
 // Epilogues provide partial(row, column), the address where a tile's unfinished sums wait
 // between depth blocks (their own destination).
-// With a non-null a_packing_scratch (at least round_up(rows, max_micro_rows) x depth_block
-// values), A is packed per depth block first; pass it when A's depth step is not 1.
+// With a non-null a_packing_scratch (at least (rows + max_micro_rows) x depth_block values), A is packed per depth block first; pass it when A's depth step is not 1.
 template <class T, class Epilogue>
 inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const T* a, std::size_t a_row_step,
                  std::size_t a_depth_step, const T* b, std::size_t b_panel_step, std::size_t b_row_step,

@@ -19,6 +19,14 @@ struct value_ops<xsimd::batch<T, Arch>> {
                        const batch& if_false) noexcept {
         return xsimd::select(condition, if_true, if_false);
     }
+    static batch exp(const batch& x) noexcept { return xsimd::exp(x); }
+    static batch expm1(const batch& x) noexcept { return xsimd::expm1(x); }
+    static batch log(const batch& x) noexcept { return xsimd::log(x); }
+    static batch log1p(const batch& x) noexcept { return xsimd::log1p(x); }
+    static batch tanh(const batch& x) noexcept { return xsimd::tanh(x); }
+    static batch erf(const batch& x) noexcept { return xsimd::erf(x); }
+    static batch sqrt(const batch& x) noexcept { return xsimd::sqrt(x); }
+    static batch abs(const batch& x) noexcept { return xsimd::abs(x); }
 };
 
 namespace kernels {

@@ -15,6 +15,7 @@ template <std::size_t Width, std::size_t In = any_width>
 struct dense {
     static_assert(Width > 0, "dense<Width>: Width must be at least 1, because a layer needs an output");
 
+    static constexpr bool opens_stage = true;
     static constexpr bool is_affine = true;
     static constexpr std::size_t width = Width;
 

@@ -40,6 +40,23 @@ struct softmax_cross_entropy {
         }
         return total * scale;
     }
+
+    // Classification accuracy: how many rows have their largest logit at the label (the first
+    // one on ties). Labels are not range-checked here; evaluate() does that.
+    template <class T>
+    static std::size_t count_correct(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride,
+                                     const std::uint32_t* labels) noexcept {
+        std::size_t correct = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* logits = y + r * y_stride;
+            std::size_t best = 0;
+            for (std::size_t j = 1; j < outputs; ++j) best = logits[j] > logits[best] ? j : best;
+            correct += best == labels[r];
+        }
+        return correct;
+    }
+    template <std::size_t Outputs>
+    static constexpr std::size_t decisions_per_sample = 1;
 };
 
 }  // namespace hinge::loss

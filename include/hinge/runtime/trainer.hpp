@@ -1,6 +1,9 @@
 #pragma once
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include <hinge/runtime/passes.hpp>
 
@@ -12,19 +15,57 @@ struct batch {
     static constexpr std::size_t size = Size;
 };
 
+namespace detail {
+
+// The optimizer's state type, or an empty one for an optimizer written before state existed
+// (a struct with only update(params, grads)).
+struct stateless {};
+
+template <class Optimizer, class Net, class T>
+struct optimizer_state {
+    using type = stateless;
+};
+template <class Optimizer, class Net, class T>
+    requires requires { typename Optimizer::template state<Net, T>; }
+struct optimizer_state<Optimizer, Net, T> {
+    using type = typename Optimizer::template state<Net, T>;
+};
+
+}  // namespace detail
+
+// A loss that can count correct decisions (argmax = label, or sign = target) has an accuracy.
+template <class Loss, class T>
+concept loss_with_accuracy = requires(const T* y, const typename Loss::template target_type<T>* t) {
+    { Loss::count_correct(std::size_t{}, std::size_t{}, y, std::size_t{}, t) } -> std::same_as<std::size_t>;
+};
+
+// Loss and correct-decision count of one forward pass over `rows` samples.
+template <class T>
+struct batch_evaluation {
+    T loss;               // mean over the rows (the data term only: no regularisation penalty)
+    std::size_t correct;  // correct decisions, out of rows * decisions per sample (0 without accuracy)
+};
+
 // trainer<Net, Loss, Optimizer, batch<B>, T>: one object that owns the gradients, the workspace
-// and the optimizer state, and refers to the caller's parameters. step() is forward, loss,
-// backward and update, with no allocation. It is large (it holds a gradient block and B rows of
-// every activation): construct it once, on the heap if the model is big.
+// and the optimizer state (blocks of the parameters' shape, e.g. Adam's two moments), and refers
+// to the caller's parameters. step() is forward, loss, backward and update, with no allocation.
+// It is large (a gradient block, the optimizer state and B rows of every activation): construct
+// it once, on the heap if the model is big.
 template <class Net, class Loss, class Optimizer, class Batch = batch<1>, class T = float>
 class trainer {
 public:
+    using network_type = Net;
+    using loss_type = Loss;
+    using optimizer_type = Optimizer;
+    using value_type = T;
+    using optimizer_state_type = typename detail::optimizer_state<Optimizer, Net, T>::type;
     static constexpr std::size_t batch_size = Batch::size;
     using target_type = typename Loss::template target_type<T>;
     static constexpr std::size_t targets_per_sample = Loss::template targets_per_sample<Net::output_size>;
+    static constexpr bool has_accuracy = loss_with_accuracy<Loss, T>;
 
-    explicit trainer(parameters<Net, T>& params, Optimizer optimizer = {}) noexcept
-        : params_(params), optimizer_(optimizer) {}
+    explicit trainer(parameters<Net, T>& params, Optimizer optimizer = {}, Loss loss = {}) noexcept
+        : params_(params), optimizer_(optimizer), loss_(loss) {}
 
     // One training step on a full batch; returns the mean loss before the update.
     T step(std::span<const T, batch_size * Net::input_size> inputs,
@@ -32,39 +73,79 @@ public:
         return step(inputs.data(), targets.data(), batch_size);
     }
 
-    // One step on the first `rows` samples (rows <= B), for a last partial batch.
+    // One step on the first `rows` samples (1 <= rows <= B), for a last partial batch: the loss
+    // and its gradient are means over those rows, so a partial batch is a smaller batch.
     T step(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
-        forward(params_, workspace_, inputs, rows);
-        const T loss = evaluate_and_seed(targets, rows);
+        // Training semantics: batch statistics for batch_norm, fresh noise for stochastic
+        // activations (one seed per step, so a run is reproducible).
+        train_forward(params_, workspace_, inputs, rows, ++steps_);
+        T loss = evaluate_and_seed(targets, rows);
         backward(params_, workspace_, inputs, gradients_, rows);
-        optimizer_.update(params_, gradients_);
+        if constexpr (requires { loss_.regularize(params_, gradients_); }) loss += loss_.regularize(params_, gradients_);
+        if constexpr (std::is_same_v<optimizer_state_type, detail::stateless>)
+            optimizer_.update(params_, gradients_);
+        else
+            optimizer_.update(params_, gradients_, state_);
         return loss;
     }
 
+    // Forward pass and loss only (no gradient, no update) on `rows` <= B samples: for validation
+    // and test sets. Uses the training workspace, so it overwrites last_workspace().
+    batch_evaluation<T> evaluate(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
+        forward(params_, workspace_, inputs, rows);
+        constexpr std::size_t last = Net::stage_count - 1;
+        const T loss = Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
+                                      workspace_.template activation_stride<last>, targets,
+                                      [](std::size_t, std::size_t, T) {});
+        return {loss, count_correct(targets, rows)};
+    }
+
+    // Correct decisions of the last forward pass (step or evaluate) against `targets`; 0 when the
+    // loss has no notion of accuracy (mean squared error).
+    std::size_t count_correct(const target_type* targets, std::size_t rows) const noexcept {
+        if constexpr (has_accuracy) {
+            constexpr std::size_t last = Net::stage_count - 1;
+            return Loss::count_correct(rows, Net::output_size, workspace_.template activation<last>(),
+                                       workspace_.template activation_stride<last>, targets);
+        } else {
+            (void)targets;
+            (void)rows;
+            return 0;
+        }
+    }
+    // Decisions per sample that count_correct judges (1 for classification, Out for multi-label).
+    static constexpr std::size_t decisions_per_sample = [] {
+        if constexpr (requires { Loss::template decisions_per_sample<Net::output_size>; })
+            return Loss::template decisions_per_sample<Net::output_size>;
+        else
+            return std::size_t{1};
+    }();
+
+    parameters<Net, T>& params() noexcept { return params_; }
+    const parameters<Net, T>& params() const noexcept { return params_; }
     const gradients<Net, T>& last_gradients() const noexcept { return gradients_; }
     const workspace<Net, batch_size, T, true>& last_workspace() const noexcept { return workspace_; }
     Optimizer& optimizer() noexcept { return optimizer_; }
+    optimizer_state_type& optimizer_state() noexcept { return state_; }
+    Loss& loss() noexcept { return loss_; }
 
 private:
+    // The loss writes dL/dy straight into output_gradient, which applies the output activation's
+    // derivative and accumulates the last stage's bias gradient as it goes.
     T evaluate_and_seed(const target_type* targets, std::size_t rows) noexcept {
         constexpr std::size_t last = Net::stage_count - 1;
-        // The loss gradient is buffered per element in dz and finished by seed_output_gradient.
-        T* dz = workspace_.template pre_activation_gradient<last>();
-        const T loss = Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
-                                      workspace_.template activation_stride<last>, targets,
-                                      [dz](std::size_t r, std::size_t j, T g) {
-                                          dz[r * workspace<Net, batch_size, T, true>::gradient_stride + j] = g;
-                                      });
-        seed_output_gradient(workspace_, gradients_, rows, [dz](std::size_t r, std::size_t j) {
-            return dz[r * workspace<Net, batch_size, T, true>::gradient_stride + j];
-        });
-        return loss;
+        const output_gradient<Net, batch_size, T> sink(params_, workspace_, gradients_, rows);
+        return Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
+                              workspace_.template activation_stride<last>, targets, sink);
     }
 
     parameters<Net, T>& params_;
     Optimizer optimizer_;
+    [[no_unique_address]] Loss loss_;
     gradients<Net, T> gradients_{};
+    optimizer_state_type state_{};
     workspace<Net, batch_size, T, true> workspace_{};
+    std::uint64_t steps_ = 0;
 };
 
 }  // namespace hinge
