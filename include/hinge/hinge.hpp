@@ -27,6 +27,7 @@
 #include <hinge/init/glorot.hpp>
 #include <hinge/init/he.hpp>
 #include <hinge/init/lecun.hpp>
+#include <hinge/init/mean_shift.hpp>
 #include <hinge/loss/binary_cross_entropy_with_logits.hpp>
 #include <hinge/loss/l2.hpp>
 #include <hinge/loss/mean_squared_error.hpp>
