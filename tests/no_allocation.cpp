@@ -199,4 +199,28 @@ BOOST_AUTO_TEST_CASE(training_steps_allocate_nothing) {
     BOOST_TEST(std::isfinite(loss));
 }
 
+// Every stage kind and activation form: batch norm (training statistics), a learned slope,
+// training noise, an activation that keeps z, and Adam's state.
+BOOST_AUTO_TEST_CASE(training_steps_of_every_stage_kind_allocate_nothing) {
+    using net = hn::network<hn::input<20>, hn::dense<33>, hn::batch_norm, hn::prelu, hn::dense<17>,
+                            hn::noisy_relu<0.1f>, hn::dense<9>, hn::gelu, hn::dense<5>>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    hn::init::automatic(*params, 5);
+    auto train = std::make_unique<hn::trainer<net, hn::loss::softmax_cross_entropy, hn::optim::adam, hn::batch<batch_size>>>(
+        *params, hn::optim::adam{});
+    std::array<float, batch_size * net::input_size> x{};
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 11) * 0.1f - 0.5f;
+    std::array<std::uint32_t, batch_size> labels{};
+    for (std::size_t i = 0; i < batch_size; ++i) labels[i] = static_cast<std::uint32_t>(i % net::output_size);
+    hn::inference<net> run;
+    float sink = train->step(x, labels);  // warm-up
+    const std::size_t n = allocations_during([&] {
+        for (int i = 0; i < 5; ++i) sink += train->step(x, labels);
+        sink += train->step(x.data(), labels.data(), 3);
+        sink += run(*params, std::span<const float, net::input_size>(x.data(), net::input_size))[0];
+    });
+    BOOST_TEST(n == 0u);
+    BOOST_TEST(std::isfinite(sink));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
