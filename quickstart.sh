@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hinge quick start (Debian 12).
 #   ./quickstart.sh demo   build the examples and train the Fashion-MNIST demo (about a minute)
+#   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest, install + consumer
 # Missing Debian packages are installed with apt-get (needs root).
@@ -79,6 +80,23 @@ mode_demo() {
     section "Demo done (data: build/demo/fashion_mnist_learning_curve.csv, picture: build/demo/fashion_mnist_learning_curve.png)"
 }
 
+# The analysis pictures (docs/analysis.md): CSV from examples/analysis_pictures, PNG from
+# examples/plot_analysis.py with Debian's python3-matplotlib, written into docs/img/.
+mode_pictures() {
+    ensure_packages python3-matplotlib
+    section "Configure (build/pictures)"
+    configure build/pictures -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF \
+        -DHINGE_BUILD_EXAMPLES=ON
+    section "Build examples/analysis_pictures (about a minute: 50-layer networks are types)"
+    cmake --build build/pictures -j "$JOBS" --target analysis_pictures
+    mkdir -p build/pictures/csv
+    section "Run build/pictures/examples/analysis_pictures"
+    build/pictures/examples/analysis_pictures build/pictures/csv
+    section "Render the pictures into docs/img/"
+    /usr/bin/python3 examples/plot_analysis.py build/pictures/csv docs/img
+    section "Pictures done (docs/img/analysis_*.png, data: build/pictures/csv/)"
+}
+
 # test_one <name> <compiler> <arch flags>
 test_one() {
     local name=$1 cxx=$2 arch=$3 dir=build/test-$1
@@ -118,8 +136,9 @@ mode_test() {
 case "${1:-}" in
     demo) mode_demo ;;
     test) mode_test ;;
+    pictures) mode_pictures ;;
     *)
-        echo "usage: $0 demo|test" >&2
+        echo "usage: $0 demo|test|pictures" >&2
         exit 2
         ;;
 esac

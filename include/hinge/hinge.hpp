@@ -41,3 +41,9 @@
 #include <hinge/runtime/inference.hpp>
 #include <hinge/runtime/passes.hpp>
 #include <hinge/runtime/trainer.hpp>
+
+#include <hinge/analysis/activation_statistics.hpp>
+#include <hinge/analysis/gradient_flow.hpp>
+#include <hinge/analysis/linear_collapse.hpp>
+#include <hinge/analysis/linear_regions.hpp>
+#include <hinge/analysis/piecewise_linear.hpp>
