@@ -29,7 +29,11 @@ struct network {
 
     static constexpr std::size_t input_size = detail::input_width<Input>;
     static constexpr std::size_t stage_count = stages::size;
-    static constexpr std::size_t output_size = stage_at<stages, stage_count - 1>::output_width;
+    static_assert(stage_count > 0, "network<input<N>, Layers...>: a network needs at least one dense layer");
+    static constexpr std::size_t output_size = [] {
+        if constexpr (stage_count > 0) return stage_at<stages, stage_count - 1>::output_width;
+        else return std::size_t{0};  // after the error above, without a cascade
+    }();
     // Logical count of trainable parameters (weights, biases, learned slopes, batch-norm scales
     // and shifts), without the padding of the storage layout and without buffers.
     static constexpr std::size_t parameter_count = [] {
@@ -41,7 +45,7 @@ struct network {
     template <std::size_t I>
     using stage = stage_at<stages, I>;
 
-    static_assert(!normalization_layer<typename stage<0>::layer_type>,
+    static_assert(stage_count == 0 || !normalization_layer<typename stage_at<stages, 0>::layer_type>,
                   "network<input<N>, batch_norm, ...>: batch_norm must follow a dense layer, because it "
                   "normalises that layer's outputs; standardise the input data instead");
 };

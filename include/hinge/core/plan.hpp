@@ -3,22 +3,16 @@
 //
 //   network<input<784>, dense<256>, relu, sequential<dense<10>>>
 //     --flatten-->  [dense<256>, relu, dense<10>]
-//     --group-->    [(dense<256>, relu), (dense<10>, identity)]     one stage per dense/batch_norm
-//     --shapes-->   [stage<dense<256>, relu, 784, 256>, stage<dense<10>, identity, 256, 10>]
+//     --group + shapes-->  [stage<dense<256>, relu, 784, 256>, stage<dense<10>, identity, 256, 10>]
 //
-// Each pass is a pure function on types written with Boost.Hana; the result is handed to the
-// rest of the library as a plain stage_list<...> so that run-time code instantiates no Hana.
+// Each pass is a pure function on types: flattening with Boost.Hana, grouping and shape
+// inference by pattern matching on packs (measured to be the compile-time hot spot, see below).
+// The result is handed to the rest of the library as a plain stage_list<...>, so that run-time
+// code instantiates no Hana.
 #include <cstddef>
 #include <type_traits>
 
-#include <boost/hana/append.hpp>
-#include <boost/hana/back.hpp>
-#include <boost/hana/drop_back.hpp>
 #include <boost/hana/flatten.hpp>
-#include <boost/hana/fold_left.hpp>
-#include <boost/hana/integral_constant.hpp>
-#include <boost/hana/length.hpp>
-#include <boost/hana/pair.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 #include <boost/hana/unpack.hpp>
@@ -68,87 +62,71 @@ struct flattened<sequential<L...>> {
     static constexpr auto value = hana::flatten(hana::make_tuple(flattened<L>::value...));
 };
 
-// ---- pass 2: group each stage layer (dense, batch_norm) with the activation that follows it -------------------
-
-// Marks a stage whose activation has not been seen yet; becomes identity if none follows.
-struct no_activation_yet {};
-
-template <class Layer, class Activation>
-struct grouped_stage {};
+// ---- passes 2 and 3: group each stage layer with its activation, and infer shapes ---------------
+//
+// One left-to-right recursion over the flat layer list: a stage layer (dense, batch_norm) takes
+// the activation right after it, if any, and the width arriving from the previous stage. These
+// passes were first written as two hana::fold_left with hana::append; that grew superlinearly
+// (a 50-layer network took 6.2 s and 617 MB of g++ to plan, measured here), so they are plain
+// pattern matching on parameter packs: one instantiation per stage (0.96 s and 118 MB).
 
 template <class Activation, bool FollowsAnAffineLayer, bool AffineLayerAlreadyHasOne>
-constexpr void check_activation_position() {
+constexpr bool check_activation_position() {
     static_assert(FollowsAnAffineLayer,
                   "hinge::network: an element-wise activation must follow an affine layer such as "
                   "dense<N> (or a batch_norm), because it is fused into that layer's kernels");
     static_assert(!AffineLayerAlreadyHasOne,
                   "hinge::network: only one element-wise activation may follow an affine layer, "
                   "because each stage fuses exactly one activation into its kernels");
+    return true;
 }
 
-template <class Stage>
-inline constexpr bool has_activation = false;
-template <class Layer, class Activation>
-inline constexpr bool has_activation<grouped_stage<Layer, Activation>> =
-    !std::is_same_v<Activation, no_activation_yet>;
+template <std::size_t Width, class Planned, class... Layers>
+struct group_and_infer;
 
-struct group_fn {
-    template <class Stages, class LayerType>
-    constexpr auto operator()(Stages stages, LayerType) const {
-        using L = typename LayerType::type;
-        if constexpr (stage_layer<L>) {
-            return hana::append(stages, hana::type_c<grouped_stage<L, no_activation_yet>>);
-        } else {
-            constexpr bool follows_affine = decltype(hana::length(stages))::value > 0;
-            if constexpr (!follows_affine) {
-                check_activation_position<L, false, false>();
-                return stages;
-            } else {
-                using previous = typename decltype(+hana::back(stages))::type;
-                check_activation_position<L, true, has_activation<previous>>();
-                return hana::append(hana::drop_back(stages),
-                                    hana::type_c<grouped_stage<typename layer_of<previous>::type, L>>);
-            }
-        }
-    }
-
-    template <class S>
-    struct layer_of;
-    template <class Layer, class Activation>
-    struct layer_of<grouped_stage<Layer, Activation>> {
-        using type = Layer;
-    };
+// Not a layer: flattened<> has already said so; skip it so that the error stands alone.
+template <std::size_t Width, class... Stages, class Other, class... Rest>
+struct group_and_infer<Width, stage_list<Stages...>, Other, Rest...> {
+    using type = typename group_and_infer<Width, stage_list<Stages...>, Rest...>::type;
 };
 
-// ---- pass 3: shape inference ---------------------------------------------------------------
+// Done.
+template <std::size_t Width, class... Stages>
+struct group_and_infer<Width, stage_list<Stages...>> {
+    using type = stage_list<Stages...>;
+};
 
-template <class Activation>
-using resolved_activation =
-    std::conditional_t<std::is_same_v<Activation, no_activation_yet>, identity, Activation>;
+// A stage layer followed by an activation: one stage.
+template <std::size_t Width, class... Stages, class Layer, class Activation, class... Rest>
+    requires(stage_layer<Layer> && elementwise_activation<Activation>)
+struct group_and_infer<Width, stage_list<Stages...>, Layer, Activation, Rest...> {
+    static constexpr std::size_t out = Layer::template output_width<Width>();
+    using type = typename group_and_infer<out, stage_list<Stages..., stage<Layer, Activation, Width, out>>,
+                                          Rest...>::type;
+};
 
-struct infer_shapes_fn {
-    template <class State, class StageType>
-    constexpr auto operator()(State state, StageType) const {
-        constexpr std::size_t in = decltype(+hana::first(state))::value;
-        return infer<in>(hana::second(state), typename StageType::type{});
-    }
+// A stage layer with no activation after it: identity.
+template <std::size_t Width, class... Stages, class Layer, class... Rest>
+    requires(stage_layer<Layer>)
+struct group_and_infer<Width, stage_list<Stages...>, Layer, Rest...> {
+    static constexpr std::size_t out = Layer::template output_width<Width>();
+    using type = typename group_and_infer<out, stage_list<Stages..., stage<Layer, identity, Width, out>>,
+                                          Rest...>::type;
+};
 
-    template <std::size_t In, class Stages, class Layer, class Activation>
-    static constexpr auto infer(Stages stages, grouped_stage<Layer, Activation>) {
-        constexpr std::size_t out = Layer::template output_width<In>();
-        using planned = stage<Layer, resolved_activation<Activation>, In, out>;
-        return hana::make_pair(hana::size_c<out>, hana::append(stages, hana::type_c<planned>));
-    }
+// An activation that no stage layer took: first in the list, or a second one in a row.
+template <std::size_t Width, class... Stages, class Activation, class... Rest>
+    requires(elementwise_activation<Activation>)
+struct group_and_infer<Width, stage_list<Stages...>, Activation, Rest...> {
+    static_assert(check_activation_position<Activation, sizeof...(Stages) != 0, sizeof...(Stages) != 0>());
+    using type = typename group_and_infer<Width, stage_list<Stages...>, Rest...>::type;  // carry on after the error
 };
 
 template <std::size_t InputWidth, class... Layers>
 constexpr auto plan() {
     constexpr auto layers = flattened<sequential<Layers...>>::value;
-    constexpr auto grouped = hana::fold_left(layers, hana::make_tuple(), group_fn{});
-    constexpr auto shaped = hana::fold_left(
-        grouped, hana::make_pair(hana::size_c<InputWidth>, hana::make_tuple()), infer_shapes_fn{});
-    return hana::unpack(hana::second(shaped), [](auto... stages) {
-        return hana::type_c<stage_list<typename decltype(stages)::type...>>;
+    return hana::unpack(layers, [](auto... layer) {
+        return hana::type_c<typename group_and_infer<InputWidth, stage_list<>, typename decltype(layer)::type...>::type>;
     });
 }
 
