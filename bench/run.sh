@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Builds the benchmarks with g++ and clang++-19 (Release, HINGE_ARCH_FLAGS default -march=native)
+# and runs every one, pinned to CPU 1 when taskset exists.
+#
+#   bench/run.sh                      both compilers, every bench/*.cpp
+#   bench/run.sh --benchmark_min_time=0.1     extra arguments go to every benchmark binary
+#   COMPILERS=gcc bench/run.sh        one compiler (gcc, clang)
+#   BENCHES="mlp_inference" bench/run.sh      some benchmarks only
+#   WAIT_IDLE=600 bench/run.sh        before each binary, wait up to 600 s for the machine to be idle
+#
+# Other processes on the machine distort every number here. As root, the benchmarks run with
+# nice -n -20, so that a build running beside them takes little of the pinned CPU. Each run prints how busy the whole
+# machine was while it ran ("busy": 100% = all CPUs; the benchmark itself is one CPU).
+# Output per compiler C and benchmark NAME:
+#   build/bench-C/NAME.json   Google Benchmark JSON: every repetition plus mean/median/stddev/cv/min/max
+#   build/bench-C/NAME.txt    the console output, ending with the summary table
+# Without CMake files (or with DIRECT=1) each bench is compiled directly with the compiler.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+COMPILERS=${COMPILERS:-"gcc clang"}
+CPU=${BENCH_CPU:-1}
+
+section() { printf '\n==== %s   [%s]\n' "$*" "$(date '+%F %T')"; }
+
+cxx_of() {
+    case $1 in
+        gcc) echo g++ ;;
+        clang) echo clang++-19 ;;
+        *) echo "bench/run.sh: unknown compiler '$1' (gcc or clang)" >&2; exit 2 ;;
+    esac
+}
+
+bench_names() {
+    if [ -n "${BENCHES:-}" ]; then
+        echo "$BENCHES"
+        return
+    fi
+    local f
+    for f in "$ROOT"/bench/*.cpp; do basename "$f" .cpp; done
+}
+
+# build <compiler> <dir>: the executables end up in <dir>/bench/
+build() {
+    local compiler=$1 dir=$2 cxx
+    cxx=$(cxx_of "$compiler")
+    if [ -z "${DIRECT:-}" ] && [ -f "$ROOT/CMakeLists.txt" ] && [ -f "$ROOT/bench/CMakeLists.txt" ]; then
+        local generator=()
+        command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+        section "[$compiler] configure $dir"
+        mkdir -p "$dir"
+        cmake -S "$ROOT" -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx" \
+            -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_EXAMPLES=OFF -DHINGE_BUILD_BENCHMARKS=ON >"$dir/configure.log" ||
+            { cat "$dir/configure.log"; exit 1; }
+        grep -E 'hinge:|Eigen' "$dir/configure.log" || true
+        section "[$compiler] build"
+        local targets=() name
+        for name in $(bench_names); do targets+=(--target "$name"); done
+        cmake --build "$dir" -j 2 "${targets[@]}"
+    else
+        section "[$compiler] compile directly (no CMake files, or DIRECT=1)"
+        mkdir -p "$dir/bench"
+        local eigen=() name
+        if [ -f /usr/include/eigen3/Eigen/Core ]; then eigen=(-DHINGE_HAVE_EIGEN=1 -isystem /usr/include/eigen3); fi
+        for name in $(bench_names); do
+            echo "$cxx bench/$name.cpp"
+            "$cxx" -std=c++20 -O3 -DNDEBUG -march=native -Wall -Wextra -Wpedantic -I"$ROOT/include" "${eigen[@]}" \
+                "$ROOT/bench/$name.cpp" -o "$dir/bench/$name" -lbenchmark -lpthread
+        done
+    fi
+}
+
+# cpu_times: "busy total" jiffies over all CPUs, from /proc/stat
+cpu_times() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
+# busy_since <busy> <total>: percentage of all CPUs busy since that sample
+busy_since() {
+    local now
+    now=$(cpu_times)
+    awk -v b0="$1" -v t0="$2" -v now="$now" 'BEGIN { split(now, n, " ");
+        printf "%.0f%%", (n[2] > t0) ? 100 * (n[1] - b0) / (n[2] - t0) : 0 }'
+}
+
+# wait_idle <seconds>: until less than 10% of the machine is busy over 2 s, or the time is up
+wait_idle() {
+    local deadline=$((SECONDS + $1)) b0 t0 busy
+    while :; do
+        read -r b0 t0 < <(cpu_times)
+        sleep 2
+        busy=$(busy_since "$b0" "$t0")
+        if [ "${busy%\%}" -lt 10 ] || [ $SECONDS -ge $deadline ]; then
+            echo "machine busy before the run: $busy of all CPUs"
+            return
+        fi
+    done
+}
+
+run() {
+    local compiler=$1 dir=$2 name exe pin=()
+    shift 2
+    if [ "$(id -u)" -eq 0 ]; then pin=(nice -n -20); fi
+    if command -v taskset >/dev/null 2>&1 && taskset -c "$CPU" true 2>/dev/null; then pin+=(taskset -c "$CPU"); fi
+    for name in $(bench_names); do
+        exe="$dir/bench/$name"
+        [ -x "$exe" ] || { echo "bench/run.sh: $exe was not built" >&2; exit 1; }
+        section "[$compiler] $name ${pin[*]:+(${pin[*]})}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        if [ -n "${WAIT_IDLE:-}" ]; then wait_idle "$WAIT_IDLE"; fi
+        local b0 t0
+        read -r b0 t0 < <(cpu_times)
+        "${pin[@]}" "$exe" --benchmark_out="$dir/$name.json" --benchmark_out_format=json "$@" 2>&1 |
+            tee "$dir/$name.txt"
+        printf 'machine busy during the run: %s of %s CPUs (this benchmark alone: %s)\n' \
+            "$(busy_since "$b0" "$t0")" "$(nproc)" "$((100 / $(nproc)))%" | tee -a "$dir/$name.txt"
+        echo "JSON: $dir/$name.json"
+    done
+}
+
+section "machine"
+echo "cpu:       $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) CPUs)"
+echo "kernel:    $(uname -r)"
+echo "commit:    $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+for compiler in $COMPILERS; do printf '%-10s %s\n' "$compiler:" "$($(cxx_of "$compiler") --version | head -n 1)"; done
+echo "load:      $(cat /proc/loadavg)  (anything above ~0.1 on an idle machine disturbs the numbers)"
+
+for compiler in $COMPILERS; do
+    dir="$ROOT/build/bench-$compiler"
+    build "$compiler" "$dir"
+    run "$compiler" "$dir" "$@"
+done
+
+section "summary tables"
+for compiler in $COMPILERS; do
+    for name in $(bench_names); do
+        printf '\n[%s] %s\n' "$compiler" "$name"
+        sed -n '/^Summary/,$p' "$ROOT/build/bench-$compiler/$name.txt"
+    done
+done
