@@ -114,11 +114,47 @@ inline void pack_a_block(std::size_t rows, std::size_t block_depth, const T* a, 
     }
 }
 
+// Every (depth block, panel, row block) tile once, with tiles of Mr rows; A packed per depth
+// block when Packed.
+template <std::size_t Mr, bool Packed, class T, class Epilogue>
+inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panels, const T* a,
+                          std::size_t a_row_step, std::size_t a_depth_step, const T* b, std::size_t b_panel_step,
+                          std::size_t b_row_step, Epilogue& epilogue, T* a_packing_scratch) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t kc = depth_block;
+    for (std::size_t p0 = 0; p0 < depth; p0 += kc) {
+        const std::size_t block_depth = std::min(kc, depth - p0);
+        const depth_block_position block{p0 == 0, p0 + block_depth == depth};
+        if constexpr (Packed)
+            pack_a_block<Mr>(rows, block_depth, a + p0 * a_depth_step, a_row_step, a_depth_step, a_packing_scratch);
+        for (std::size_t j = 0; j < panels; ++j) {
+            const T* panel = b + j * b_panel_step + p0 * b_row_step;
+            for (std::size_t i0 = 0; i0 < rows; i0 += Mr) {
+                const std::size_t valid = std::min(Mr, rows - i0);
+                const T* a_rows[Mr];
+                std::size_t step = a_depth_step;
+                if constexpr (Packed) {
+                    const T* packed = a_packing_scratch + i0 * block_depth;  // row block i0 / Mr
+                    for (std::size_t i = 0; i < Mr; ++i) a_rows[i] = packed + i;
+                    step = Mr;
+                } else {
+                    // Tail rows repeat the last valid row: the tile stays full width in registers
+                    // and only the valid rows are stored.
+                    for (std::size_t i = 0; i < Mr; ++i)
+                        a_rows[i] = a + (i0 + std::min(i, valid - 1)) * a_row_step + p0 * a_depth_step;
+                }
+                micro_tile<Mr>(block_depth, a_rows, step, panel, b_row_step, epilogue, i0, valid, j * P, block);
+            }
+        }
+    }
+}
+
 // The driver: every (depth block, panel, row block) tile once, in that loop order, so that the
 // depth block of a B panel (depth_block x 64 bytes = 16 KB) is reused from L1 by all row blocks.
 // Epilogues provide partial(row, column), the address where a tile's unfinished sums wait
-// between depth blocks (their own destination).
-// With a non-null a_packing_scratch (at least (rows + max_micro_rows) x depth_block values), A is packed per depth block first; pass it when A's depth step is not 1.
+// between depth blocks (their own destination). With a non-null a_packing_scratch (at least
+// (rows + max_micro_rows) x depth_block values), A is packed per depth block first; pass it
+// when A's depth step is not 1.
 template <class T, class Epilogue>
 inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const T* a, std::size_t a_row_step,
                  std::size_t a_depth_step, const T* b, std::size_t b_panel_step, std::size_t b_row_step,
@@ -130,33 +166,12 @@ inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const 
             single_row_panel(depth, a, a_depth_step, b + j * b_panel_step, b_row_step, epilogue, j * P);
         return;
     }
-    constexpr std::size_t mr = micro_rows<T>;
-    constexpr std::size_t kc = depth_block;
-    for (std::size_t p0 = 0; p0 < depth; p0 += kc) {
-        const std::size_t block_depth = std::min(kc, depth - p0);
-        const depth_block_position block{p0 == 0, p0 + block_depth == depth};
-        if (a_packing_scratch)
-            pack_a_block<mr>(rows, block_depth, a + p0 * a_depth_step, a_row_step, a_depth_step, a_packing_scratch);
-        for (std::size_t j = 0; j < panels; ++j) {
-            const T* panel = b + j * b_panel_step + p0 * b_row_step;
-            for (std::size_t i0 = 0; i0 < rows; i0 += mr) {
-                const std::size_t valid = std::min(mr, rows - i0);
-                const T* a_rows[mr];
-                std::size_t step = a_depth_step;
-                if (a_packing_scratch) {
-                    const T* packed = a_packing_scratch + i0 * block_depth;  // row block i0 / mr
-                    for (std::size_t i = 0; i < mr; ++i) a_rows[i] = packed + i;
-                    step = mr;
-                } else {
-                    // Tail rows repeat the last valid row: the tile stays full width in registers
-                    // and only the valid rows are stored.
-                    for (std::size_t i = 0; i < mr; ++i)
-                        a_rows[i] = a + (i0 + std::min(i, valid - 1)) * a_row_step + p0 * a_depth_step;
-                }
-                micro_tile<mr>(block_depth, a_rows, step, panel, b_row_step, epilogue, i0, valid, j * P, block);
-            }
-        }
-    }
+    if (a_packing_scratch)
+        blocked_tiles<micro_rows<T>, true>(rows, depth, panels, a, a_row_step, a_depth_step, b, b_panel_step,
+                                           b_row_step, epilogue, a_packing_scratch);
+    else
+        blocked_tiles<unpacked_micro_rows<T>, false>(rows, depth, panels, a, a_row_step, a_depth_step, b,
+                                                     b_panel_step, b_row_step, epilogue, static_cast<T*>(nullptr));
 }
 
 }  // namespace hinge::kernels

@@ -60,5 +60,19 @@ inline constexpr std::size_t micro_rows = [] {
     return rows < 1 ? std::size_t{1} : rows;
 }();
 
+// Rows of the tile when A is read in place through one pointer per row (forward and
+// input-gradient products) rather than packed. g++ 12 runs out of registers there with the full
+// tile: it keeps one accumulator on the stack, a load and a store on the loop-carried chain of
+// every depth step (seen in objdump; the 784x256 batch-64 forward took 840 us instead of 401 us
+// with one row fewer). clang 19 allocates the full tile without spilling, and one row fewer
+// makes its training step slower (1.02 -> 1.43 ms), so the row is dropped for g++ only.
+template <class T>
+inline constexpr std::size_t unpacked_micro_rows =
+#if defined(__GNUC__) && !defined(__clang__)
+    micro_rows<T> > 1 ? micro_rows<T> - 1 : micro_rows<T>;
+#else
+    micro_rows<T>;
+#endif
+
 }  // namespace kernels
 }  // namespace hinge
