@@ -3,7 +3,9 @@
 #   ./quickstart.sh demo   build the examples and train the Fashion-MNIST demo (about a minute)
 #   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
-#                          (AVX2 and SSE2 SIMD widths), ctest, install + consumer
+#                          (AVX2 and SSE2 SIMD widths), ctest, install + consumer,
+#                          the tests under ASan+UBSan, concurrent inference under TSan,
+#                          and bounded libFuzzer runs of the file readers (FUZZ_SECONDS each, default 30)
 # Missing Debian packages are installed with apt-get (needs root).
 set -eu
 set -o pipefail
@@ -12,7 +14,11 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 
 PACKAGES=(cmake g++ clang-19 ninja-build ccache libboost-dev libboost-test-dev
-          libxsimd-dev libbenchmark-dev libeigen3-dev zlib1g-dev)
+          libxsimd-dev libbenchmark-dev libeigen3-dev zlib1g-dev
+          nlohmann-json3-dev libclang-rt-19-dev)
+# The PyTorch parity test (tests/parity) runs when /usr/bin/python3 can import torch and numpy
+# (Debian python3-torch python3-numpy, about 1 GB, so not installed here); otherwise CTest
+# reports it as skipped and mode_test says so.
 # The demo's data (IDX files under /usr/share/datasets/fashion-mnist/) and its plotting.
 DEMO_PACKAGES=(dataset-fashion-mnist python3-matplotlib)
 JOBS=2
@@ -110,11 +116,51 @@ test_one() {
     ctest --test-dir "$dir" --output-on-failure -j "$JOBS"
 }
 
+# The unit tests and concurrent inference under AddressSanitizer and UndefinedBehaviorSanitizer
+# (g++ 12 with the AVX2 kernels of the gcc build; -O0 compiles 3x faster than -O1 under the
+# sanitizers and the tests still take under a minute), then concurrent inference under
+# ThreadSanitizer (clang++-19). docs/reliability.md says why g++ for ASan.
+test_sanitizers() {
+    local asan="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+    section "[asan] Configure build/test-asan (g++, ASan+UBSan, -O0)"
+    configure build/test-asan -DCMAKE_CXX_COMPILER=g++ -DHINGE_WERROR=ON \
+        -DHINGE_ARCH_FLAGS="-march=x86-64-v3" -DCMAKE_CXX_FLAGS="$asan" -DCMAKE_CXX_FLAGS_RELEASE="-O0 -g1" \
+        -DCMAKE_EXE_LINKER_FLAGS="$asan" \
+        -DHINGE_BUILD_TESTS=ON -DHINGE_BUILD_EXAMPLES=OFF -DHINGE_BUILD_BENCHMARKS=OFF
+    section "[asan] Build tests"
+    cmake --build build/test-asan -j "$JOBS" --target hinge_tests concurrent_inference
+    section "[asan] ctest -L unit (hinge_tests, concurrent_inference)"
+    ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --test-dir build/test-asan --output-on-failure -j "$JOBS" -L unit
+
+    local tsan="-fsanitize=thread -fno-omit-frame-pointer"
+    section "[tsan] Configure build/test-tsan (clang++-19, ThreadSanitizer)"
+    configure build/test-tsan -DCMAKE_CXX_COMPILER=clang++-19 -DHINGE_WERROR=ON \
+        -DHINGE_ARCH_FLAGS="-march=x86-64-v3" -DCMAKE_CXX_FLAGS="$tsan" -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g1" \
+        -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
+        -DHINGE_BUILD_TESTS=ON -DHINGE_BUILD_EXAMPLES=OFF -DHINGE_BUILD_BENCHMARKS=OFF
+    section "[tsan] Build and run concurrent_inference"
+    cmake --build build/test-tsan -j "$JOBS" --target concurrent_inference
+    TSAN_OPTIONS=halt_on_error=1 build/test-tsan/tests/concurrent_inference
+}
+
+# Bounded libFuzzer runs of the own-format, safetensors and IDX readers (tests/fuzz/run.sh).
+test_fuzzers() {
+    section "[fuzz] libFuzzer, ${FUZZ_SECONDS:-30} s per target (tests/fuzz/run.sh)"
+    tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" "$ROOT/build/fuzz"
+}
+
 mode_test() {
     ensure_packages
+    if ! /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; then
+        echo "NOTE: /usr/bin/python3 cannot import torch and numpy: the PyTorch parity test (parity.pytorch)"
+        echo "      will be reported as skipped. Install python3-torch python3-numpy to run it."
+    fi
     # gcc: AVX2+FMA (8 floats per batch); clang: no arch flags = SSE2 (4 floats).
     test_one gcc g++ "-march=x86-64-v3"
     test_one clang clang++-19 ""
+    test_sanitizers
+    test_fuzzers
 
     local tmp
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/hinge-consumer.XXXXXX")

@@ -219,4 +219,12 @@ BOOST_AUTO_TEST_CASE(labels_must_be_below_the_class_count) {
     BOOST_TEST(io::read_labelled_images(dir.file("images.gz"), dir.file("labels.gz"), 12).size() == 12u);
 }
 
+// Found by tests/fuzz/fuzz_idx.cpp: the values vector used to be sized from the header at once.
+BOOST_AUTO_TEST_CASE(a_header_declaring_a_terabyte_fails_as_truncated_without_allocating_it) {
+    temporary_directory dir;
+    write_raw(dir.file("huge"), idx_header(0x0D, {0x04000000, 0x00000100, 0x00000001}));  // 2^34 floats = 64 GiB
+    expect_error([&] { io::read_idx<float>(dir.file("huge")); },
+                 {"huge: truncated: the file ends after 0 of the 68719476736 bytes of the values"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

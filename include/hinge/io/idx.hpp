@@ -93,9 +93,12 @@ public:
     gz_file& operator=(const gz_file&) = delete;
     ~gz_file() { gzclose(file_); }
 
-    // Reads exactly n bytes; `what` names them in the error message.
-    void read(void* into, std::size_t n, const char* what) {
+    // Reads exactly n bytes; `what` names them in the error message. A chunk of a larger field
+    // passes where it starts in the field (`before`) and the field's size (`total`), so that the
+    // message counts bytes of the whole field.
+    void read(void* into, std::size_t n, const char* what, std::size_t before = 0, std::size_t total = 0) {
         auto* bytes = static_cast<unsigned char*>(into);
+        if (total == 0) total = n;
         std::size_t done = 0;
         while (done < n) {
             const std::size_t chunk = n - done < (1u << 30) ? n - done : (1u << 30);
@@ -104,11 +107,11 @@ public:
                 int code = 0;
                 const char* message = gzerror(file_, &code);
                 throw idx_error(path_ + ": truncated or corrupt while reading " + what + " (read " +
-                                std::to_string(done) + " of " + std::to_string(n) + " bytes): " + message);
+                                std::to_string(before + done) + " of " + std::to_string(total) + " bytes): " + message);
             }
             if (got == 0) {
-                throw idx_error(path_ + ": truncated: the file ends after " + std::to_string(done) + " of the " +
-                                std::to_string(n) + " bytes of " + what);
+                throw idx_error(path_ + ": truncated: the file ends after " + std::to_string(before + done) +
+                                " of the " + std::to_string(total) + " bytes of " + what);
             }
             done += static_cast<std::size_t>(got);
         }
@@ -194,8 +197,15 @@ idx_array<E> read_idx(const std::string& path) {
             throw idx_error(path + ": the dimensions describe more than 1 TiB of data; the header is corrupt");
         count *= extent;
     }
-    result.values.resize(count);
-    file.read(result.values.data(), count * sizeof(E), "the values");
+    // The vector grows as the values arrive, in chunks of 16 MiB, instead of being sized from the
+    // header at once: a 16-byte file may declare a terabyte (found by tests/fuzz/fuzz_idx.cpp).
+    constexpr std::size_t chunk = (std::size_t{1} << 24) / sizeof(E);
+    for (std::size_t done = 0; done < count;) {
+        const std::size_t n = count - done < chunk ? count - done : chunk;
+        result.values.resize(done + n);
+        file.read(result.values.data() + done, n * sizeof(E), "the values", done * sizeof(E), count * sizeof(E));
+        done += n;
+    }
     if (!file.at_end())
         throw idx_error(path + ": " + std::to_string(count * sizeof(E)) +
                         " bytes of values expected, but the file is longer");

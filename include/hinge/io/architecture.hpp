@@ -1,0 +1,302 @@
+#pragma once
+// What a parameter file must agree on with the network type that loads it, computed from the
+// planned stages at compile time, and the table of named tensors that the file formats
+// (io/save.hpp, io/safetensors.hpp) write and read.
+//
+//   architecture_description<Net>  "input 4 | dense 4->16 relu | batch_norm(...) 16->16 prelu | ..."
+//   architecture_fingerprint<Net>  64-bit FNV-1a of the description
+//   tensor_table<Net, T>()         every tensor: hinge name, PyTorch name, shape, where it lives
+//
+// The description names each stage's kind, widths and activation, with the activation's
+// constants (leaky_relu's slope, elu's alpha, ...) and batch_norm's momentum and epsilon as the
+// hex bits of their float value, so it is the same string for every compiler and instruction
+// set (the storage layout does not depend on them either, see docs/design.md). An activation
+// that is not hinge's own names itself with `static constexpr const char* name = "...";` (or a
+// specialisation of io::activation_name<A>); otherwise the error below says so.
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <hinge/activations/elu.hpp>
+#include <hinge/activations/gelu.hpp>
+#include <hinge/activations/hard_swish.hpp>
+#include <hinge/activations/identity.hpp>
+#include <hinge/activations/leaky_relu.hpp>
+#include <hinge/activations/noisy_relu.hpp>
+#include <hinge/activations/prelu.hpp>
+#include <hinge/activations/relu.hpp>
+#include <hinge/activations/relu6.hpp>
+#include <hinge/activations/selu.hpp>
+#include <hinge/activations/sigmoid.hpp>
+#include <hinge/activations/silu.hpp>
+#include <hinge/activations/softplus.hpp>
+#include <hinge/activations/tanh.hpp>
+#include <hinge/core/storage.hpp>
+
+namespace hinge::io {
+
+// ---- activation names ------------------------------------------------------------------------
+
+// The name of an activation in architecture descriptions. Parameterised activations append their
+// constant as float bits (see activation_parameter below).
+template <class A>
+struct activation_name {
+    // An error here means the network uses an activation that io/ does not know: give it a
+    // member `static constexpr const char* name = "my_activation";` or specialise
+    // hinge::io::activation_name<A> with `static constexpr std::string_view value`.
+    static_assert(requires { A::name; },
+                  "hinge::io::activation_name<A>: A needs a stable name for parameter files, because the "
+                  "architecture fingerprint must not depend on the compiler; add "
+                  "`static constexpr const char* name = \"...\";` to A");
+    static constexpr std::string_view value = A::name;
+};
+template <> struct activation_name<identity> { static constexpr std::string_view value = "identity"; };
+template <> struct activation_name<relu> { static constexpr std::string_view value = "relu"; };
+template <> struct activation_name<prelu> { static constexpr std::string_view value = "prelu"; };
+template <> struct activation_name<relu6> { static constexpr std::string_view value = "relu6"; };
+template <> struct activation_name<selu> { static constexpr std::string_view value = "selu"; };
+template <> struct activation_name<sigmoid> { static constexpr std::string_view value = "sigmoid"; };
+template <> struct activation_name<hinge::tanh> { static constexpr std::string_view value = "tanh"; };
+template <> struct activation_name<gelu> { static constexpr std::string_view value = "gelu"; };
+template <> struct activation_name<gelu_tanh> { static constexpr std::string_view value = "gelu_tanh"; };
+template <> struct activation_name<silu> { static constexpr std::string_view value = "silu"; };
+template <> struct activation_name<softplus> { static constexpr std::string_view value = "softplus"; };
+template <> struct activation_name<hard_swish> { static constexpr std::string_view value = "hard_swish"; };
+template <float S> struct activation_name<leaky_relu<S>> { static constexpr std::string_view value = "leaky_relu"; };
+template <float A> struct activation_name<elu<A>> { static constexpr std::string_view value = "elu"; };
+template <float S> struct activation_name<noisy_relu<S>> { static constexpr std::string_view value = "noisy_relu"; };
+
+// The constant of a parameterised activation, as a (name, value) pair; none for the others.
+template <class A>
+struct activation_parameter {
+    static constexpr bool present = false;
+};
+template <float S>
+struct activation_parameter<leaky_relu<S>> {
+    static constexpr bool present = true;
+    static constexpr std::string_view key = "slope";
+    static constexpr float value = S;
+};
+template <float A>
+struct activation_parameter<elu<A>> {
+    static constexpr bool present = true;
+    static constexpr std::string_view key = "alpha";
+    static constexpr float value = A;
+};
+template <float S>
+struct activation_parameter<noisy_relu<S>> {
+    static constexpr bool present = true;
+    static constexpr std::string_view key = "sigma";
+    static constexpr float value = S;
+};
+
+namespace detail {
+
+// Two passes over the same writer: one counts, one fills an array of exactly that size.
+struct text_counter {
+    std::size_t size = 0;
+    constexpr void put(char) { ++size; }
+};
+template <std::size_t N>
+struct text_buffer {
+    std::array<char, N> chars{};
+    std::size_t size = 0;
+    constexpr void put(char c) { chars[size++] = c; }
+};
+
+template <class Out>
+constexpr void put(Out& out, std::string_view s) {
+    for (char c : s) out.put(c);
+}
+template <class Out>
+constexpr void put_number(Out& out, std::size_t n) {
+    char digits[24]{};
+    std::size_t k = 0;
+    do {
+        digits[k++] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    while (k > 0) out.put(digits[--k]);
+}
+// A float constant as the hex of its bits: exact, and the same text on every compiler.
+template <class Out>
+constexpr void put_float_bits(Out& out, float f) {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
+    put(out, "0x");
+    for (int shift = 28; shift >= 0; shift -= 4) out.put("0123456789abcdef"[(bits >> shift) & 0xFu]);
+}
+
+template <class Out, class A>
+constexpr void put_activation(Out& out) {
+    put(out, activation_name<A>::value);
+    if constexpr (activation_parameter<A>::present) {
+        out.put('(');
+        put(out, activation_parameter<A>::key);
+        out.put(' ');
+        put_float_bits(out, activation_parameter<A>::value);
+        out.put(')');
+    }
+}
+
+template <class Net, class Out>
+constexpr void describe(Out& out) {
+    put(out, "input ");
+    put_number(out, Net::input_size);
+    for_each_index<Net::stage_count>([&](auto index) {
+        using S = typename Net::template stage<decltype(index)::value>;
+        using L = typename S::layer_type;
+        put(out, " | ");
+        if constexpr (affine_layer<L>) {
+            put(out, "dense ");
+        } else if constexpr (normalization_layer<L>) {
+            put(out, "batch_norm(momentum ");
+            put_float_bits(out, L::momentum);
+            put(out, ", epsilon ");
+            put_float_bits(out, L::epsilon);
+            put(out, ") ");
+        } else {
+            // An error here means a new kind of stage layer exists that parameter files do not
+            // describe yet: extend describe() and tensor_table() for it.
+            static_assert(affine_layer<L>, "hinge::io: this stage layer kind has no file description yet");
+        }
+        put_number(out, S::input_width);
+        put(out, "->");
+        put_number(out, S::output_width);
+        out.put(' ');
+        put_activation<Out, typename S::activation>(out);
+    });
+}
+
+template <class Net>
+inline constexpr std::size_t description_size = [] {
+    text_counter counter;
+    describe<Net>(counter);
+    return counter.size;
+}();
+
+template <class Net>
+inline constexpr text_buffer<description_size<Net>> description_text = [] {
+    text_buffer<description_size<Net>> buffer;
+    describe<Net>(buffer);
+    return buffer;
+}();
+
+constexpr std::uint64_t fnv1a_64(std::string_view s) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+}  // namespace detail
+
+// A readable, compiler-independent description of Net's stages, e.g.
+// "input 4 | dense 4->16 relu | dense 16->3 identity".
+template <class Net>
+inline constexpr std::string_view architecture_description{detail::description_text<Net>.chars.data(),
+                                                           detail::description_size<Net>};
+
+// 64-bit FNV-1a hash of architecture_description<Net>: equal for networks whose parameter files
+// are interchangeable.
+template <class Net>
+inline constexpr std::uint64_t architecture_fingerprint = detail::fnv1a_64(architecture_description<Net>);
+
+// ---- the tensor table ----------------------------------------------------------------------
+
+enum class tensor_role : std::uint8_t { weight, bias, slope, scale, shift, running_mean, running_variance };
+
+constexpr std::string_view name(tensor_role r) noexcept {
+    switch (r) {
+        case tensor_role::weight: return "weight";
+        case tensor_role::bias: return "bias";
+        case tensor_role::slope: return "slope";
+        case tensor_role::scale: return "scale";
+        case tensor_role::shift: return "shift";
+        case tensor_role::running_mean: return "running_mean";
+        case tensor_role::running_variance: return "running_variance";
+    }
+    return "?";
+}
+
+// One named tensor of a parameter block. Values are addressed logically: element k of the
+// row-major shape (a weight is [out, in], PyTorch's order) lives at block[element(k)].
+struct tensor_slot {
+    std::string name;        // hinge's name: "stage<I>.<role>", e.g. "stage0.weight"
+    std::string torch_name;  // torch.nn.Sequential's state_dict name, e.g. "0.weight" (see docs/interop.md)
+    tensor_role role;
+    std::size_t stage;
+    std::size_t module;      // index of the owning module in the equivalent torch.nn.Sequential
+    std::size_t rank;        // 1 or 2
+    std::array<std::size_t, 2> shape;
+    std::size_t count;       // shape[0] * (rank == 2 ? shape[1] : 1)
+    bool trainable;          // false for batch_norm's running statistics (buffers)
+    std::size_t (*element)(std::size_t k);
+};
+
+namespace detail {
+
+template <std::size_t Offset>
+std::size_t contiguous_element(std::size_t k) noexcept {
+    return Offset + k;
+}
+// Weight element k = (o, i) of a stage with In inputs: panel o / P, row i, column o % P
+// (core/layout.hpp; tests/io/hinge_format.cpp checks it against dense_view::weight).
+template <std::size_t Offset, std::size_t In, std::size_t Panel>
+std::size_t panel_weight_element(std::size_t k) noexcept {
+    const std::size_t o = k / In, i = k % In;
+    return Offset + o / Panel * (In * Panel) + i * Panel + o % Panel;
+}
+
+}  // namespace detail
+
+// Every tensor of parameters<Net, T>, in stage order (weight/scale, bias/shift, slope, then the
+// running statistics). Torch names follow torch.nn.Sequential numbering: each stage layer is one
+// module (Linear or BatchNorm1d), and each activation other than identity is the next module
+// (a prelu's slope is that module's "weight").
+template <class Net, class T>
+std::vector<tensor_slot> tensor_table() {
+    std::vector<tensor_slot> table;
+    std::size_t module = 0;
+    for_each_index<Net::stage_count>([&](auto index) {
+        constexpr std::size_t i = decltype(index)::value;
+        using S = typename Net::template stage<i>;
+        using L = typename S::layer_type;
+        using A = typename S::activation;
+        constexpr stage_layout s = layout<Net, T>::stages[i];
+        constexpr std::size_t out = S::output_width, in = S::input_width;
+        const std::string stage = "stage" + std::to_string(i) + ".";
+        const std::string torch = std::to_string(module) + ".";
+        const auto vector = [&](tensor_role role, std::string torch_name, bool trainable,
+                                std::size_t (*element)(std::size_t)) {
+            table.push_back({stage + std::string(name(role)), std::move(torch_name), role, i, module, 1, {out, 1}, out,
+                             trainable, element});
+        };
+        if constexpr (affine_layer<L>) {
+            table.push_back({stage + "weight", torch + "weight", tensor_role::weight, i, module, 2, {out, in},
+                             out * in, true, &detail::panel_weight_element<s.weight_offset, in, layout<Net, T>::panel>});
+            vector(tensor_role::bias, torch + "bias", true, &detail::contiguous_element<s.bias_offset>);
+        } else {
+            vector(tensor_role::scale, torch + "weight", true, &detail::contiguous_element<s.scale_offset>);
+            vector(tensor_role::shift, torch + "bias", true, &detail::contiguous_element<s.bias_offset>);
+        }
+        if constexpr (s.slope_offset != no_offset)
+            vector(tensor_role::slope, std::to_string(module + 1) + ".weight", true,
+                   &detail::contiguous_element<s.slope_offset>);
+        if constexpr (s.running_mean_offset != no_offset) {
+            vector(tensor_role::running_mean, torch + "running_mean", false,
+                   &detail::contiguous_element<s.running_mean_offset>);
+            vector(tensor_role::running_variance, torch + "running_var", false,
+                   &detail::contiguous_element<s.running_variance_offset>);
+        }
+        module += std::is_same_v<A, identity> ? 1 : 2;
+    });
+    return table;
+}
+
+}  // namespace hinge::io

@@ -1,0 +1,267 @@
+#pragma once
+// hinge's own parameter file format: save and load parameters<Net, T> exactly (bit for bit,
+// NaN payloads included), refusing any file that does not fit Net. Link hinge::io (zlib, for
+// the CRC-32).
+//
+//     hinge::io::save(*params, "model.hinge");
+//     hinge::io::load(*params, "model.hinge");   // throws io::file_error; *params untouched then
+//
+// Layout (version 1; all integers little-endian, docs/interop.md has the table):
+//   "HINGEPRM"                      8 bytes magic
+//   u32 version                     1
+//   u32 scalar type                 1 = float32, 2 = float64
+//   u64 architecture fingerprint    io::architecture_fingerprint<Net>
+//   u32 n, n bytes                  io::architecture_description<Net> (for error messages)
+//   u32 tensor count
+//   per tensor: u32 n, n bytes name ("stage0.weight"), u32 rank, rank x u64 extents
+//   per tensor: its values, row-major in the logical shape (a weight is [out, in])
+//   u32 CRC-32 (zlib) of every byte before it
+//
+// Loading checks, in this order, so that each kind of damage gets its own message: the magic,
+// the version, the scalar type code, the table's structure, the file size against the size the
+// table declares (truncated / trailing bytes), the checksum, and only then whether the file fits
+// Net: scalar type, architecture (naming the first stage that differs), tensor names and shapes.
+// The values are decoded into a temporary block that is copied over the caller's at the very
+// end, so on any error the caller's parameters are untouched.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <zlib.h>
+
+#include <hinge/core/storage.hpp>
+#include <hinge/io/architecture.hpp>
+#include <hinge/io/file_error.hpp>
+
+namespace hinge::io {
+
+inline constexpr std::string_view hinge_format_magic = "HINGEPRM";
+inline constexpr std::uint32_t hinge_format_version = 1;
+
+enum class scalar_code : std::uint32_t { float32 = 1, float64 = 2 };
+
+template <class T>
+inline constexpr scalar_code scalar_code_of = sizeof(T) == 4 ? scalar_code::float32 : scalar_code::float64;
+
+inline std::string scalar_code_name(std::uint32_t code) {
+    switch (code) {
+        case 1: return "float32";
+        case 2: return "float64";
+    }
+    return "unknown scalar type code " + std::to_string(code);
+}
+
+namespace detail {
+
+inline std::uint32_t crc32_of(std::span<const unsigned char> bytes) noexcept {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    std::size_t done = 0;
+    while (done < bytes.size()) {  // zlib takes uInt lengths
+        const std::size_t chunk = std::min<std::size_t>(bytes.size() - done, 1u << 30);
+        crc = crc32(crc, bytes.data() + done, static_cast<uInt>(chunk));
+        done += chunk;
+    }
+    return static_cast<std::uint32_t>(crc);
+}
+
+// "a | b | c" -> the i-th " | "-separated part.
+inline std::vector<std::string_view> split_stages(std::string_view d) {
+    std::vector<std::string_view> parts;
+    for (;;) {
+        const std::size_t bar = d.find(" | ");
+        parts.push_back(d.substr(0, bar));
+        if (bar == std::string_view::npos) break;
+        d.remove_prefix(bar + 3);
+    }
+    return parts;
+}
+
+// Which part of two architecture descriptions differs first, in words.
+inline std::string first_difference(std::string_view expected, std::string_view found) {
+    const auto e = split_stages(expected), f = split_stages(found);
+    for (std::size_t i = 0; i < e.size() || i < f.size(); ++i) {
+        const std::string where = i == 0 ? std::string("the input") : "stage " + std::to_string(i - 1);
+        if (i >= f.size()) return "the file ends before " + where + " (expected '" + std::string(e[i]) + "')";
+        if (i >= e.size()) return "the file has an extra " + where + " ('" + std::string(f[i]) + "')";
+        if (e[i] != f[i])
+            return where + " differs: expected '" + std::string(e[i]) + "', found '" + std::string(f[i]) + "'";
+    }
+    return "the descriptions are equal but the fingerprints differ";
+}
+
+inline std::string shape_text(std::span<const std::uint64_t> shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+struct declared_tensor {
+    std::string name;
+    std::vector<std::uint64_t> shape;
+    std::uint64_t count;
+};
+
+// Caps that keep a hostile header from making the loader allocate or loop much: no real
+// description, name or table comes near them.
+inline constexpr std::uint32_t max_description = 1u << 20;
+inline constexpr std::uint32_t max_name = 4096;
+inline constexpr std::uint32_t max_rank = 8;
+
+}  // namespace detail
+
+// The bytes of a hinge parameter file for `params`.
+template <class Net, class T, class Role>
+std::vector<unsigned char> save_to_bytes(const parameter_block<Net, T, Role>& params) {
+    const std::vector<tensor_slot> table = tensor_table<Net, T>();
+    detail::byte_writer w;
+    w.put_bytes(hinge_format_magic);
+    w.put(hinge_format_version);
+    w.put(static_cast<std::uint32_t>(scalar_code_of<T>));
+    w.put(architecture_fingerprint<Net>);
+    w.put(static_cast<std::uint32_t>(architecture_description<Net>.size()));
+    w.put_bytes(architecture_description<Net>);
+    w.put(static_cast<std::uint32_t>(table.size()));
+    for (const tensor_slot& t : table) {
+        w.put(static_cast<std::uint32_t>(t.name.size()));
+        w.put_bytes(t.name);
+        w.put(static_cast<std::uint32_t>(t.rank));
+        for (std::size_t d = 0; d < t.rank; ++d) w.put(static_cast<std::uint64_t>(t.shape[d]));
+    }
+    const T* block = params.data();
+    for (const tensor_slot& t : table)
+        for (std::size_t k = 0; k < t.count; ++k) w.put(block[t.element(k)]);
+    w.put(detail::crc32_of(w.bytes()));
+    return std::move(w.bytes());
+}
+
+// Writes `params` to `path` (through a temporary file renamed into place).
+template <class Net, class T, class Role>
+void save(const parameter_block<Net, T, Role>& params, const std::string& path) {
+    const std::vector<unsigned char> bytes = save_to_bytes(params);
+    detail::write_file_atomically(path, bytes);
+}
+
+// Loads a hinge parameter file held in memory; `source` names it in error messages.
+// Throws file_error; on error `params` is unchanged.
+template <class Net, class T, class Role>
+void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsigned char> bytes,
+                     std::string_view source = "<memory>") {
+    const std::string src(source);
+    detail::byte_reader r(bytes, src);
+
+    // 1. What kind of file is this.
+    const std::span<const unsigned char> magic = r.get_bytes(std::min<std::size_t>(bytes.size(), 8), "the magic");
+    if (magic.size() < 8 || !std::equal(magic.begin(), magic.end(), hinge_format_magic.begin()))
+        throw file_error(src + ": not a hinge parameter file: expected the magic 'HINGEPRM', found '" +
+                         detail::printable(magic) + "'" + (magic.size() < 8 ? " (the file is shorter than the magic)" : ""));
+    const auto version = r.get<std::uint32_t>("the version");
+    if (version != hinge_format_version)
+        throw file_error(src + ": unsupported format version: expected " + std::to_string(hinge_format_version) +
+                         ", found " + std::to_string(version));
+    const auto scalar = r.get<std::uint32_t>("the scalar type");
+    if (scalar != 1 && scalar != 2)
+        throw file_error(src + ": wrong scalar type: expected " + scalar_code_name(std::uint32_t(scalar_code_of<T>)) +
+                         ", found " + scalar_code_name(scalar) + " (the header is corrupt)");
+    const std::uint64_t scalar_size = scalar == 1 ? 4 : 8;
+
+    // 2. The table, as the file declares it.
+    const auto fingerprint = r.get<std::uint64_t>("the architecture fingerprint");
+    const auto description_size = r.get<std::uint32_t>("the architecture description's length");
+    if (description_size > detail::max_description)
+        throw file_error(src + ": corrupt header: the architecture description claims " +
+                         std::to_string(description_size) + " bytes (at most " +
+                         std::to_string(detail::max_description) + " expected)");
+    const auto description_bytes = r.get_bytes(description_size, "the architecture description");
+    const std::string_view description(reinterpret_cast<const char*>(description_bytes.data()),
+                                       description_bytes.size());
+    const auto tensor_count = r.get<std::uint32_t>("the tensor count");
+    std::vector<detail::declared_tensor> declared;
+    std::uint64_t data_size = 0;
+    for (std::uint32_t t = 0; t < tensor_count; ++t) {
+        // Each entry takes at least 8 bytes, so a count beyond the file's size fails here fast,
+        // having reserved nothing.
+        const auto name_size = r.get<std::uint32_t>("a tensor name's length");
+        if (name_size > detail::max_name)
+            throw file_error(src + ": corrupt header: tensor " + std::to_string(t) + "'s name claims " +
+                             std::to_string(name_size) + " bytes (at most " + std::to_string(detail::max_name) + ")");
+        const auto name_bytes = r.get_bytes(name_size, "a tensor name");
+        detail::declared_tensor d{std::string(name_bytes.begin(), name_bytes.end()), {}, 1};
+        const auto rank = r.get<std::uint32_t>("a tensor's rank");
+        if (rank > detail::max_rank)
+            throw file_error(src + ": corrupt header: tensor '" + d.name + "' has rank " + std::to_string(rank) +
+                             " (at most " + std::to_string(detail::max_rank) + ")");
+        for (std::uint32_t k = 0; k < rank; ++k) {
+            d.shape.push_back(r.get<std::uint64_t>("a tensor's extent"));
+            if (!detail::checked_multiply(d.count, d.shape.back(), d.count))
+                throw file_error(src + ": corrupt header: tensor '" + d.name + "' has the impossible shape " +
+                                 detail::shape_text(d.shape));
+        }
+        std::uint64_t tensor_bytes = 0;
+        if (!detail::checked_multiply(d.count, scalar_size, tensor_bytes) || data_size + tensor_bytes < data_size)
+            throw file_error(src + ": corrupt header: tensor '" + d.name + "' with shape " +
+                             detail::shape_text(d.shape) + " overflows the size of a file");
+        data_size += tensor_bytes;
+        declared.push_back(std::move(d));
+    }
+
+    // 3. Size and checksum: is this the file that was written.
+    const std::uint64_t header_size = r.position();
+    const std::uint64_t expected_size = header_size + data_size + 4;
+    if (expected_size < header_size || bytes.size() < expected_size)
+        throw file_error(src + ": truncated: the header declares " + std::to_string(expected_size) +
+                         " bytes, the file has " + std::to_string(bytes.size()));
+    if (bytes.size() > expected_size)
+        throw file_error(src + ": " + std::to_string(bytes.size() - expected_size) +
+                         " trailing bytes: the header declares " + std::to_string(expected_size) +
+                         " bytes, the file has " + std::to_string(bytes.size()));
+    const std::uint32_t computed = detail::crc32_of(bytes.first(bytes.size() - 4));
+    const std::uint32_t stored = detail::load_le<std::uint32_t>(bytes.data() + bytes.size() - 4);
+    if (computed != stored)
+        throw file_error(src + ": checksum mismatch: the file stores CRC-32 " + detail::hex(stored, 8) +
+                         ", its contents give " + detail::hex(computed, 8) + ": the file is corrupt");
+
+    // 4. Does it fit Net.
+    if (scalar != std::uint32_t(scalar_code_of<T>))
+        throw file_error(src + ": wrong scalar type: expected " + scalar_code_name(std::uint32_t(scalar_code_of<T>)) +
+                         " (parameters<Net, " + (sizeof(T) == 4 ? "float" : "double") + ">), found " +
+                         scalar_code_name(scalar));
+    constexpr std::string_view expected_description = architecture_description<Net>;
+    if (fingerprint != architecture_fingerprint<Net> || description != expected_description)
+        throw file_error(src + ": different architecture: " + detail::first_difference(expected_description, description) +
+                         "; expected '" + std::string(expected_description) + "' (fingerprint " +
+                         detail::hex(architecture_fingerprint<Net>, 16) + "), found '" + std::string(description) +
+                         "' (fingerprint " + detail::hex(fingerprint, 16) + ")");
+    const std::vector<tensor_slot> table = tensor_table<Net, T>();
+    if (declared.size() != table.size())
+        throw file_error(src + ": expected " + std::to_string(table.size()) + " tensors, found " +
+                         std::to_string(declared.size()));
+    for (std::size_t t = 0; t < table.size(); ++t) {
+        const std::vector<std::uint64_t> shape(table[t].shape.begin(), table[t].shape.begin() + table[t].rank);
+        if (declared[t].name != table[t].name || declared[t].shape != shape)
+            throw file_error(src + ": tensor " + std::to_string(t) + ": expected '" + table[t].name + "' " +
+                             detail::shape_text(shape) + ", found '" + declared[t].name + "' " +
+                             detail::shape_text(declared[t].shape));
+    }
+
+    // 5. Decode into a temporary, then commit.
+    auto staged = std::make_unique<parameter_block<Net, T, Role>>();
+    T* block = staged->data();
+    const unsigned char* p = bytes.data() + header_size;
+    for (const tensor_slot& t : table)
+        for (std::size_t k = 0; k < t.count; ++k, p += sizeof(T)) block[t.element(k)] = detail::load_le<T>(p);
+    params = *staged;
+}
+
+// Loads `path` into `params`. Throws file_error; on error `params` is unchanged.
+template <class Net, class T, class Role>
+void load(parameter_block<Net, T, Role>& params, const std::string& path) {
+    const std::vector<unsigned char> bytes = detail::read_whole_file(path);
+    load_from_bytes(params, bytes, path);
+}
+
+}  // namespace hinge::io

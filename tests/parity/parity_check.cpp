@@ -1,0 +1,193 @@
+// hinge side of the PyTorch parity test (tests/parity/run_parity.sh runs torch_parity.py export,
+// then this, then torch_parity.py check).
+//
+// For every model of torch_parity.py: load the torch.nn.Sequential state_dict from safetensors,
+// run hinge on the same inputs, and compare with what PyTorch computed, in float against PyTorch's
+// float32 run (tolerance 1e-5) and in double against its float64 run (1e-10): outputs, the input
+// gradient, every parameter gradient and, in train mode, the running statistics after the step.
+// The loss is L = sum(y * g), so hinge seeds the backward pass with dL/dy = g.
+// Error measure per tensor: max |hinge - torch| / max |torch|, except for a bias gradient, which is
+// measured against the larger of its own and its layer's weight gradient: the bias of a dense
+// layer followed by batch_norm has a gradient of exactly 0 in exact arithmetic (the normalisation
+// removes any shift), so both sides hold rounding noise of the size of the terms that cancelled,
+// and those terms are the weight gradient's.
+//
+// Then the other direction: hinge writes its own parameters (<model>.hinge.safetensors), its
+// outputs for them (<model>.hinge_out.safetensors) and the torch parameters it loaded
+// (<model>.roundtrip.safetensors), for torch_parity.py check.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <hinge/hinge.hpp>
+#include <hinge/io/safetensors.hpp>
+
+namespace hn = hinge;
+namespace io = hinge::io;
+
+namespace {
+
+constexpr std::size_t batch = 8, input = 6, hidden1 = 20, hidden2 = 12, output = 5;
+
+template <class Act>
+using mlp = hn::network<hn::input<input>, hn::dense<hidden1>, Act, hn::dense<hidden2>, Act, hn::dense<output>>;
+using bn_mlp = hn::network<hn::input<input>, hn::dense<hidden1>, hn::batch_norm, hn::relu, hn::dense<hidden2>,
+                           hn::batch_norm, hn::prelu, hn::dense<output>>;
+
+struct report {
+    double worst = 0;
+    std::string worst_name;
+    std::string detail;
+    void add(const std::string& name, double error) {
+        char text[96];
+        std::snprintf(text, sizeof text, " %s %.1e", name.c_str(), error);
+        detail += text;
+        if (error >= worst) worst = error, worst_name = name;
+    }
+};
+
+template <class T>
+double relative_error(const std::vector<T>& hinge_values, const std::vector<T>& torch_values, double scale = 1e-30) {
+    double diff = 0;
+    for (std::size_t k = 0; k < torch_values.size(); ++k) {
+        diff = std::max(diff, std::abs(double(hinge_values[k]) - double(torch_values[k])));
+        scale = std::max(scale, std::abs(double(torch_values[k])));
+    }
+    return hinge_values.size() == torch_values.size() ? diff / scale : INFINITY;
+}
+
+template <class Block>
+std::vector<typename Block::value_type> logical(const Block& block, const io::tensor_slot& t) {
+    std::vector<typename Block::value_type> v(t.count);
+    for (std::size_t k = 0; k < t.count; ++k) v[k] = block.data()[t.element(k)];
+    return v;
+}
+
+// Compares hinge in precision T with torch's run of the same precision; returns the worst error.
+template <class Net, class T>
+report compare(const std::string& dir, const std::string& name, bool train) {
+    const std::string tag = sizeof(T) == 4 ? "" : "64";
+    auto params = std::make_unique<hn::parameters<Net, T>>();
+    io::load_safetensors(*params, dir + "/" + name + ".params.safetensors");
+    const io::safetensors_document data = io::read_safetensors(dir + "/" + name + ".data.safetensors");
+    const std::vector<T> x = data.file.values<T>("x");
+    const std::vector<T> g = data.file.values<T>("g");
+    auto ws = std::make_unique<hn::workspace<Net, batch, T, true>>();
+    report r;
+    std::vector<T> y(batch * output);
+    if (!train) {
+        hn::forward(*params, *ws, x.data(), batch);
+    } else {
+        hn::train_forward(*params, *ws, x.data(), batch, 0);
+    }
+    for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->output(s).data(), output, y.begin() + s * output);
+    r.add("y", relative_error(y, data.file.values<T>("y" + tag)));
+    if (train) {
+        auto grads = std::make_unique<hn::gradients<Net, T>>();
+        hn::seed_output_gradient(*params, *ws, *grads, batch,
+                                 [&](std::size_t s, std::size_t j) { return g[s * output + j]; });
+        hn::backward(*params, *ws, x.data(), *grads, batch, hn::input_gradient::compute);
+        std::vector<T> dx(batch * input);
+        for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->input_gradient(s).data(), input, dx.begin() + s * input);
+        r.add("dx", relative_error(dx, data.file.values<T>("dx" + tag)));
+        for (const io::tensor_slot& t : io::tensor_table<Net, T>()) {
+            if (t.trainable && t.role == io::tensor_role::bias) {
+                double weight_scale = 0;
+                for (T v : data.file.values<T>("grad" + tag + "." + std::to_string(t.module) + ".weight"))
+                    weight_scale = std::max(weight_scale, std::abs(double(v)));
+                r.add("d" + t.torch_name, relative_error(logical(*grads, t),
+                                                         data.file.values<T>("grad" + tag + "." + t.torch_name),
+                                                         weight_scale));
+            } else if (t.trainable)
+                r.add("d" + t.torch_name, relative_error(logical(*grads, t), data.file.values<T>("grad" + tag + "." + t.torch_name)));
+            else  // train_forward updated the running statistics in params
+                r.add(t.torch_name, relative_error(logical(*params, t), data.file.values<T>("after" + tag + "." + t.torch_name)));
+        }
+    }
+    return r;
+}
+
+// hinge -> PyTorch: parameters hinge chose, with every tensor non-trivial, and their outputs.
+template <class Net>
+void export_hinge(const std::string& dir, const std::string& name) {
+    auto params = std::make_unique<hn::parameters<Net>>();
+    hn::init::he_normal(*params, 77);
+    std::size_t n = 0;
+    for (const io::tensor_slot& t : io::tensor_table<Net, float>()) {
+        if (t.role == io::tensor_role::weight) continue;
+        for (std::size_t k = 0; k < t.count; ++k, ++n) {
+            const float u = 0.5f * std::sin(0.7f * float(n) + 0.3f);
+            float& v = params->data()[t.element(k)];
+            v = t.role == io::tensor_role::running_variance ? 0.6f + u * u
+                : t.role == io::tensor_role::scale          ? 1.0f + u
+                : t.role == io::tensor_role::slope          ? 0.25f + 0.3f * u
+                                                            : u;
+        }
+    }
+    io::save_safetensors(*params, dir + "/" + name + ".hinge.safetensors");
+    std::vector<float> x(batch * input), y(batch * output);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = 1.3f * std::cos(1.1f * float(k));
+    auto ws = std::make_unique<hn::workspace<Net, batch, float, false>>();
+    hn::forward(*params, *ws, x.data(), batch);
+    for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->output(s).data(), output, y.begin() + s * output);
+    io::safetensors_writer out;
+    out.add<float>("x", {batch, input}, x);
+    out.add<float>("y", {batch, output}, y);
+    out.write(dir + "/" + name + ".hinge_out.safetensors");
+
+    // PyTorch -> hinge -> PyTorch: the torch parameters, written back by hinge.
+    auto loaded = std::make_unique<hn::parameters<Net>>();
+    io::load_safetensors(*loaded, dir + "/" + name + ".params.safetensors");
+    io::save_safetensors(*loaded, dir + "/" + name + ".roundtrip.safetensors");
+}
+
+int failures = 0;
+
+template <class Net>
+void model(const std::string& dir, const std::string& name, bool train = true) {
+    try {
+        const report f = compare<Net, float>(dir, name, train);
+        const report d = compare<Net, double>(dir, name, train);
+        export_hinge<Net>(dir, name);
+        const bool ok = f.worst <= 1e-5 && d.worst <= 1e-10;
+        failures += !ok;
+        std::printf("  %-18s float: max rel. error %.2e (%s)  double: %.2e (%s)  %s\n", name.c_str(), f.worst,
+                    f.worst_name.c_str(), d.worst, d.worst_name.c_str(), ok ? "ok" : "FAIL");
+        if (!ok) std::printf("      float:%s\n      double:%s\n", f.detail.c_str(), d.detail.c_str());
+    } catch (const std::exception& e) {
+        ++failures;
+        std::printf("  %-18s FAIL: %s\n", name.c_str(), e.what());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s DIR (written by torch_parity.py export DIR)\n", argv[0]);
+        return 2;
+    }
+    const std::string dir = argv[1];
+    std::printf("hinge vs PyTorch (batch %zu, %zu-%zu-%zu-%zu; tolerance 1e-5 float, 1e-10 double)\n", batch, input,
+                hidden1, hidden2, output);
+    model<mlp<hn::relu>>(dir, "relu");
+    model<mlp<hn::leaky_relu<0.01f>>>(dir, "leaky_relu");
+    model<mlp<hn::prelu>>(dir, "prelu");
+    model<mlp<hn::elu<1.0f>>>(dir, "elu");
+    model<mlp<hn::selu>>(dir, "selu");
+    model<mlp<hn::gelu>>(dir, "gelu");
+    model<mlp<hn::gelu_tanh>>(dir, "gelu_tanh");
+    model<mlp<hn::silu>>(dir, "silu");
+    model<mlp<hn::softplus>>(dir, "softplus");
+    model<mlp<hn::relu6>>(dir, "relu6");
+    model<mlp<hn::hard_swish>>(dir, "hardswish");
+    model<mlp<hn::sigmoid>>(dir, "sigmoid");
+    model<mlp<hn::tanh>>(dir, "tanh");
+    model<bn_mlp>(dir, "batch_norm_train", true);
+    model<bn_mlp>(dir, "batch_norm_eval", false);
+    std::printf("parity_check: %d of 15 models failed\n", failures);
+    return failures ? 1 : 0;
+}

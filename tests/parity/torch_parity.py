@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""PyTorch side of the hinge <-> PyTorch parity test (run by tests/parity/run_parity.sh).
+
+  torch_parity.py export DIR   build every model in MODELS, write DIR/<model>.params.safetensors
+                               (the state_dict) and DIR/<model>.data.safetensors (inputs x, the
+                               output-gradient seed g, outputs y, input gradient dx, parameter
+                               gradients grad.<name>, running statistics after the step after.<name>;
+                               each also in float64 as y64, dx64, grad64.<name>, after64.<name>)
+  torch_parity.py check DIR    load what hinge wrote (DIR/<model>.hinge.safetensors with
+                               DIR/<model>.hinge_out.safetensors, and <model>.roundtrip.safetensors)
+                               into the same torch models: outputs must match to 1e-5, the round trip
+                               PyTorch -> hinge -> PyTorch must be bit-exact.
+
+The loss is L = sum(y * g) for a fixed random g, so dL/dy = g: hinge seeds its backward pass with
+the same g. Needs python3-torch and python3-numpy (Debian), nothing else: safetensors files are
+read and written by the dozen lines below (the format is an 8-byte header length, a JSON header
+and raw little-endian data), so the `safetensors` package is not required.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+BATCH, INPUT, HIDDEN1, HIDDEN2, OUTPUT = 8, 6, 20, 12, 5
+TOLERANCE = 1e-5
+
+
+def F32(v):
+    """v rounded to float32, as a Python float."""
+    return float(np.float32(v))
+
+
+# name -> (activation module factory, batch_norm?, train mode?). Must match tests/parity/parity_check.cpp.
+ACTIVATIONS = {
+    "relu": lambda w: nn.ReLU(),
+    # hinge's constants are float template arguments (0.01f), also in double: give torch the same.
+    "leaky_relu": lambda w: nn.LeakyReLU(F32(0.01)),
+    "prelu": lambda w: nn.PReLU(w),
+    "elu": lambda w: nn.ELU(1.0),
+    "selu": lambda w: nn.SELU(),
+    "gelu": lambda w: nn.GELU(),
+    "gelu_tanh": lambda w: nn.GELU(approximate="tanh"),
+    "silu": lambda w: nn.SiLU(),
+    "softplus": lambda w: nn.Softplus(),
+    "relu6": lambda w: nn.ReLU6(),
+    "hardswish": lambda w: nn.Hardswish(),
+    "sigmoid": lambda w: nn.Sigmoid(),
+    "tanh": lambda w: nn.Tanh(),
+}
+MODELS = [(name, False, True) for name in ACTIVATIONS] + [
+    ("batch_norm_train", True, True),
+    ("batch_norm_eval", True, False),
+]
+
+
+def build(name, batch_norm):
+    """The nn.Sequential of a model: Linear, [BatchNorm1d], activation, Linear, [BatchNorm1d], activation, Linear."""
+    if batch_norm:
+        bn = lambda w: nn.BatchNorm1d(w, eps=F32(1e-5), momentum=F32(0.1))  # hinge's batch_norm_with<0.1f, 1e-5f>
+        return nn.Sequential(nn.Linear(INPUT, HIDDEN1), bn(HIDDEN1), nn.ReLU(),
+                             nn.Linear(HIDDEN1, HIDDEN2), bn(HIDDEN2), nn.PReLU(HIDDEN2),
+                             nn.Linear(HIDDEN2, OUTPUT))
+    act = ACTIVATIONS[name]
+    return nn.Sequential(nn.Linear(INPUT, HIDDEN1), act(HIDDEN1), nn.Linear(HIDDEN1, HIDDEN2), act(HIDDEN2),
+                         nn.Linear(HIDDEN2, OUTPUT))
+
+
+def randomize(model, generator):
+    """Values a default initialisation would leave trivial: PReLU slopes, batch-norm scale, shift and statistics."""
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.PReLU):
+                m.weight.copy_(0.05 + 0.4 * torch.rand(m.weight.shape, generator=generator))
+            if isinstance(m, nn.BatchNorm1d):
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator))
+                m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=generator))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=generator))
+
+
+# ---- safetensors, by hand -------------------------------------------------------------------
+DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
+CODES = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64"}
+
+
+def save_safetensors(path, tensors, metadata=None):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        a = np.array(tensors[name], order="C")  # not ascontiguousarray, which turns a scalar into shape [1]
+        blob = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": CODES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        dtype = np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
+        out[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(tuple(entry["shape"])).copy()
+    return out
+
+
+def state_dict_arrays(model):
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+
+def run(model, x, g, train):
+    """Outputs, input gradient, parameter gradients and (train mode) the running statistics afterwards."""
+    model.train(train)
+    x = x.clone().requires_grad_(True)
+    y = model(x)
+    result = {"y": y.detach().numpy().copy()}
+    if train:
+        model.zero_grad()
+        (y * g).sum().backward()
+        result["dx"] = x.grad.numpy().copy()
+        for name, p in model.named_parameters():
+            result["grad." + name] = p.grad.numpy().copy()
+        for name, b in model.named_buffers():
+            if "running" in name:
+                result["after." + name] = b.numpy().copy()
+    return result
+
+
+def export(directory):
+    for index, (name, batch_norm, train) in enumerate(MODELS):
+        generator = torch.Generator().manual_seed(1000 + index)
+        torch.manual_seed(2000 + index)
+        model = build(name, batch_norm)
+        randomize(model, generator)
+        save_safetensors(f"{directory}/{name}.params.safetensors", state_dict_arrays(model), {"format": "pt"})
+        x = torch.randn(BATCH, INPUT, generator=generator)
+        g = torch.randn(BATCH, OUTPUT, generator=generator)
+        model64 = build(name, batch_norm).double()
+        model64.load_state_dict(model.state_dict())  # the float32 values, widened exactly
+        data = {"x": x.numpy(), "g": g.numpy()}
+        data.update(run(model, x, g, train))
+        for key, value in run(model64, x.double(), g.double(), train).items():
+            head, _, rest = key.partition(".")
+            data[head + "64" + ("." + rest if rest else "")] = value
+        save_safetensors(f"{directory}/{name}.data.safetensors", data)
+    print(f"torch_parity.py: exported {len(MODELS)} models (torch {torch.__version__}) to {directory}")
+
+
+def relative_error(a, b):
+    return float(np.max(np.abs(a.astype(np.float64) - b)) / max(float(np.max(np.abs(b))), 1e-30))
+
+
+def check(directory):
+    failures = 0
+    for name, batch_norm, _ in MODELS:
+        # hinge -> PyTorch: hinge's parameters, loaded strictly into the same torch model.
+        model = build(name, batch_norm)
+        state = {k: torch.from_numpy(v) for k, v in load_safetensors(f"{directory}/{name}.hinge.safetensors").items()}
+        model.load_state_dict(state, strict=True)
+        model.eval()
+        out = load_safetensors(f"{directory}/{name}.hinge_out.safetensors")
+        with torch.no_grad():
+            y = model(torch.from_numpy(out["x"])).numpy()
+        error = relative_error(y, out["y"].astype(np.float64))
+        # PyTorch -> hinge -> PyTorch: every tensor bit for bit.
+        original = load_safetensors(f"{directory}/{name}.params.safetensors")
+        back = load_safetensors(f"{directory}/{name}.roundtrip.safetensors")
+        exact = original.keys() == back.keys() and all(
+            original[k].dtype == back[k].dtype and original[k].shape == back[k].shape
+            and original[k].tobytes() == back[k].tobytes() for k in original)
+        ok = error <= TOLERANCE and exact
+        failures += not ok
+        print(f"  {name:18s} hinge params in torch: output rel. error {error:.2e}; "
+              f"torch -> hinge -> torch {'bit-exact' if exact else 'DIFFERS'}  {'ok' if ok else 'FAIL'}")
+    print(f"torch_parity.py check: {len(MODELS) - failures} of {len(MODELS)} models ok")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("export", "check"):
+        sys.exit("usage: torch_parity.py export|check DIR")
+    torch.set_num_threads(1)
+    if sys.argv[1] == "export":
+        export(sys.argv[2])
+    else:
+        sys.exit(check(sys.argv[2]))
