@@ -21,7 +21,12 @@
 #include <hinge/activations/softplus.hpp>
 #include <hinge/activations/tanh.hpp>
 #include <hinge/layers/batch_norm.hpp>
+#include <hinge/layers/convolution.hpp>
 #include <hinge/layers/dense.hpp>
+#include <hinge/layers/dropout.hpp>
+#include <hinge/layers/flatten.hpp>
+#include <hinge/layers/pooling.hpp>
+#include <hinge/layers/residual.hpp>
 
 #include <hinge/init/automatic.hpp>
 #include <hinge/init/glorot.hpp>

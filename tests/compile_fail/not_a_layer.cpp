@@ -1,5 +1,5 @@
 // A type that is not a layer in the layer list.
-// expect-error: every argument after input<N> must be a layer
+// expect-error: every argument after input<...> must be a layer
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

@@ -30,10 +30,14 @@ namespace hn = hinge;
 // An affine layer whose width depends on its input, so that shape inference is visible.
 struct doubling_layer {
     static constexpr bool opens_stage = true;
-    static constexpr bool is_affine = true;
-    template <std::size_t In>
-    static constexpr std::size_t output_width() {
-        return 2 * In;
+    static constexpr hn::stage_kind kind = hn::stage_kind::dense;
+    template <class In>
+    static constexpr auto output_shape() {
+        return hn::shape<2 * In::size>{};
+    }
+    template <class In>
+    static constexpr std::size_t fan_in() {
+        return In::size;
     }
 };
 
@@ -73,33 +77,33 @@ using nested_across_blocks =
                 hn::sequential<hn::relu, hn::dense<2>>>;
 static_assert(std::is_same_v<flat::stages, nested::stages>);
 static_assert(std::is_same_v<flat::stages, nested_across_blocks::stages>);
-static_assert(std::is_same_v<hn::planned_stages<4, hn::sequential<hn::dense<3>, hn::relu>, hn::dense<2>>,
-                             hn::planned_stages<4, hn::dense<3>, hn::relu, hn::dense<2>>>);
+static_assert(std::is_same_v<hn::planned_stages<hn::shape<4>, hn::sequential<hn::dense<3>, hn::relu>, hn::dense<2>>,
+                             hn::planned_stages<hn::shape<4>, hn::dense<3>, hn::relu, hn::dense<2>>>);
 
 // ---- pass 2: grouping --------------------------------------------------------------------------
 
 // One stage per affine layer; the activation that follows is fused into it, and an affine layer
 // followed by nothing (or by another affine layer) gets identity.
-static_assert(std::is_same_v<flat::stages, hn::stage_list<hn::stage<hn::dense<3>, hn::relu, 4, 3>,
-                                                          hn::stage<hn::dense<5>, hn::relu, 3, 5>,
-                                                          hn::stage<hn::dense<2>, hn::identity, 5, 2>>>);
-static_assert(std::is_same_v<hn::planned_stages<6, hn::dense<3>>,
-                             hn::stage_list<hn::stage<hn::dense<3>, hn::identity, 6, 3>>>);
-static_assert(std::is_same_v<hn::planned_stages<6, hn::dense<3>, hn::dense<4>, hn::relu>,
-                             hn::stage_list<hn::stage<hn::dense<3>, hn::identity, 6, 3>,
-                                            hn::stage<hn::dense<4>, hn::relu, 3, 4>>>);
+static_assert(std::is_same_v<flat::stages, hn::stage_list<hn::stage<hn::dense<3>, hn::relu, hn::shape<4>, hn::shape<3>>,
+                                                          hn::stage<hn::dense<5>, hn::relu, hn::shape<3>, hn::shape<5>>,
+                                                          hn::stage<hn::dense<2>, hn::identity, hn::shape<5>, hn::shape<2>>>>);
+static_assert(std::is_same_v<hn::planned_stages<hn::shape<6>, hn::dense<3>>,
+                             hn::stage_list<hn::stage<hn::dense<3>, hn::identity, hn::shape<6>, hn::shape<3>>>>);
+static_assert(std::is_same_v<hn::planned_stages<hn::shape<6>, hn::dense<3>, hn::dense<4>, hn::relu>,
+                             hn::stage_list<hn::stage<hn::dense<3>, hn::identity, hn::shape<6>, hn::shape<3>>,
+                                            hn::stage<hn::dense<4>, hn::relu, hn::shape<3>, hn::shape<4>>>>);
 // An explicit identity is the same plan as no activation.
-static_assert(std::is_same_v<hn::planned_stages<6, hn::dense<3>, hn::identity, hn::dense<4>>,
-                             hn::planned_stages<6, hn::dense<3>, hn::dense<4>>>);
+static_assert(std::is_same_v<hn::planned_stages<hn::shape<6>, hn::dense<3>, hn::identity, hn::dense<4>>,
+                             hn::planned_stages<hn::shape<6>, hn::dense<3>, hn::dense<4>>>);
 
 // ---- pass 3: shape inference, on marker types --------------------------------------------------
 
 using markers = hn::network<hn::input<3>, doubling_layer, marker_activation, doubling_layer,
                             hn::sequential<doubling_layer, marker_activation>>;
 static_assert(std::is_same_v<markers::stages,
-                             hn::stage_list<hn::stage<doubling_layer, marker_activation, 3, 6>,
-                                            hn::stage<doubling_layer, hn::identity, 6, 12>,
-                                            hn::stage<doubling_layer, marker_activation, 12, 24>>>);
+                             hn::stage_list<hn::stage<doubling_layer, marker_activation, hn::shape<3>, hn::shape<6>>,
+                                            hn::stage<doubling_layer, hn::identity, hn::shape<6>, hn::shape<12>>,
+                                            hn::stage<doubling_layer, marker_activation, hn::shape<12>, hn::shape<24>>>>);
 static_assert(markers::stage_count == 3 && markers::input_size == 3 && markers::output_size == 24);
 static_assert(markers::parameter_count == (3 * 6 + 6) + (6 * 12 + 12) + (12 * 24 + 24));
 
@@ -116,16 +120,16 @@ constexpr bool widths_chain() {
 static_assert(widths_chain<flat>() && widths_chain<markers>());
 
 // dense<Width, In> with the matching In plans to the same shapes as dense<Width>.
-static_assert(std::is_same_v<hn::planned_stages<4, hn::dense<3, 4>, hn::dense<2, 3>>,
-                             hn::stage_list<hn::stage<hn::dense<3, 4>, hn::identity, 4, 3>,
-                                            hn::stage<hn::dense<2, 3>, hn::identity, 3, 2>>>);
+static_assert(std::is_same_v<hn::planned_stages<hn::shape<4>, hn::dense<3, 4>, hn::dense<2, 3>>,
+                             hn::stage_list<hn::stage<hn::dense<3, 4>, hn::identity, hn::shape<4>, hn::shape<3>>,
+                                            hn::stage<hn::dense<2, 3>, hn::identity, hn::shape<3>, hn::shape<2>>>>);
 
 // ---- network members -----------------------------------------------------------------------------
 
 using mlp = hn::network<hn::input<784>, hn::dense<256>, hn::relu, hn::dense<128>, hn::relu, hn::dense<10>>;
 static_assert(mlp::parameter_count == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
 static_assert(mlp::input_size == 784 && mlp::output_size == 10 && mlp::stage_count == 3);
-static_assert(std::is_same_v<mlp::stage<1>, hn::stage<hn::dense<128>, hn::relu, 256, 128>>);
+static_assert(std::is_same_v<mlp::stage<1>, hn::stage<hn::dense<128>, hn::relu, hn::shape<256>, hn::shape<128>>>);
 static_assert(std::is_same_v<mlp::stage<2>::activation, hn::identity>);
 static_assert(std::is_same_v<mlp::stage<2>::layer_type, hn::dense<10>>);
 
@@ -161,7 +165,7 @@ constexpr bool layout_laws() {
         widest = std::max(widest, s.padded_output);
         transposed = std::max(transposed, hn::round_up(s.input_width, P) * s.output_width);
     }
-    return L::parameter_size == end && L::activation_row_size == activation_end && L::widest_output == widest &&
+    return L::parameter_size == end && L::activation_row_size == activation_end && L::flat_gradient_stride >= widest && L::flat_gradient_stride < widest + 2 * P &&
            L::trainable_size == L::parameter_size &&  // no buffers without batch_norm
            L::transposed_weight_size == transposed && L::padded_input % P == 0 &&
            L::padded_input >= Net::input_size && L::padded_input < Net::input_size + P &&
@@ -181,7 +185,7 @@ static_assert(odd_float::stages[1].weight_offset == 96 && odd_float::stages[1].b
 static_assert(odd_float::stages[2].weight_offset == 352 && odd_float::stages[2].bias_offset == 352 + 17 * 16);
 static_assert(odd_float::parameter_size == 640 && odd_float::activation_row_size == 64);
 static_assert(odd_float::stages[1].activation_offset == 16 && odd_float::stages[2].activation_offset == 48);
-static_assert(odd_float::padded_input == 16 && odd_float::widest_output == 32);
+static_assert(odd_float::padded_input == 16 && odd_float::flat_gradient_stride == 32);
 static_assert(odd_float::transposed_weight_size == 16 * 17);
 using odd_double = hn::layout<odd, double>;  // panel 8: pads 7 -> 8, 17 -> 24, 1 -> 8
 static_assert(odd_double::stages[0].padded_output == 8 && odd_double::stages[1].padded_output == 24 &&

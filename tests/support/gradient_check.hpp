@@ -50,7 +50,8 @@ std::vector<bool> activation_pattern(hn::parameters<Net, double>& p, hn::workspa
         using A = typename Net::template stage<i>::activation;
         if constexpr (A::piecewise_linear && !std::is_same_v<A, hn::identity>) {
             constexpr std::size_t width = hn::layout<Net, double>::stages[i].padded_output;
-            for (std::size_t r = 0; r < rows; ++r)
+            constexpr std::size_t positions = hn::layout<Net, double>::stages[i].positions;
+            for (std::size_t r = 0; r < rows * positions; ++r)
                 for (std::size_t j = 0; j < Net::template stage<i>::output_width; ++j) {
                     double u;
                     if constexpr (hn::keeps_pre_activation<A>) u = ws.template pre_activation<i>()[r * width + j];
@@ -133,7 +134,7 @@ void fill_random(hn::parameters<Net, double>& p, std::uint64_t seed, double scal
             if constexpr (requires { view.weight(o, 0); }) {
                 for (std::size_t in = 0; in < view_type::input_width; ++in) view.weight(o, in) = scale * (2 * random.uniform() - 1);
                 view.bias(o) = 0.1 * (2 * random.uniform() - 1);
-            } else {
+            } else if constexpr (requires { view.scale(o); }) {
                 view.scale(o) = 0.5 + random.uniform();
                 view.shift(o) = 0.2 * (2 * random.uniform() - 1);
                 view.running_mean(o) = 0;

@@ -1,24 +1,43 @@
 #pragma once
+#include <concepts>
 #include <cstddef>
 #include <hinge/activations/concepts.hpp>
 
 namespace hinge {
 
-// A layer that opens a stage: dense (affine) or batch_norm. Its width may depend on the
-// width arriving from the previous stage; the element-wise activation that follows it is fused
-// into the stage's kernels.
+// What a stage layer does; the passes (runtime/passes.hpp) and the storage planner
+// (core/layout.hpp) switch on it.
+enum class stage_kind {
+    dense,         // y = x W + b on a flat input
+    convolution,   // conv1d / conv2d: the same product over every window of the input
+    batch_norm,    // per-channel normalisation with learned scale and shift
+    pooling,       // max / average over windows, or over all positions (global)
+    flatten,       // <H, W, C> or <L, C> to <H*W*C>: a copy that drops the channel padding
+    dropout,       // training: random units set to zero, the rest scaled; inference: a copy
+    residual_add,  // closes residual<Block...>: y = x + the input of the block
+};
+
+// A layer that opens a stage: it has a kind, and maps the shape arriving from the previous stage
+// to its output shape (output_shape<In>(), which is where shape errors are reported). The
+// element-wise activation that follows it is fused into the stage's kernels.
 template <class L>
 concept stage_layer = requires {
     requires L::opens_stage;
-    { L::is_affine } -> std::convertible_to<bool>;
-    { L::template output_width<1>() } -> std::same_as<std::size_t>;
+    { L::kind } -> std::convertible_to<stage_kind>;
 };
 
+// A layer with a weight matrix (fan-in x units, in panels) and a bias: dense and convolutions.
 template <class L>
-concept affine_layer = stage_layer<L> && L::is_affine;
+concept affine_layer = stage_layer<L> && (L::kind == stage_kind::dense || L::kind == stage_kind::convolution);
 
 template <class L>
-concept normalization_layer = stage_layer<L> && requires { requires L::is_batch_norm; };
+concept dense_layer = stage_layer<L> && L::kind == stage_kind::dense;
+
+template <class L>
+concept convolution_layer = stage_layer<L> && L::kind == stage_kind::convolution;
+
+template <class L>
+concept normalization_layer = stage_layer<L> && L::kind == stage_kind::batch_norm;
 
 template <class L>
 concept layer = stage_layer<L> || elementwise_activation<L>;

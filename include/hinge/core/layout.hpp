@@ -14,6 +14,7 @@
 // The parameter block holds first every trainable tensor (weights, biases, learned slopes,
 // batch-norm scales and shifts), then the buffers (batch-norm running statistics). Optimizers
 // update the trainable prefix only.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <utility>
@@ -43,22 +44,34 @@ inline constexpr std::size_t max_micro_rows = 32;
 inline constexpr std::size_t no_offset = static_cast<std::size_t>(-1);
 
 struct stage_layout {
-    std::size_t input_width;    // logical
-    std::size_t output_width;   // logical
-    std::size_t padded_output;  // multiple of the panel width
+    stage_kind kind;
+    std::size_t input_width;    // fan-in of dense / convolution stages, input channels otherwise
+    std::size_t output_width;   // output channels (units)
+    std::size_t padded_output;  // output channels rounded up to whole panels
+    std::size_t positions;      // output positions per sample (1 for a flat output)
+    std::size_t input_positions;
+    std::size_t row_size;         // stored output values per sample: positions x padded_output
+    std::size_t gradient_stride;  // row stride of this stage's pre-activation gradient
     // Into the parameter block, in elements; no_offset where the stage has no such tensor.
-    std::size_t weight_offset;          // dense: In x padded_output, in panels
-    std::size_t bias_offset;            // the per-unit additive term: dense b, batch_norm beta
+    std::size_t weight_offset;          // dense / convolution: In x padded_output, in panels
+    std::size_t bias_offset;            // the per-channel additive term: bias, batch_norm beta
     std::size_t scale_offset;           // batch_norm gamma
     std::size_t slope_offset;           // learned activation slope (prelu)
     std::size_t running_mean_offset;    // batch_norm buffer
     std::size_t running_variance_offset;
-    // Into a workspace, in elements per sample row (multiply by the batch size).
+    // Into a workspace, in elements per sample (multiply by the batch size).
     std::size_t activation_offset;      // stored output y
     std::size_t pre_activation_offset;  // training: z, when the activation's derivative needs it
     std::size_t normalized_offset;      // training, batch_norm: (z - mean) / std
-    // Into a workspace's per-unit statistics (not per row): batch_norm's 1 / std of the batch.
+    std::size_t skip_gradient_offset;   // training, the input of a residual block: the gradient
+                                        // arriving through the shortcut, rows like the output
+    // Into a workspace's per-channel statistics (not per row): batch_norm's 1 / std of the batch.
     std::size_t statistics_offset;
+    // residual_add: the index + 1 of the stage whose output is added (0: the network input),
+    // and whether another residual_add with the same source wrote its gradient first (backward
+    // runs from the last stage down, so the one with the highest index writes, the others add).
+    std::size_t residual_source;
+    bool residual_accumulates;
 };
 
 template <class Net, class T>
@@ -67,8 +80,23 @@ struct layout {
     static constexpr std::size_t stage_count = Net::stage_count;
 
     struct totals {
-        std::size_t trainable = 0, parameters = 0, activations = 0, training_rows = 0, statistics = 0;
+        std::size_t trainable = 0, parameters = 0, activations = 0, training_rows = 0, statistics = 0, skip_rows = 0;
+        std::size_t input_skip = no_offset;
     };
+
+    // Row stride of the pre-activation gradient buffers of flat stages: one panel more than the
+    // widest flat row when that row is a multiple of 1 KB. A kernel reads a column panel of this
+    // buffer down its rows, and a stride that is a multiple of 1 KB maps every row to the same
+    // few L1 sets. (Stages with several positions use their padded channel count: rows of a
+    // convolution's gradient are positions, read in order.)
+    static constexpr std::size_t flat_gradient_stride = [] {
+        std::size_t widest = 0;
+        for_each_index<stage_count>([&](auto i) {
+            using S = typename Net::template stage<decltype(i)::value>;
+            if constexpr (S::positions == 1) widest = std::max(widest, round_up(S::output_width, panel));
+        });
+        return widest * sizeof(T) % 1024 == 0 ? widest + panel : widest;
+    }();
 
     static constexpr auto plan = [] {
         std::array<stage_layout, stage_count> table{};
@@ -79,34 +107,39 @@ struct layout {
             using L = typename S::layer_type;
             using A = typename S::activation;
             stage_layout& s = table[i];
-            s = {S::input_width, S::output_width, round_up(S::output_width, panel),
+            const std::size_t padded = round_up(S::output_width, panel);
+            s = {L::kind,   S::input_width, S::output_width, padded,    S::positions, S::input_positions,
+                 S::positions * padded, S::positions == 1 ? flat_gradient_stride : padded,
                  no_offset, no_offset, no_offset, no_offset, no_offset, no_offset,
-                 no_offset, no_offset, no_offset, no_offset};
+                 no_offset, no_offset, no_offset, no_offset, no_offset, 0, false};
             if constexpr (affine_layer<L>) {
                 s.weight_offset = end.trainable;
                 end.trainable += S::input_width * s.padded_output;
-            } else {
+            } else if constexpr (normalization_layer<L>) {
                 s.scale_offset = end.trainable;
                 end.trainable += s.padded_output;
             }
-            s.bias_offset = end.trainable;
-            end.trainable += s.padded_output;
+            if constexpr (affine_layer<L> || normalization_layer<L>) {
+                s.bias_offset = end.trainable;
+                end.trainable += s.padded_output;
+            }
             if constexpr (has_learned_slope<A>) {
                 s.slope_offset = end.trainable;
                 end.trainable += s.padded_output;
             }
             s.activation_offset = end.activations;
-            end.activations += s.padded_output;
+            end.activations += s.row_size;
             if constexpr (keeps_pre_activation<A>) {
                 s.pre_activation_offset = end.training_rows;
-                end.training_rows += s.padded_output;
+                end.training_rows += s.row_size;
             }
             if constexpr (normalization_layer<L>) {
                 s.normalized_offset = end.training_rows;
-                end.training_rows += s.padded_output;
+                end.training_rows += s.row_size;
                 s.statistics_offset = end.statistics;
                 end.statistics += s.padded_output;
             }
+            if constexpr (L::kind == stage_kind::residual_add) s.residual_source = L::source_plus_one;
         });
         // Pass 2: buffers, after every trainable tensor.
         end.parameters = end.trainable;
@@ -117,6 +150,18 @@ struct layout {
                 end.parameters += 2 * s.padded_output;
             }
         }
+        // Pass 3: shortcut gradients, one buffer per residual source, rows like its output.
+        for (std::size_t i = stage_count; i-- > 0;) {
+            if (table[i].kind != stage_kind::residual_add) continue;
+            const std::size_t source = table[i].residual_source;
+            std::size_t& offset = source == 0 ? end.input_skip : table[source - 1].skip_gradient_offset;
+            if (offset != no_offset) {
+                table[i].residual_accumulates = true;
+                continue;
+            }
+            offset = end.skip_rows;
+            end.skip_rows += source == 0 ? round_up(Net::input_size, panel) : table[source - 1].row_size;
+        }
         return std::pair{table, end};
     }();
 
@@ -124,50 +169,83 @@ struct layout {
 
     static constexpr std::size_t trainable_size = plan.second.trainable;
     static constexpr std::size_t parameter_size = plan.second.parameters;
-    // Width of all stored outputs of one sample (the sum of the padded outputs).
+    // Width of all stored outputs of one sample (the sum of the stages' row sizes).
     static constexpr std::size_t activation_row_size = plan.second.activations;
     // Width of the training-only per-sample rows (pre-activations, normalised values).
     static constexpr std::size_t training_row_size = plan.second.training_rows;
     static constexpr std::size_t statistics_size = plan.second.statistics;
+    static constexpr std::size_t skip_row_size = plan.second.skip_rows;
+    // Where the shortcut gradient of a residual block that starts at the network input waits.
+    static constexpr std::size_t input_skip_offset = plan.second.input_skip;
 
     static constexpr std::size_t padded_input = round_up(Net::input_size, panel);
 
-    static constexpr std::size_t widest_output = [] {
-        std::size_t widest = 0;
-        for (const stage_layout& s : stages) widest = s.padded_output > widest ? s.padded_output : widest;
-        return widest;
+    // Per sample, the largest pre-activation gradient of any stage.
+    static constexpr std::size_t gradient_row_size = [] {
+        std::size_t largest = 0;
+        for (const stage_layout& s : stages) largest = std::max(largest, s.positions * s.gradient_stride);
+        return largest;
     }();
 
-    // Row stride of the pre-activation gradient buffers. One panel more than the widest row when
-    // that row is a multiple of 1 KB: a kernel reads a column panel of this buffer down its rows,
-    // and a stride that is a multiple of 1 KB maps every row to the same few L1 sets.
-    static constexpr std::size_t gradient_stride =
-        widest_output * sizeof(T) % 1024 == 0 ? widest_output + panel : widest_output;
-
     // Scratch for the packed A operand of the weight-gradient product (the transposed input of
-    // a stage, In_l rows by one depth block of batch rows), sized for a batch of `rows`.
+    // a stage, fan-in rows by one depth block of batch rows or positions), sized for a batch of
+    // `rows`.
     static constexpr std::size_t packed_input_size(std::size_t rows) {
         std::size_t largest = 0;
         for (const stage_layout& s : stages) {
+            if (s.weight_offset == no_offset) continue;
             // Row blocks of any micro-kernel height mr <= max_micro_rows cover at most
             // In + max_micro_rows rows (the last block is padded by repeating its last row).
-            const std::size_t size = (s.input_width + max_micro_rows) * (rows < depth_block ? rows : depth_block);
+            const std::size_t depth = s.positions == 1 ? rows : s.positions;
+            const std::size_t size = (s.input_width + max_micro_rows) * (depth < depth_block ? depth : depth_block);
             largest = size > largest ? size : largest;
         }
         return largest;
     }
 
-    // Scratch for the transposed weights that the input-gradient product reads: for stage l it
-    // holds round_up(In_l) x Out_l values. Stage 0 is included so that the input gradient can be
-    // computed for analysis and gradient checks.
+    // Scratch for the transposed weights that the input-gradient product reads: for a dense stage
+    // round_up(In) x Out values; for a convolution round_up(Cin) x (Kh Kw Cout). Stage 0 is
+    // included so that the input gradient can be computed for analysis and gradient checks.
     static constexpr std::size_t transposed_weight_size = [] {
         std::size_t largest = 0;
-        for (const stage_layout& s : stages) {
-            const std::size_t size = round_up(s.input_width, panel) * s.output_width;
-            largest = size > largest ? size : largest;
-        }
+        for_each_index<stage_count>([&](auto i) {
+            using S = typename Net::template stage<decltype(i)::value>;
+            if constexpr (affine_layer<typename S::layer_type>) {
+                const std::size_t cin = S::input_shape::channels;
+                const std::size_t size = round_up(cin, panel) * (S::input_width / cin) * S::output_width;
+                largest = std::max(largest, size);
+            }
+        });
+        return largest;
+    }();
+
+    // Per-sample scratch of convolutions: the windows of the input laid out as rows
+    // (positions x fan-in, "im2col", forward and weight gradient), the windows of the output
+    // gradient seen from each input position (input positions x Kh Kw Cout, input gradient), and
+    // the input gradient of a first-stage convolution before its channels are unpadded.
+    static constexpr std::size_t window_scratch_size = [] {
+        std::size_t largest = 0;
+        for_each_index<stage_count>([&](auto i) {
+            using S = typename Net::template stage<decltype(i)::value>;
+            if constexpr (convolution_layer<typename S::layer_type>) {
+                largest = std::max(largest, S::positions * S::input_width);
+            }
+        });
+        return largest;
+    }();
+    static constexpr std::size_t gradient_window_scratch_size = [] {
+        std::size_t largest = 0;
+        for_each_index<stage_count>([&](auto i) {
+            using S = typename Net::template stage<decltype(i)::value>;
+            if constexpr (convolution_layer<typename S::layer_type>) {
+                const std::size_t cin = S::input_shape::channels;
+                std::size_t size = S::input_positions * (S::input_width / cin) * S::output_width;
+                // A first-stage convolution's input gradient waits there too, with padded channels.
+                if (i == 0) size = round_up(size, panel) + S::input_positions * round_up(cin, panel);
+                largest = std::max(largest, size);
+            }
+        });
         return largest;
     }();
 };
-
 }  // namespace hinge

@@ -9,13 +9,16 @@ namespace hinge {
 
 template <class Stage>
 constexpr std::size_t stage_parameter_count() {
+    using L = typename Stage::layer_type;
     constexpr std::size_t in = Stage::input_width, out = Stage::output_width;
-    std::size_t count = affine_layer<typename Stage::layer_type> ? in * out + out : 2 * out;
+    std::size_t count = 0;
+    if constexpr (affine_layer<L>) count = in * out + out;
+    else if constexpr (normalization_layer<L>) count = 2 * out;
     if (has_learned_slope<typename Stage::activation>) count += out;
     return count;
 }
 
-// network<input<N>, Layers...>: a model as a type. Nothing here runs at run time: the members
+// network<input<Dims...>, Layers...>: a model as a type. Nothing here runs at run time: the members
 // are the planner's results, used by storage (core/layout.hpp) and the runtime (runtime/).
 template <class Input, class... Layers>
 struct network {
@@ -25,13 +28,15 @@ struct network {
     static_assert(sizeof...(Layers) > 0,
                   "network<input<N>, Layers...>: a network needs at least one layer after input<N>");
 
-    using stages = planned_stages<detail::input_width<Input>, Layers...>;
+    using input_shape = typename detail::input_shape_of<Input>::type;
+    using stages = planned_stages<input_shape, Layers...>;
 
-    static constexpr std::size_t input_size = detail::input_width<Input>;
+    // Values per sample of the input and of the output (the product of the shape's dimensions).
+    static constexpr std::size_t input_size = input_shape::size;
     static constexpr std::size_t stage_count = stages::size;
-    static_assert(stage_count > 0, "network<input<N>, Layers...>: a network needs at least one dense layer");
+    static_assert(stage_count > 0, "network<input<N>, Layers...>: a network needs at least one layer that opens a stage (dense<N>, conv2d, ...)");
     static constexpr std::size_t output_size = [] {
-        if constexpr (stage_count > 0) return stage_at<stages, stage_count - 1>::output_width;
+        if constexpr (stage_count > 0) return stage_at<stages, stage_count - 1>::output_size;
         else return std::size_t{0};  // after the error above, without a cascade
     }();
     // Logical count of trainable parameters (weights, biases, learned slopes, batch-norm scales
@@ -46,8 +51,12 @@ struct network {
     using stage = stage_at<stages, I>;
 
     static_assert(stage_count == 0 || !normalization_layer<typename stage_at<stages, 0>::layer_type>,
-                  "network<input<N>, batch_norm, ...>: batch_norm must follow a dense layer, because it "
+                  "network<input<N>, batch_norm, ...>: batch_norm must follow a dense or convolution layer, because it "
                   "normalises that layer's outputs; standardise the input data instead");
+    static_assert(stage_count == 0 || normalization_layer<typename stage_at<stages, 0>::layer_type> ||
+                      affine_layer<typename stage_at<stages, 0>::layer_type>,
+                  "network<input<...>, Layers...>: the first layer must be dense or a convolution (pooling, "
+                  "flatten and dropout of the raw input are not supported: do them to the data beforehand)");
 };
 
 // Calls f(std::integral_constant<std::size_t, I>{}) for I = 0 .. N-1 in order.

@@ -21,16 +21,30 @@
 #include <hinge/activations/identity.hpp>
 #include <hinge/core/concepts.hpp>
 #include <hinge/core/sequential.hpp>
+#include <hinge/core/shape.hpp>
+#include <hinge/layers/residual.hpp>
 
 namespace hinge {
 
-// A planned stage: one stage layer (dense or batch_norm), the activation fused into it, and both widths.
-template <class Layer, class Activation, std::size_t In, std::size_t Out>
+// A planned stage: one stage layer, the activation fused into it, and the shapes it receives
+// and produces. input_width / output_width are the two sides of the stage's weight matrix for
+// dense and convolution stages (fan-in and units); for every stage, output_width is the number
+// of channels of the output and positions the number of positions (1 for a flat output).
+template <class Layer, class Activation, class InShape, class OutShape>
 struct stage {
     using layer_type = Layer;
     using activation = Activation;
-    static constexpr std::size_t input_width = In;
-    static constexpr std::size_t output_width = Out;
+    using input_shape = InShape;
+    using output_shape = OutShape;
+    static constexpr std::size_t input_size = InShape::size;
+    static constexpr std::size_t output_size = OutShape::size;
+    static constexpr std::size_t positions = OutShape::positions;
+    static constexpr std::size_t input_positions = InShape::positions;
+    static constexpr std::size_t output_width = OutShape::channels;
+    static constexpr std::size_t input_width = [] {
+        if constexpr (affine_layer<Layer>) return Layer::template fan_in<InShape>();
+        else return InShape::channels;
+    }();
 };
 
 template <class... Stages>
@@ -51,15 +65,25 @@ struct flattened {
     // An error here means an argument of network<> is neither a layer nor a sequential<> block;
     // the offending type is the L of this template.
     static_assert(layer<L>,
-                  "hinge::network: every argument after input<N> must be a layer (dense<N>, "
-                  "batch_norm), an element-wise activation (relu, leaky_relu<a>, ...) or a "
-                  "sequential<...> block, because the planner only knows how to build stages from those");
+                  "hinge::network: every argument after input<...> must be a layer (dense<N>, conv2d, "
+                  "max_pool2d, flatten, batch_norm, dropout, ...), an element-wise activation (relu, "
+                  "leaky_relu<a>, ...) or a sequential<...> / residual<...> block, because the planner "
+                  "only knows how to build stages from those");
     static constexpr auto value = hana::make_tuple(hana::type_c<L>);
 };
 
 template <class... L>
 struct flattened<sequential<L...>> {
     static constexpr auto value = hana::flatten(hana::make_tuple(flattened<L>::value...));
+};
+
+// residual<Block...>: the block between two markers; group_and_infer turns the closing marker
+// into a residual_add stage.
+template <class... L>
+struct flattened<residual<L...>> {
+    static constexpr auto value =
+        hana::flatten(hana::make_tuple(hana::make_tuple(hana::type_c<residual_begin>), flattened<L>::value...,
+                                       hana::make_tuple(hana::type_c<residual_end>)));
 };
 
 // ---- passes 2 and 3: group each stage layer with its activation, and infer shapes ---------------
@@ -81,58 +105,97 @@ constexpr bool check_activation_position() {
     return true;
 }
 
-template <std::size_t Width, class Planned, class... Layers>
+// One open residual block: the index + 1 of the stage whose output enters it (0: the network
+// input) and the shape that enters it.
+template <std::size_t SourcePlusOne, class Shape>
+struct open_residual {};
+
+template <class... Frames>
+struct residual_stack {};
+
+template <class Arriving, class BlockOutput>
+constexpr bool check_residual_shapes() {
+    static_assert(std::is_same_v<Arriving, BlockOutput>,
+                  "hinge::residual<Block...>: the block must give back the shape it receives, because its "
+                  "output is added to its input; Arriving is the shape entering the block and BlockOutput "
+                  "the shape it produces (use a projection, e.g. a 1x1 conv2d outside the residual, to change it)");
+    return true;
+}
+
+template <class Shape, class Stack, class Planned, class... Layers>
 struct group_and_infer;
 
 // Not a layer: flattened<> has already said so; skip it so that the error stands alone.
-template <std::size_t Width, class... Stages, class Other, class... Rest>
-struct group_and_infer<Width, stage_list<Stages...>, Other, Rest...> {
-    using type = typename group_and_infer<Width, stage_list<Stages...>, Rest...>::type;
+template <class Shape, class Stack, class... Stages, class Other, class... Rest>
+struct group_and_infer<Shape, Stack, stage_list<Stages...>, Other, Rest...> {
+    using type = typename group_and_infer<Shape, Stack, stage_list<Stages...>, Rest...>::type;
 };
 
 // Done.
-template <std::size_t Width, class... Stages>
-struct group_and_infer<Width, stage_list<Stages...>> {
+template <class Shape, class Stack, class... Stages>
+struct group_and_infer<Shape, Stack, stage_list<Stages...>> {
+    static_assert(std::is_same_v<Stack, residual_stack<>>, "hinge::network: a residual block was not closed");
     using type = stage_list<Stages...>;
 };
 
+template <class Layer, class Shape>
+using output_shape_of = decltype(Layer::template output_shape<Shape>());
+
 // A stage layer followed by an activation: one stage.
-template <std::size_t Width, class... Stages, class Layer, class Activation, class... Rest>
+template <class Shape, class Stack, class... Stages, class Layer, class Activation, class... Rest>
     requires(stage_layer<Layer> && elementwise_activation<Activation>)
-struct group_and_infer<Width, stage_list<Stages...>, Layer, Activation, Rest...> {
-    static constexpr std::size_t out = Layer::template output_width<Width>();
-    using type = typename group_and_infer<out, stage_list<Stages..., stage<Layer, Activation, Width, out>>,
+struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Activation, Rest...> {
+    using out = output_shape_of<Layer, Shape>;
+    using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, Activation, Shape, out>>,
                                           Rest...>::type;
 };
 
 // A stage layer with no activation after it: identity.
-template <std::size_t Width, class... Stages, class Layer, class... Rest>
+template <class Shape, class Stack, class... Stages, class Layer, class... Rest>
     requires(stage_layer<Layer>)
-struct group_and_infer<Width, stage_list<Stages...>, Layer, Rest...> {
-    static constexpr std::size_t out = Layer::template output_width<Width>();
-    using type = typename group_and_infer<out, stage_list<Stages..., stage<Layer, identity, Width, out>>,
+struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Rest...> {
+    using out = output_shape_of<Layer, Shape>;
+    using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, identity, Shape, out>>,
                                           Rest...>::type;
 };
 
 // An activation that no stage layer took: first in the list, or a second one in a row.
-template <std::size_t Width, class... Stages, class Activation, class... Rest>
+template <class Shape, class Stack, class... Stages, class Activation, class... Rest>
     requires(elementwise_activation<Activation>)
-struct group_and_infer<Width, stage_list<Stages...>, Activation, Rest...> {
+struct group_and_infer<Shape, Stack, stage_list<Stages...>, Activation, Rest...> {
     static_assert(check_activation_position<Activation, sizeof...(Stages) != 0, sizeof...(Stages) != 0>());
-    using type = typename group_and_infer<Width, stage_list<Stages...>, Rest...>::type;  // carry on after the error
+    using type = typename group_and_infer<Shape, Stack, stage_list<Stages...>, Rest...>::type;  // carry on after the error
 };
 
-template <std::size_t InputWidth, class... Layers>
+// residual<...> opens: remember where its input is stored and its shape.
+template <class Shape, class... Frames, class... Stages, class... Rest>
+struct group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>, residual_begin, Rest...> {
+    using type = typename group_and_infer<Shape, residual_stack<open_residual<sizeof...(Stages), Shape>, Frames...>,
+                                          stage_list<Stages...>, Rest...>::type;
+};
+
+// residual<...> closes: a residual_add stage, which takes the activation written after the block.
+template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class... Rest>
+struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Frames...>, stage_list<Stages...>,
+                       residual_end, Rest...> {
+    static_assert(check_residual_shapes<Entering, Shape>());
+    static_assert(sizeof...(Stages) > Source, "hinge::residual<Block...>: the block must contain at least one layer");
+    using type = typename group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>,
+                                          residual_add<Source>, Rest...>::type;
+};
+
+template <class InputShape, class... Layers>
 constexpr auto plan() {
     constexpr auto layers = flattened<sequential<Layers...>>::value;
     return hana::unpack(layers, [](auto... layer) {
-        return hana::type_c<typename group_and_infer<InputWidth, stage_list<>, typename decltype(layer)::type...>::type>;
+        return hana::type_c<typename group_and_infer<InputShape, residual_stack<>, stage_list<>,
+                                                     typename decltype(layer)::type...>::type>;
     });
 }
 
 }  // namespace detail
 
-template <std::size_t InputWidth, class... Layers>
-using planned_stages = typename decltype(detail::plan<InputWidth, Layers...>())::type;
+template <class InputShape, class... Layers>
+using planned_stages = typename decltype(detail::plan<InputShape, Layers...>())::type;
 
 }  // namespace hinge

@@ -5,6 +5,7 @@
 // the hot path (operator new honours the 64-byte alignment).
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <type_traits>
 
@@ -75,6 +76,22 @@ private:
     T* slope_;
 };
 
+// The view of a stage without parameters of its own (pooling, flatten, dropout, residual_add):
+// only the learned slope of its activation, if it has one.
+template <class T, std::size_t Width>
+class slope_only_view {
+public:
+    static constexpr std::size_t output_width = Width;
+
+    constexpr explicit slope_only_view(T* slope) noexcept : slope_(slope) {}
+
+    constexpr T& slope(std::size_t unit) const noexcept { return slope_[unit]; }
+    constexpr bool has_slope() const noexcept { return slope_ != nullptr; }
+
+private:
+    T* slope_;
+};
+
 namespace detail {
 struct parameters_role {};
 struct gradients_role {};
@@ -121,6 +138,8 @@ private:
         U* slope = s.slope_offset == no_offset ? nullptr : base + s.slope_offset;
         if constexpr (s.weight_offset != no_offset)
             return dense_view<U, s.input_width, s.output_width>(base + s.weight_offset, base + s.bias_offset, slope);
+        else if constexpr (s.scale_offset == no_offset)
+            return slope_only_view<U, s.output_width>(slope);
         else
             return batch_norm_view<U, s.output_width>(base + s.scale_offset, base + s.bias_offset,
                                                       base + s.running_mean_offset,
@@ -152,7 +171,8 @@ public:
     static constexpr std::size_t batch_size = Batch;
     static constexpr bool for_training = ForTraining;
 
-    // Post-activation output of stage I: Batch rows of padded width, row stride = padded width.
+    // Post-activation output of stage I: Batch x positions rows of the padded channel count
+    // (row stride activation_stride<I>); sample r starts at row r x positions.
     template <std::size_t I>
     T* activation() noexcept {
         return activations_.data() + Batch * layout_type::stages[I].activation_offset;
@@ -167,18 +187,36 @@ public:
     // Output of sample `row` of the last forward pass.
     std::span<const T, Net::output_size> output(std::size_t row = 0) const noexcept {
         constexpr std::size_t last = Net::stage_count - 1;
-        return std::span<const T, Net::output_size>(activation<last>() + row * activation_stride<last>,
+        static_assert(layout_type::stages[last].positions == 1 || layout_type::stages[last].output_width ==
+                                                                      layout_type::stages[last].padded_output,
+                      "workspace::output(): the network's output is an image or a sequence whose channels "
+                      "are padded in storage; read ws.activation<stage_count - 1>() with activation_stride");
+        return std::span<const T, Net::output_size>(activation<last>() + row * layout_type::stages[last].row_size,
                                                     Net::output_size);
     }
 
-    // Gradient of the loss with respect to stage I's pre-activation (valid during backward).
+    // Gradient of the loss with respect to stage I's pre-activation (valid during backward), row
+    // stride gradient_stride<I>.
     template <std::size_t I>
     T* pre_activation_gradient() noexcept
         requires ForTraining
     {
         return I % 2 == 0 ? gradient_even_.data() : gradient_odd_.data();
     }
-    static constexpr std::size_t gradient_stride = layout_type::gradient_stride;
+    template <std::size_t I>
+    static constexpr std::size_t gradient_stride = layout_type::stages[I].gradient_stride;
+
+    // The gradient arriving through the shortcut of the residual blocks that start after stage
+    // I (rows like activation<I>), or, for I = stage_count, at the network input.
+    template <std::size_t I>
+    T* skip_gradient() noexcept
+        requires ForTraining
+    {
+        constexpr std::size_t offset =
+            I == Net::stage_count ? layout_type::input_skip_offset : layout_type::stages[I].skip_gradient_offset;
+        static_assert(offset != no_offset, "workspace::skip_gradient<I>: no residual block starts there");
+        return skip_gradients_.data() + Batch * offset;
+    }
 
     // Gradient of the loss with respect to the network's input, when backward was asked for it.
     std::span<const T> input_gradient(std::size_t row = 0) const noexcept
@@ -202,6 +240,13 @@ public:
         requires ForTraining
     {
         return packed_inputs_.data();
+    }
+    // Convolution scratch (see layout::window_scratch_size); the first is needed by inference too.
+    T* window_scratch() noexcept { return window_scratch_.data(); }
+    T* gradient_window_scratch() noexcept
+        requires ForTraining
+    {
+        return gradient_window_scratch_.data();
     }
 
     // Stage I's pre-activation z (when its activation's derivative needs it) and, for batch_norm
@@ -230,17 +275,25 @@ public:
         return statistics_.data() + layout_type::stages[I].statistics_offset;
     }
 
+    // The noise seed of the last training pass, from which backward recomputes dropout masks.
+    std::uint64_t training_noise_seed() const noexcept { return noise_seed_; }
+    void set_training_noise_seed(std::uint64_t seed) noexcept { noise_seed_ = seed; }
+
 private:
     static constexpr std::size_t if_training(std::size_t n) { return ForTraining ? n : 0; }
 
     alignas(storage_alignment) std::array<T, Batch * layout_type::activation_row_size> activations_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_stride)> gradient_even_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_stride)> gradient_odd_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_row_size)> gradient_even_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_row_size)> gradient_odd_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::skip_row_size)> skip_gradients_{};
+    alignas(storage_alignment) std::array<T, layout_type::window_scratch_size> window_scratch_{};
+    alignas(storage_alignment) std::array<T, if_training(layout_type::gradient_window_scratch_size)> gradient_window_scratch_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input)> input_gradient_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::transposed_weight_size)> transposed_weights_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::packed_input_size(Batch))> packed_inputs_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::training_row_size)> training_rows_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::statistics_size)> statistics_{};
+    std::uint64_t noise_seed_ = 0;
 };
 
 }  // namespace hinge

@@ -29,6 +29,11 @@ struct noise_source {
         const double u2 = static_cast<double>(mix(key) >> 11) * 0x1.0p-53;
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
+    // Uniform in [0, 1), keyed like normal(); dropout's mask.
+    double uniform(std::size_t row, std::size_t column) const noexcept {
+        const std::uint64_t key = mix(seed + 0x9e3779b97f4a7c15ull * (row * 0x10000ull + column + 1));
+        return static_cast<double>(key >> 11) * 0x1.0p-53;
+    }
     template <class T>
     vector<T> normal_vector(std::size_t row, std::size_t column) const noexcept {
         alignas(storage_alignment) T lanes[vector_width<T>];
@@ -96,8 +101,42 @@ struct activation_gradient_target {
     const T* u;  // y or z rows
     std::size_t u_stride;
     const T* slope;
-    T* bias_gradient;   // null: do not accumulate (the network input has no bias)
+    T* bias_gradient;   // null: do not accumulate (the network input and stages without a bias)
     T* slope_gradient;  // null unless the activation has a learned slope
+    // The gradient that reaches the stage's output through residual shortcuts, rows like u; it
+    // is added to the incoming gradient before the derivative. Null: none.
+    const T* addend = nullptr;
+
+    // The same target for the rows of one sample that starts `rows` rows further down.
+    activation_gradient_target advanced(std::size_t rows) const noexcept {
+        activation_gradient_target t = *this;
+        if (t.u) t.u += rows * u_stride;
+        if (t.addend) t.addend += rows * u_stride;
+        return t;
+    }
 };
+
+// g = dL/dy of the previous stage for the vector of units [column, column + width) of `row`:
+// adds the shortcut gradient, applies the activation's derivative and returns dL/dz.
+template <class Act, class T>
+inline vector<T> previous_gradient(vector<T> g, const activation_gradient_target<T>& target, std::size_t row,
+                                   std::size_t column, vector<T>& slope_sum) noexcept {
+    using V = vector<T>;
+    const std::size_t at = row * target.u_stride + column;
+    if (target.addend) g += V::load_aligned(target.addend + at);
+    return activation_gradient<Act>(g, target.u ? target.u + at : nullptr, target.slope ? target.slope + column : nullptr,
+                                    slope_sum);
+}
+
+// Adds one vector of column sums to the previous stage's bias (and slope) gradients.
+template <class Act, class T>
+inline void add_column_sums(const activation_gradient_target<T>& target, std::size_t column, vector<T> bias_sum,
+                            vector<T> slope_sum) noexcept {
+    using V = vector<T>;
+    if (target.bias_gradient)
+        (V::load_aligned(target.bias_gradient + column) + bias_sum).store_aligned(target.bias_gradient + column);
+    if constexpr (has_learned_slope<Act>)
+        (V::load_aligned(target.slope_gradient + column) + slope_sum).store_aligned(target.slope_gradient + column);
+}
 
 }  // namespace hinge::kernels

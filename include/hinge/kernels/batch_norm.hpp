@@ -104,15 +104,11 @@ inline void batch_norm_backward(std::size_t rows, std::size_t width, const T* du
         for (std::size_t r = 0; r < rows; ++r) {
             const V xhat = V::load_aligned(normalized + r * width + c);
             const V g = factor * (count * V::load_aligned(du + r * du_stride + c) - dbeta - xhat * dgamma);
-            const V dz = activation_gradient<PrevAct>(g, previous.u ? previous.u + r * previous.u_stride + c : nullptr,
-                                                      previous.slope ? previous.slope + c : nullptr, slope_sum);
+            const V dz = previous_gradient<PrevAct>(g, previous, r, c, slope_sum);
             dz.store_aligned(dz_prev + r * dz_prev_stride + c);
             bias_sum += dz;
         }
-        if (previous.bias_gradient)
-            (V::load_aligned(previous.bias_gradient + c) + bias_sum).store_aligned(previous.bias_gradient + c);
-        if constexpr (has_learned_slope<PrevAct>)
-            (V::load_aligned(previous.slope_gradient + c) + slope_sum).store_aligned(previous.slope_gradient + c);
+        add_column_sums<PrevAct>(previous, c, bias_sum, slope_sum);
     }
 }
 

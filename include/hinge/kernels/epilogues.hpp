@@ -71,24 +71,13 @@ struct derivative_epilogue {
             const std::size_t row = first_row + i;
             T* out = dz_prev + row * dz_prev_stride + first_column;
             for (std::size_t v = 0; v < NV; ++v) {
-                const std::size_t column = first_column + v * V::size;
-                const V dz = activation_gradient<PrevAct>(
-                    acc[i][v], previous.u ? previous.u + row * previous.u_stride + column : nullptr,
-                    previous.slope ? previous.slope + column : nullptr, slope_sum[v]);
+                const V dz = previous_gradient<PrevAct>(acc[i][v], previous, row, first_column + v * V::size, slope_sum[v]);
                 dz.store_aligned(out + v * V::size);
                 column_sum[v] += dz;
             }
         }
-        for (std::size_t v = 0; v < NV; ++v) {
-            const std::size_t column = first_column + v * V::size;
-            if (previous.bias_gradient)
-                (V::load_aligned(previous.bias_gradient + column) + column_sum[v])
-                    .store_aligned(previous.bias_gradient + column);
-            if constexpr (has_learned_slope<PrevAct>) {
-                (V::load_aligned(previous.slope_gradient + column) + slope_sum[v])
-                    .store_aligned(previous.slope_gradient + column);
-            }
-        }
+        for (std::size_t v = 0; v < NV; ++v)
+            add_column_sums<PrevAct>(previous, first_column + v * V::size, column_sum[v], slope_sum[v]);
     }
 };
 

@@ -67,7 +67,8 @@ inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::s
 // latency is hidden (a single chain would wait ~4 cycles per step). This is the batch-1 path.
 template <class T, class Epilogue>
 inline void single_row_panel(std::size_t depth, const T* a, std::size_t a_depth_step, const T* b,
-                             std::size_t b_row_step, Epilogue& epilogue, std::size_t first_column) noexcept {
+                             std::size_t b_row_step, Epilogue& epilogue, std::size_t first_column,
+                             bool accumulate = false) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = vectors_per_panel<T>;
     constexpr std::size_t split = 4;
@@ -91,6 +92,8 @@ inline void single_row_panel(std::size_t depth, const T* a, std::size_t a_depth_
     }
     V sum[1][nv];
     for (std::size_t v = 0; v < nv; ++v) sum[0][v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
+    if (accumulate)
+        for (std::size_t v = 0; v < nv; ++v) sum[0][v] += V::load_aligned(epilogue.partial(0, first_column) + v * V::size);
     epilogue(std::size_t{0}, std::size_t{1}, first_column, sum);
 }
 
@@ -119,12 +122,12 @@ inline void pack_a_block(std::size_t rows, std::size_t block_depth, const T* a, 
 template <std::size_t Mr, bool Packed, class T, class Epilogue>
 inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panels, const T* a,
                           std::size_t a_row_step, std::size_t a_depth_step, const T* b, std::size_t b_panel_step,
-                          std::size_t b_row_step, Epilogue& epilogue, T* a_packing_scratch) noexcept {
+                          std::size_t b_row_step, Epilogue& epilogue, T* a_packing_scratch, bool accumulate) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t kc = depth_block;
     for (std::size_t p0 = 0; p0 < depth; p0 += kc) {
         const std::size_t block_depth = std::min(kc, depth - p0);
-        const depth_block_position block{p0 == 0, p0 + block_depth == depth};
+        const depth_block_position block{p0 == 0 && !accumulate, p0 + block_depth == depth};
         if constexpr (Packed)
             pack_a_block<Mr>(rows, block_depth, a + p0 * a_depth_step, a_row_step, a_depth_step, a_packing_scratch);
         for (std::size_t j = 0; j < panels; ++j) {
@@ -154,24 +157,26 @@ inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panel
 // Epilogues provide partial(row, column), the address where a tile's unfinished sums wait
 // between depth blocks (their own destination). With a non-null a_packing_scratch (at least
 // (rows + max_micro_rows) x depth_block values), A is packed per depth block first; pass it
-// when A's depth step is not 1.
+// when A's depth step is not 1. With accumulate, C += A B: the product is added to what the
+// epilogue's partial() already holds (the weight gradient of a convolution, one sample at a time).
 template <class T, class Epilogue>
 inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const T* a, std::size_t a_row_step,
                  std::size_t a_depth_step, const T* b, std::size_t b_panel_step, std::size_t b_row_step,
-                 Epilogue& epilogue, T* a_packing_scratch = nullptr) noexcept {
+                 Epilogue& epilogue, T* a_packing_scratch = nullptr, bool accumulate = false) noexcept {
     constexpr std::size_t P = panel_width<T>;
     if (rows == 1) {
         // Batch 1: every weight is used once, so there is nothing to block or pack for.
         for (std::size_t j = 0; j < panels; ++j)
-            single_row_panel(depth, a, a_depth_step, b + j * b_panel_step, b_row_step, epilogue, j * P);
+            single_row_panel(depth, a, a_depth_step, b + j * b_panel_step, b_row_step, epilogue, j * P, accumulate);
         return;
     }
     if (a_packing_scratch)
         blocked_tiles<micro_rows<T>, true>(rows, depth, panels, a, a_row_step, a_depth_step, b, b_panel_step,
-                                           b_row_step, epilogue, a_packing_scratch);
+                                           b_row_step, epilogue, a_packing_scratch, accumulate);
     else
         blocked_tiles<unpacked_micro_rows<T>, false>(rows, depth, panels, a, a_row_step, a_depth_step, b,
-                                                     b_panel_step, b_row_step, epilogue, static_cast<T*>(nullptr));
+                                                     b_panel_step, b_row_step, epilogue, static_cast<T*>(nullptr),
+                                                     accumulate);
 }
 
 }  // namespace hinge::kernels

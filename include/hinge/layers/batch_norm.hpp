@@ -1,16 +1,19 @@
 #pragma once
 #include <cstddef>
+#include <hinge/core/concepts.hpp>
 
 namespace hinge {
 
-// batch_norm: per-unit normalisation (Ioffe and Szegedy 2015), y = gamma (z - mean) / sqrt(var + eps) + beta.
+// batch_norm: per-channel normalisation (Ioffe and Szegedy 2015), y = gamma (z - mean) / sqrt(var + eps) + beta.
+// After a dense layer a channel is a unit; after a convolution the statistics of a channel are
+// taken over the batch and every position, as PyTorch's BatchNorm2d does.
 // Training passes use the batch's mean and (biased) variance and update the running statistics
 // with momentum (running = (1 - m) running + m batch, the unbiased variance, as PyTorch);
 // inference passes use the running statistics. gamma and beta are learned; the running
 // statistics are buffers stored after all trainable parameters, so optimizers leave them alone.
 // It opens a stage of its own: the activation that follows is applied in the same pass as the
-// normalisation. fold_batch_norm() (core/fold.hpp) folds it into the preceding dense layer for
-// inference.
+// normalisation. fold_batch_norm() (core/fold.hpp) folds it into the preceding dense or
+// convolution layer for inference.
 template <float Momentum = 0.1f, float Epsilon = 1e-5f>
 struct batch_norm_with {
     static_assert(Momentum > 0.0f && Momentum <= 1.0f,
@@ -18,14 +21,13 @@ struct batch_norm_with {
     static_assert(Epsilon > 0.0f, "batch_norm_with<Momentum, Epsilon>: Epsilon must be positive, because it keeps 1/sqrt(var + eps) finite");
 
     static constexpr bool opens_stage = true;
-    static constexpr bool is_affine = false;
-    static constexpr bool is_batch_norm = true;
+    static constexpr stage_kind kind = stage_kind::batch_norm;
     static constexpr float momentum = Momentum;
     static constexpr float epsilon = Epsilon;
 
-    template <std::size_t ArrivingWidth>
-    static constexpr std::size_t output_width() {
-        return ArrivingWidth;
+    template <class Arriving>
+    static constexpr auto output_shape() {
+        return Arriving{};
     }
 };
 

@@ -13,7 +13,10 @@
 
 #include <hinge/core/storage.hpp>
 #include <hinge/kernels/batch_norm.hpp>
+#include <hinge/kernels/convolution.hpp>
 #include <hinge/kernels/dense.hpp>
+#include <hinge/kernels/elementwise_stages.hpp>
+#include <hinge/kernels/pooling.hpp>
 
 namespace hinge {
 
@@ -21,8 +24,8 @@ namespace detail {
 
 enum class pass_kind { inference, training };
 
-// The input rows of stage I and their stride: the network input for stage 0, the previous
-// stage's stored output otherwise.
+// The output of stage I - 1 (I = 0: the network input) and the distance between two of its
+// positions: the padded channel count of a stored output, the channel count of the input.
 template <class Net, std::size_t I, class T, class Workspace>
 struct stage_input {
     const T* rows;
@@ -30,13 +33,18 @@ struct stage_input {
     stage_input(const Workspace& ws, const T* x) noexcept {
         if constexpr (I == 0) {
             rows = x;
-            stride = Net::input_size;
+            stride = Net::input_shape::channels;
         } else {
             rows = ws.template activation<I - 1>();
             stride = layout<Net, T>::stages[I - 1].padded_output;
         }
     }
 };
+
+template <class Stage>
+constexpr window_geometry geometry_of() {
+    return Stage::layer_type::template geometry<typename Stage::input_shape>();
+}
 
 template <class T>
 const T* offset_or_null(const T* base, std::size_t offset) noexcept {
@@ -51,6 +59,7 @@ template <pass_kind Kind, class Net, std::size_t Batch, class T, bool ForTrainin
 void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, const T* x, std::size_t rows,
                  std::uint64_t noise_seed) noexcept {
     constexpr bool training = Kind == pass_kind::training;
+    if constexpr (training) ws.set_training_noise_seed(noise_seed);  // dropout's backward redraws its mask
     for_each_index<Net::stage_count>([&](auto index) {
         constexpr std::size_t i = decltype(index)::value;
         using S = typename Net::template stage<i>;
@@ -64,24 +73,45 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
         T* z = nullptr;
         if constexpr (training && keeps_pre_activation<A>) z = ws.template pre_activation<i>();
 
-        if constexpr (affine_layer<L>) {
+        T* y = ws.template activation<i>();
+        constexpr std::size_t Cp = s.padded_output;
+        const std::size_t samples = rows;
+        const std::size_t value_rows = rows * s.positions;  // one row per position
+
+        if constexpr (dense_layer<L>) {
             kernels::dense_forward<A, S::input_width, S::output_width>(rows, in.rows, in.stride, p + s.weight_offset,
-                                                                        p + s.bias_offset, ws.template activation<i>(),
-                                                                        activation, z);
-        } else {
+                                                                        p + s.bias_offset, y, activation, z);
+        } else if constexpr (convolution_layer<L>) {
+            kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(samples, in.rows, in.stride,
+                                                                              p + s.weight_offset, p + s.bias_offset, y,
+                                                                              activation, z, ws.window_scratch());
+        } else if constexpr (normalization_layer<L>) {
             const kernels::batch_norm_parameters<T> bn{p + s.scale_offset, p + s.bias_offset, p + s.running_mean_offset,
                                                        p + s.running_variance_offset, static_cast<T>(L::momentum),
                                                        static_cast<T>(L::epsilon)};
             if constexpr (training) {
-                kernels::batch_norm_forward_training<A>(rows, s.padded_output, in.rows, bn, activation,
+                kernels::batch_norm_forward_training<A>(value_rows, Cp, in.rows, bn, activation,
                                                         params.data() + s.running_mean_offset,
                                                         params.data() + s.running_variance_offset,
-                                                        ws.template normalized<i>(), ws.template statistics<i>(), z,
-                                                        ws.template activation<i>());
+                                                        ws.template normalized<i>(), ws.template statistics<i>(), z, y);
             } else {
-                kernels::batch_norm_forward_inference<A>(rows, s.padded_output, in.rows, bn, activation,
-                                                         ws.template activation<i>());
+                kernels::batch_norm_forward_inference<A>(value_rows, Cp, in.rows, bn, activation, y);
             }
+        } else if constexpr (L::kind == stage_kind::pooling) {
+            kernels::pooling_forward<A, L::reduction, geometry_of<S>(), Cp>(samples, in.rows, y, activation, z);
+        } else if constexpr (L::kind == stage_kind::flatten) {
+            static_assert(std::is_same_v<A, identity>,
+                          "flatten: an activation after flatten is not supported (flatten is a copy); put it "
+                          "before flatten, where it is fused into the layer that produces the values");
+            kernels::flatten_forward<S::input_positions, S::input_shape::channels,
+                                     layout<Net, T>::stages[i - 1].padded_output, Cp>(samples, in.rows, y);
+        } else if constexpr (L::kind == stage_kind::dropout) {
+            kernels::dropout_forward<A, Cp>(value_rows, in.rows, y, static_cast<double>(L::rate), training, activation, z);
+        } else {
+            static_assert(L::kind == stage_kind::residual_add);
+            const stage_input<Net, L::source_plus_one, T, workspace<Net, Batch, T, ForTraining>> shortcut(ws, x);
+            kernels::residual_add_forward<A, S::output_width, Cp>(value_rows, in.rows, shortcut.rows, shortcut.stride,
+                                                                 y, activation, z);
         }
     });
 }
@@ -96,9 +126,10 @@ kernels::activation_gradient_target<T> gradient_target(const T* parameter_data, 
     const T* u = nullptr;
     if constexpr (keeps_pre_activation<A>) u = ws.template pre_activation<I>();
     else u = ws.template activation<I>();
+    const T* addend = nullptr;
+    if constexpr (s.skip_gradient_offset != no_offset) addend = ws.template skip_gradient<I>();
     return {u, s.padded_output, parameter_data ? offset_or_null(parameter_data, s.slope_offset) : nullptr,
-            grads.data() + s.bias_offset,
-            offset_or_null(grads.data(), s.slope_offset)};
+            offset_or_null(grads.data(), s.bias_offset), offset_or_null(grads.data(), s.slope_offset), addend};
 }
 
 // The producer of a stage's pre-activation gradient accumulates that stage's column sums, so
@@ -107,7 +138,8 @@ template <class Net, std::size_t I, class T>
 void zero_column_sums(gradients<Net, T>& grads) noexcept {
     constexpr stage_layout s = layout<Net, T>::stages[I];
     T* g = grads.data();
-    for (std::size_t j = 0; j < s.padded_output; ++j) g[s.bias_offset + j] = T(0);
+    if constexpr (s.bias_offset != no_offset)
+        for (std::size_t j = 0; j < s.padded_output; ++j) g[s.bias_offset + j] = T(0);
     if constexpr (s.slope_offset != no_offset)
         for (std::size_t j = 0; j < s.padded_output; ++j) g[s.slope_offset + j] = T(0);
 }
@@ -140,6 +172,9 @@ class output_gradient {
     static constexpr std::size_t last = Net::stage_count - 1;
     using Act = typename Net::template stage<last>::activation;
     static constexpr stage_layout s = layout<Net, T>::stages[last];
+    static_assert(s.positions == 1,
+                  "hinge: losses need a flat network output (one row per sample); end the network with "
+                  "flatten or global_avg_pool and a dense layer");
 
 public:
     output_gradient(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, gradients<Net, T>& grads,
@@ -162,12 +197,12 @@ public:
         const T slope = target_.slope ? target_.slope[j] : T(0);
         const T dz = kernels::activation_gradient<Act>(g, u, slope, slope_sum);
         dz_[r * stride + j] = dz;
-        target_.bias_gradient[j] += dz;
+        if (target_.bias_gradient) target_.bias_gradient[j] += dz;
         if (target_.slope_gradient) target_.slope_gradient[j] += slope_sum;
     }
 
 private:
-    static constexpr std::size_t stride = workspace<Net, Batch, T, true>::gradient_stride;
+    static constexpr std::size_t stride = s.gradient_stride;
     kernels::activation_gradient_target<T> target_;
     T* dz_;
 };
@@ -201,52 +236,137 @@ void seed_output_gradient(workspace<Net, Batch, T, true>& ws, gradients<Net, T>&
 
 enum class input_gradient : bool { skip = false, compute = true };
 
+namespace detail {
+
+// The gradient of the network input when stage 0 is a convolution: its product writes positions
+// of pad(C) values, the input gradient has C per position; this copies them over.
+template <std::size_t Positions, std::size_t C, std::size_t Cp, std::size_t OutStride, class T>
+void unpad_input_gradient(std::size_t samples, const T* padded, T* input_gradient) noexcept {
+    for (std::size_t n = 0; n < samples; ++n)
+        for (std::size_t p = 0; p < Positions; ++p)
+            for (std::size_t c = 0; c < C; ++c)
+                input_gradient[n * OutStride + p * C + c] = padded[(n * Positions + p) * Cp + c];
+}
+
+// Stage I's backward: its parameter gradients, and the pre-activation gradient of stage I - 1
+// (applying that stage's activation derivative, adding any shortcut gradient that reached its
+// output, accumulating its column sums), or for I = 0 the input gradient when asked.
+template <class Net, std::size_t I, std::size_t Batch, class T>
+void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
+                    gradients<Net, T>& grads, std::size_t rows, input_gradient want_input_gradient) noexcept {
+    using S = typename Net::template stage<I>;
+    using L = typename S::layer_type;
+    using LT = layout<Net, T>;
+    constexpr stage_layout s = LT::stages[I];
+    constexpr std::size_t stride = s.gradient_stride;
+    const T* dz = ws.template pre_activation_gradient<I>();
+    const T* p = params.data();
+    T* g = grads.data();
+    const stage_input<Net, I, T, workspace<Net, Batch, T, true>> in(ws, x);
+    const std::size_t samples = rows;
+    const std::size_t value_rows = rows * s.positions;
+
+    // Where the gradient of this stage's input goes, and with which derivative.
+    constexpr bool has_previous = I > 0;
+    using PrevAct = typename Net::template stage<(I > 0 ? I - 1 : 0)>::activation;
+    constexpr std::size_t prev_stride = has_previous ? LT::stages[I > 0 ? I - 1 : 0].gradient_stride : 0;
+    T* dz_prev = nullptr;
+    kernels::activation_gradient_target<T> previous{nullptr, 0, nullptr, nullptr, nullptr, nullptr};
+    if constexpr (has_previous) {
+        zero_column_sums<Net, I - 1>(grads);
+        previous = gradient_target<Net, I - 1>(p, ws, grads);
+        dz_prev = ws.template pre_activation_gradient<I - 1>();
+    }
+
+    if constexpr (dense_layer<L>) {
+        kernels::dense_weight_gradient<S::input_width, S::output_width>(rows, in.rows, in.stride, dz, stride,
+                                                                        g + s.weight_offset, ws.packed_inputs());
+        if constexpr (has_previous) {
+            kernels::dense_input_gradient<PrevAct, S::input_width, S::output_width>(
+                rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride);
+        } else if (want_input_gradient == input_gradient::compute) {
+            kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
+                rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, ws.input_gradient_data(),
+                ws.input_gradient_stride);
+        }
+    } else if constexpr (convolution_layer<L>) {
+        constexpr window_geometry G = geometry_of<S>();
+        kernels::convolution_weight_gradient<G, S::output_width>(samples, in.rows, in.stride, dz, stride,
+                                                                 g + s.weight_offset, ws.window_scratch(),
+                                                                 ws.packed_inputs());
+        if constexpr (has_previous) {
+            kernels::convolution_input_gradient<PrevAct, G, S::output_width>(
+                samples, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride,
+                ws.gradient_window_scratch());
+        } else if (want_input_gradient == input_gradient::compute) {
+            // Padded rows first (the product writes whole panels), in the scratch after the windows.
+            constexpr std::size_t Cp = round_up(G.channels, LT::panel);
+            T* padded = ws.gradient_window_scratch() +
+                        round_up(G.input_positions() * G.window_size() * S::output_width, LT::panel);
+            for (std::size_t n = 0; n < samples; ++n) {
+                kernels::convolution_input_gradient<identity, G, S::output_width>(
+                    1, dz + n * s.positions * stride, stride, p + s.weight_offset, ws.transposed_weights(), previous,
+                    padded, Cp, ws.gradient_window_scratch());
+                unpad_input_gradient<G.input_positions(), G.channels, Cp, LT::padded_input>(
+                    1, padded, ws.input_gradient_data() + n * LT::padded_input);
+            }
+        }
+    } else if constexpr (normalization_layer<L>) {
+        static_assert(has_previous, "batch_norm cannot open a network");  // network<> rejects it earlier
+        kernels::batch_norm_backward<PrevAct>(value_rows, s.padded_output, dz, stride, ws.template normalized<I>(),
+                                              ws.template statistics<I>(), p + s.scale_offset, g + s.bias_offset,
+                                              g + s.scale_offset, previous, dz_prev, prev_stride);
+    } else if constexpr (L::kind == stage_kind::pooling) {
+        static_assert(has_previous, "pooling cannot open a network");
+        kernels::pooling_backward<PrevAct, L::reduction, geometry_of<S>(), LT::stages[I - 1].padded_output>(
+            samples, in.rows, dz, stride, previous, dz_prev, prev_stride);
+    } else if constexpr (L::kind == stage_kind::flatten) {
+        static_assert(has_previous, "flatten cannot open a network");
+        kernels::flatten_backward<PrevAct, S::input_positions, S::input_shape::channels,
+                                  LT::stages[I - 1].padded_output>(samples, dz, stride, previous, dz_prev, prev_stride);
+    } else if constexpr (L::kind == stage_kind::dropout) {
+        static_assert(has_previous, "dropout cannot open a network");
+        kernels::dropout_backward<PrevAct, s.padded_output>(value_rows, dz, stride, kernels::noise_source{ws.training_noise_seed() + 0x1000003ull * I},
+                                                            static_cast<double>(L::rate), previous, dz_prev,
+                                                            prev_stride);
+    } else {
+        static_assert(L::kind == stage_kind::residual_add);
+        static_assert(has_previous, "a residual block contains at least one stage");
+        constexpr std::size_t source = s.residual_source;
+        constexpr std::size_t shortcut_stride =
+            source == 0 ? Net::input_shape::channels : LT::stages[source == 0 ? 0 : source - 1].padded_output;
+        kernels::residual_add_backward<PrevAct, S::output_width, s.padded_output>(
+            value_rows, dz, stride, previous, dz_prev, prev_stride,
+            ws.template skip_gradient<source == 0 ? Net::stage_count : source - 1>(), shortcut_stride,
+            s.residual_accumulates);
+    }
+}
+
+}  // namespace detail
+
 // The backward pass after the output gradient is seeded (following train_forward): fills every
 // parameter gradient (overwriting it) and, if asked, ws.input_gradient(). The activation
 // derivative of stage l-1 is applied where stage l produces dL/dz_{l-1} (a gemm epilogue, or the
-// batch_norm backward pass), so no pass over memory exists for it.
+// pass of a stage without a product), so no pass over memory exists for it.
 template <class Net, std::size_t Batch, class T>
 void backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
               gradients<Net, T>& grads, std::size_t rows = Batch,
               input_gradient want_input_gradient = input_gradient::skip) noexcept {
     for_each_index_reversed<Net::stage_count>([&](auto index) {
-        constexpr std::size_t i = decltype(index)::value;
-        using S = typename Net::template stage<i>;
-        using L = typename S::layer_type;
-        using L_ = layout<Net, T>;
-        constexpr stage_layout s = L_::stages[i];
-        constexpr std::size_t stride = workspace<Net, Batch, T, true>::gradient_stride;
-        const T* dz = ws.template pre_activation_gradient<i>();
-        const T* p = params.data();
-        T* g = grads.data();
-        const detail::stage_input<Net, i, T, workspace<Net, Batch, T, true>> in(ws, x);
-
-        if constexpr (affine_layer<L>) {
-            kernels::dense_weight_gradient<S::input_width, S::output_width>(rows, in.rows, in.stride, dz, stride,
-                                                                            g + s.weight_offset, ws.packed_inputs());
-            if constexpr (i > 0) {
-                using PrevAct = typename Net::template stage<i - 1>::activation;
-                detail::zero_column_sums<Net, i - 1>(grads);
-                kernels::dense_input_gradient<PrevAct, S::input_width, S::output_width>(
-                    rows, dz, stride, p + s.weight_offset, ws.transposed_weights(),
-                    detail::gradient_target<Net, i - 1>(p, ws, grads), ws.template pre_activation_gradient<i - 1>(),
-                    stride);
-            } else if (want_input_gradient == input_gradient::compute) {
-                const kernels::activation_gradient_target<T> none{nullptr, 0, nullptr, nullptr, nullptr};
-                kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
-                    rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), none, ws.input_gradient_data(),
-                    ws.input_gradient_stride);
-            }
-        } else {
-            static_assert(i > 0, "batch_norm cannot open a network");  // network<> rejects it earlier
-            using PrevAct = typename Net::template stage<i - 1>::activation;
-            detail::zero_column_sums<Net, i - 1>(grads);
-            kernels::batch_norm_backward<PrevAct>(rows, s.padded_output, dz, stride, ws.template normalized<i>(),
-                                                  ws.template statistics<i>(), p + s.scale_offset, g + s.bias_offset,
-                                                  g + s.scale_offset, detail::gradient_target<Net, i - 1>(p, ws, grads),
-                                                  ws.template pre_activation_gradient<i - 1>(), stride);
-        }
+        detail::stage_backward<Net, decltype(index)::value>(params, ws, x, grads, rows, want_input_gradient);
     });
+    // A residual block that starts at the network input sends part of the input gradient
+    // through its shortcut.
+    using LT = layout<Net, T>;
+    if constexpr (LT::input_skip_offset != no_offset) {
+        if (want_input_gradient == input_gradient::compute) {
+            const T* shortcut = ws.template skip_gradient<Net::stage_count>();
+            T* input = ws.input_gradient_data();
+            for (std::size_t n = 0; n < rows; ++n)
+                for (std::size_t k = 0; k < Net::input_size; ++k)
+                    input[n * LT::padded_input + k] += shortcut[n * Net::input_size + k];
+        }
+    }
 }
 
 }  // namespace hinge

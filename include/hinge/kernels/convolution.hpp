@@ -1,0 +1,186 @@
+#pragma once
+// Convolutions as matrix products, one sample at a time, with the same gemm and epilogues as
+// dense layers (so bias + activation forward, and the previous activation's derivative backward,
+// are fused exactly as there).
+//
+//   forward          y[p] = Act(b + sum_k window(x, p)[k] W[k])       windows gathered per sample
+//   weight gradient  dW += windows(x)^T dz                             summed over the samples
+//   input gradient   dx[q] = sum over (kernel tap t, output p reading q at tap t) dz[p] W_t^T
+//                    = gathered output-gradient windows times W^T, also one gemm per sample
+//
+// The gathered windows ("im2col") live in a scratch area planned with the workspace: one sample
+// at a time, positions x fan-in values, never allocated at run time. The input gradient is
+// computed in gather form (for each input position, the output positions that read it), so that
+// every dx is finished in registers and the epilogue can apply the derivative there; the cost is
+// multiplying zeros where a stride skips positions.
+//
+// Positions are row-major (h * W + w), channels last; `x_stride` is the distance between two
+// positions of the input (its padded channel count, or its channel count for the network input).
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include <hinge/kernels/epilogues.hpp>
+#include <hinge/kernels/gemm.hpp>
+#include <hinge/layers/window.hpp>
+
+namespace hinge::kernels {
+
+// The windows of one sample as rows: windows[p][(kh * Kw + kw) * C + c] = the input value under
+// tap (kh, kw) of output position p, channel c, or 0 where the tap falls into the padding.
+template <window_geometry G, class T>
+inline void gather_windows(const T* x, std::size_t x_stride, T* windows) noexcept {
+    constexpr std::size_t fan_in = G.window_size() * G.channels;
+    for (std::size_t oy = 0; oy < G.out_height; ++oy) {
+        for (std::size_t ox = 0; ox < G.out_width; ++ox) {
+            T* row = windows + (oy * G.out_width + ox) * fan_in;
+            for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
+                // Unsigned arithmetic: a tap in the top/left padding wraps around and fails the < test.
+                const std::size_t iy = oy * G.stride_height + kh * G.dilation_height - G.pad_top;
+                for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
+                    const std::size_t ix = ox * G.stride_width + kw * G.dilation_width - G.pad_left;
+                    T* tap = row + (kh * G.kernel_width + kw) * G.channels;
+                    if (iy < G.height && ix < G.width)
+                        std::memcpy(tap, x + (iy * G.width + ix) * x_stride, G.channels * sizeof(T));
+                    else
+                        std::memset(tap, 0, G.channels * sizeof(T));
+                }
+            }
+        }
+    }
+}
+
+// True when the windows are the input itself (1 x 1 kernel, stride 1, no padding, and the input
+// rows already contiguous), so that gathering can be skipped.
+template <window_geometry G>
+inline constexpr bool windows_are_the_input = G.window_size() == 1 && G.stride_height == 1 && G.stride_width == 1 &&
+                                              G.pad_top == 0 && G.pad_left == 0 && G.out_height == G.height &&
+                                              G.out_width == G.width;
+
+// y = Act(windows(x) W + b) for `samples` samples. x: samples x positions x x_stride;
+// y (and z when kept): samples x out positions x pad(Cout). noise: the stage's noise, offset per
+// sample so that each sample draws its own.
+template <class Act, window_geometry G, std::size_t Cout, class T>
+inline void convolution_forward(std::size_t samples, const T* x, std::size_t x_stride, const T* w, const T* b, T* y,
+                                const activation_inputs<T>& activation, T* z, T* windows) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t panels = round_up(Cout, P) / P;
+    constexpr std::size_t fan_in = G.window_size() * G.channels;
+    constexpr std::size_t positions = G.output_positions();
+    constexpr std::size_t y_stride = panels * P;
+    for (std::size_t n = 0; n < samples; ++n) {
+        const T* sample = x + n * G.input_positions() * x_stride;
+        const T* a = windows;
+        std::size_t a_row_step = fan_in;
+        if constexpr (windows_are_the_input<G>) {
+            a = sample;
+            a_row_step = x_stride;
+        } else {
+            gather_windows<G>(sample, x_stride, windows);
+        }
+        activation_inputs<T> per_sample = activation;
+        per_sample.noise.seed += 0x632be59bd9b4e019ull * n;
+        bias_activation_epilogue<Act, T> epilogue{b, y + n * positions * y_stride, y_stride, per_sample,
+                                                  z ? z + n * positions * y_stride : nullptr};
+        gemm(positions, fan_in, panels, a, a_row_step, std::size_t{1}, w, fan_in * P, P, epilogue);
+    }
+}
+
+// dW = sum over samples of windows(x)^T dz. dz: samples x out positions rows, row stride dz_stride.
+// packing_scratch: (fan_in + max_micro_rows) x min(positions, depth_block) values.
+template <window_geometry G, std::size_t Cout, class T>
+inline void convolution_weight_gradient(std::size_t samples, const T* x, std::size_t x_stride, const T* dz,
+                                        std::size_t dz_stride, T* dw, T* windows, T* packing_scratch) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t panels = round_up(Cout, P) / P;
+    constexpr std::size_t fan_in = G.window_size() * G.channels;
+    constexpr std::size_t positions = G.output_positions();
+    panel_store_epilogue<T> epilogue{dw, fan_in * P};
+    for (std::size_t n = 0; n < samples; ++n) {
+        const T* sample = x + n * G.input_positions() * x_stride;
+        const T* a = windows;
+        std::size_t a_depth_step = fan_in;
+        if constexpr (windows_are_the_input<G>) {
+            a = sample;
+            a_depth_step = x_stride;
+        } else {
+            gather_windows<G>(sample, x_stride, windows);
+        }
+        gemm(fan_in, positions, panels, a, std::size_t{1}, a_depth_step, dz + n * positions * dz_stride, P, dz_stride,
+             epilogue, packing_scratch, n > 0);
+    }
+}
+
+// W^T for the input-gradient product, in panels over the input channels:
+//   wt[q][(t * Cout + f) * P + c] = W(output f, tap t, input channel q * P + c), zero past C.
+template <window_geometry G, std::size_t Cout, class T>
+inline void transpose_convolution_weights(const T* w, T* wt) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t C = G.channels;
+    constexpr std::size_t fan_in = G.window_size() * C;
+    constexpr std::size_t in_panels = round_up(C, P) / P;
+    constexpr std::size_t depth = G.window_size() * Cout;
+    for (std::size_t q = 0; q < in_panels; ++q) {
+        for (std::size_t t = 0; t < G.window_size(); ++t) {
+            for (std::size_t f = 0; f < Cout; ++f) {
+                const T* source = w + f / P * (fan_in * P) + f % P;  // W(f, k) = source[k * P]
+                T* target = wt + q * (depth * P) + (t * Cout + f) * P;
+                for (std::size_t c = 0; c < P; ++c) {
+                    const std::size_t channel = q * P + c;
+                    target[c] = channel < C ? source[(t * C + channel) * P] : T(0);
+                }
+            }
+        }
+    }
+}
+
+// For one sample: rows[q][t * Cout + f] = dz[output position that reads input position q through
+// tap t][f], or 0 when no output position does (padding, stride).
+template <window_geometry G, std::size_t Cout, class T>
+inline void gather_gradient_windows(const T* dz, std::size_t dz_stride, T* rows) noexcept {
+    constexpr std::size_t depth = G.window_size() * Cout;
+    for (std::size_t iy = 0; iy < G.height; ++iy) {
+        for (std::size_t ix = 0; ix < G.width; ++ix) {
+            T* row = rows + (iy * G.width + ix) * depth;
+            for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
+                // oy * stride = iy + pad - kh * dilation, when that is a whole, in-range position.
+                const std::size_t ny = iy + G.pad_top - kh * G.dilation_height;  // wraps when negative
+                const std::size_t oy = ny / G.stride_height;
+                const bool row_ok = ny % G.stride_height == 0 && oy < G.out_height && iy + G.pad_top >= kh * G.dilation_height;
+                for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
+                    const std::size_t nx = ix + G.pad_left - kw * G.dilation_width;
+                    const std::size_t ox = nx / G.stride_width;
+                    const bool ok = row_ok && nx % G.stride_width == 0 && ox < G.out_width &&
+                                    ix + G.pad_left >= kw * G.dilation_width;
+                    T* tap = row + (kh * G.kernel_width + kw) * Cout;
+                    if (ok)
+                        std::memcpy(tap, dz + (oy * G.out_width + ox) * dz_stride, Cout * sizeof(T));
+                    else
+                        std::memset(tap, 0, Cout * sizeof(T));
+                }
+            }
+        }
+    }
+}
+
+// dz_prev = PrevAct'(u_prev) * (gradient windows W^T), per sample, with the previous stage's
+// column sums; dz_prev rows are input positions with stride dz_prev_stride (>= pad(C)).
+// scratch: input positions x Kh Kw Cout values; wt_scratch: pad(C) x Kh Kw Cout values.
+template <class PrevAct, window_geometry G, std::size_t Cout, class T>
+inline void convolution_input_gradient(std::size_t samples, const T* dz, std::size_t dz_stride, const T* w,
+                                       T* wt_scratch, const activation_gradient_target<T>& previous, T* dz_prev,
+                                       std::size_t dz_prev_stride, T* scratch) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t in_panels = round_up(G.channels, P) / P;
+    constexpr std::size_t depth = G.window_size() * Cout;
+    transpose_convolution_weights<G, Cout>(w, wt_scratch);
+    for (std::size_t n = 0; n < samples; ++n) {
+        gather_gradient_windows<G, Cout>(dz + n * G.output_positions() * dz_stride, dz_stride, scratch);
+        derivative_epilogue<PrevAct, T> epilogue{previous.advanced(n * G.input_positions()),
+                                                 dz_prev + n * G.input_positions() * dz_prev_stride, dz_prev_stride};
+        gemm(G.input_positions(), depth, in_panels, static_cast<const T*>(scratch), depth, std::size_t{1}, wt_scratch,
+             depth * P, P, epilogue);
+    }
+}
+
+}  // namespace hinge::kernels

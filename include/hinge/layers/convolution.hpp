@@ -1,0 +1,81 @@
+#pragma once
+// Convolutions: the product of dense layers applied to every window of the input.
+//
+// Weights: a (Kh * Kw * Cin) x Filters matrix, in the same panel storage as dense weights, its
+// rows ordered (kernel row, kernel column, input channel): weight(f, (kh * Kw + kw) * Cin + c).
+// That is the transpose of PyTorch's (Filters, Cin, Kh, Kw) weight with the channel index moved
+// last; io/safetensors.hpp converts between the two.
+#include <cstddef>
+
+#include <hinge/core/concepts.hpp>
+#include <hinge/core/shape.hpp>
+#include <hinge/layers/window.hpp>
+
+namespace hinge {
+
+// conv2d<Filters, Kernel, Stride, Padding, Dilation> on an image <H, W, C>: Kernel x Kernel
+// windows, Filters output channels.
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
+          std::size_t Dilation = 1>
+struct conv2d {
+    static_assert(Filters > 0, "conv2d<Filters, Kernel, ...>: Filters must be at least 1");
+    static_assert(Kernel > 0, "conv2d<Filters, Kernel, ...>: Kernel must be at least 1");
+    static_assert(Stride > 0 && Dilation > 0, "conv2d<Filters, Kernel, Stride, Padding, Dilation>: Stride and Dilation must be at least 1");
+
+    static constexpr bool opens_stage = true;
+    static constexpr stage_kind kind = stage_kind::convolution;
+    static constexpr std::size_t filters = Filters;
+
+    template <class Arriving>
+    static constexpr window_geometry geometry() {
+        return detail::make_window_geometry<Arriving>(Kernel, Kernel, Stride, Stride, Dilation, Dilation, Padding);
+    }
+    template <class Arriving>
+    static constexpr auto output_shape() {
+        static_assert(Arriving::rank == 3,
+                      "conv2d: the arriving value (Arriving) is not an image <H, W, C>; use conv1d for a "
+                      "sequence <L, C>, or start the network with input<H, W, C>");
+        constexpr window_geometry g = geometry<Arriving>();
+        static_assert(g.out_height > 0 && g.out_width > 0,
+                      "conv2d<..., padding::valid>: the kernel is larger than the arriving image (Arriving)");
+        return shape<g.out_height, g.out_width, Filters>{};
+    }
+    template <class Arriving>
+    static constexpr std::size_t fan_in() {
+        return Kernel * Kernel * Arriving::channels;
+    }
+};
+
+// conv1d<Filters, Kernel, Stride, Padding, Dilation> on a sequence <L, C>. A dilated causal
+// stack (WaveNet, TCN) is conv1d<F, 2, 1, padding::valid, D> with D = 1, 2, 4, ...
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
+          std::size_t Dilation = 1>
+struct conv1d {
+    static_assert(Filters > 0, "conv1d<Filters, Kernel, ...>: Filters must be at least 1");
+    static_assert(Kernel > 0, "conv1d<Filters, Kernel, ...>: Kernel must be at least 1");
+    static_assert(Stride > 0 && Dilation > 0, "conv1d<Filters, Kernel, Stride, Padding, Dilation>: Stride and Dilation must be at least 1");
+
+    static constexpr bool opens_stage = true;
+    static constexpr stage_kind kind = stage_kind::convolution;
+    static constexpr std::size_t filters = Filters;
+
+    template <class Arriving>
+    static constexpr window_geometry geometry() {
+        return detail::make_window_geometry<Arriving>(1, Kernel, 1, Stride, 1, Dilation, Padding);
+    }
+    template <class Arriving>
+    static constexpr auto output_shape() {
+        static_assert(Arriving::rank == 2,
+                      "conv1d: the arriving value (Arriving) is not a sequence <L, C>; use conv2d for an "
+                      "image <H, W, C>, or start the network with input<L, C>");
+        constexpr window_geometry g = geometry<Arriving>();
+        static_assert(g.out_width > 0, "conv1d<..., padding::valid>: the kernel is longer than the arriving sequence (Arriving)");
+        return shape<g.out_width, Filters>{};
+    }
+    template <class Arriving>
+    static constexpr std::size_t fan_in() {
+        return Kernel * Arriving::channels;
+    }
+};
+
+}  // namespace hinge

@@ -1,0 +1,24 @@
+#pragma once
+#include <cstddef>
+#include <hinge/core/concepts.hpp>
+#include <hinge/core/shape.hpp>
+
+namespace hinge {
+
+// flatten: an image <H, W, C> or a sequence <L, C> as the flat vector <H*W*C> that dense
+// consumes, in the channels-last order (index (h * W + w) * C + c). Note that PyTorch's
+// nn.Flatten on an NCHW tensor orders the same values (c * H + h) * W + w; io/safetensors.hpp
+// permutes the next dense layer's columns accordingly.
+// At run time it is a copy that drops the channel padding of the stored image (a few kB per
+// sample, next to the convolutions around it).
+struct flatten {
+    static constexpr bool opens_stage = true;
+    static constexpr stage_kind kind = stage_kind::flatten;
+
+    template <class Arriving>
+    static constexpr auto output_shape() {
+        return shape<Arriving::size>{};
+    }
+};
+
+}  // namespace hinge
