@@ -223,4 +223,37 @@ BOOST_AUTO_TEST_CASE(training_steps_of_every_stage_kind_allocate_nothing) {
     BOOST_TEST(std::isfinite(sink));
 }
 
+// Convolutional networks: every new stage kind (convolution with and without gathered windows,
+// pooling, flatten, dropout, residual addition, per-channel batch_norm and prelu), through the
+// trainer and through batch-1 inference.
+BOOST_AUTO_TEST_CASE(convolutional_training_steps_allocate_nothing) {
+    using net = hn::network<hn::input<10, 10, 2>, hn::conv2d<8, 3>, hn::batch_norm, hn::prelu, hn::max_pool2d<2>,
+                            hn::residual<hn::conv2d<8, 3>, hn::relu, hn::conv2d<8, 1>>, hn::relu, hn::dropout<0.2f>,
+                            hn::avg_pool2d<2>, hn::flatten, hn::dense<16>, hn::relu, hn::dense<4>>;
+    using sequence = hn::network<hn::input<16, 3>, hn::conv1d<6, 2, 1, hn::padding::valid, 2>, hn::relu,
+                                 hn::global_avg_pool, hn::dense<4>>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    hn::init::automatic(*params, 5);
+    auto train = std::make_unique<hn::trainer<net, hn::loss::softmax_cross_entropy, hn::optim::adam, hn::batch<batch_size>>>(
+        *params, hn::optim::adam{});
+    auto params_1d = std::make_unique<hn::parameters<sequence>>();
+    hn::init::automatic(*params_1d, 6);
+    auto train_1d = std::make_unique<hn::trainer<sequence, hn::loss::softmax_cross_entropy, hn::optim::sgd, hn::batch<batch_size>>>(
+        *params_1d, hn::optim::sgd{0.01f});
+    std::array<float, batch_size * net::input_size> x{};
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) * 0.1f - 0.6f;
+    std::array<std::uint32_t, batch_size> labels{};
+    for (std::size_t i = 0; i < batch_size; ++i) labels[i] = static_cast<std::uint32_t>(i % net::output_size);
+    auto run = std::make_unique<hn::inference<net>>();
+    float sink = train->step(x, labels) + train_1d->step(x.data(), labels.data(), batch_size);  // warm-up
+    const std::size_t n = allocations_during([&] {
+        for (int i = 0; i < 3; ++i) sink += train->step(x, labels);
+        sink += train->step(x.data(), labels.data(), 3);
+        sink += train_1d->step(x.data(), labels.data(), batch_size);
+        sink += (*run)(*params, std::span<const float, net::input_size>(x.data(), net::input_size))[0];
+    });
+    BOOST_TEST(n == 0u);
+    BOOST_TEST(std::isfinite(sink));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

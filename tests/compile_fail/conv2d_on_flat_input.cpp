@@ -1,5 +1,5 @@
 // conv2d placed after a layer whose output is flat: the error names conv2d and the shape.
-// expect-error: conv2d: the arriving value (Arriving) is not an image
+// expect-error: is not an image <H, W, C>; use conv1d for a sequence
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

@@ -18,8 +18,13 @@
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/storage.hpp>
+#include <hinge/activations/relu.hpp>
 #include <hinge/layers/batch_norm.hpp>
+#include <hinge/layers/convolution.hpp>
 #include <hinge/layers/dense.hpp>
+#include <hinge/layers/flatten.hpp>
+#include <hinge/layers/pooling.hpp>
+#include <hinge/layers/residual.hpp>
 #include <hinge/io/save.hpp>
 
 #include "../support/io_test_support.hpp"
@@ -124,6 +129,27 @@ BOOST_AUTO_TEST_CASE(round_trip_through_a_file_in_double_and_for_gradients) {
     auto h = std::make_unique<hn::gradients<net>>();
     io::load(*h, dir.file("grads.hinge"));
     BOOST_TEST((*g == *h));
+}
+
+// Convolutional networks: the description carries shapes and window geometry, so a stride or a
+// padding change is a different architecture even with the same parameter count.
+using cnn = hn::network<hn::input<8, 8, 2>, hn::conv2d<4, 3>, hn::relu, hn::max_pool2d<2>, hn::conv2d<6, 3>,
+                        hn::batch_norm, hn::prelu, hn::residual<hn::conv2d<6, 1>>, hn::flatten, hn::dense<3>>;
+using cnn_strided = hn::network<hn::input<8, 8, 2>, hn::conv2d<4, 3, 2>, hn::relu, hn::max_pool2d<2>, hn::conv2d<6, 3>,
+                                hn::batch_norm, hn::prelu, hn::residual<hn::conv2d<6, 1>>, hn::flatten, hn::dense<3>>;
+
+BOOST_AUTO_TEST_CASE(convolutional_networks_round_trip_and_differ_by_geometry) {
+    static_assert(io::architecture_fingerprint<cnn> != io::architecture_fingerprint<cnn_strided>);
+    BOOST_TEST(io::architecture_description<cnn>.starts_with(
+        "input <8,8,2> | convolution(kernel 3x3 stride 1x1 dilation 1x1 pad 1x1) <8,8,2>-><8,8,4> relu | max_pool"));
+    auto p = std::make_unique<hn::parameters<cnn>>();
+    fill_distinct(*p);
+    auto q = std::make_unique<hn::parameters<cnn>>();
+    io::load_from_bytes(*q, io::save_to_bytes(*p));
+    BOOST_TEST(std::memcmp(p->data(), q->data(), sizeof(float) * p->storage_size) == 0);
+    auto r = std::make_unique<hn::parameters<cnn_strided>>();
+    expect_rejected(*r, [&](auto& t) { io::load_from_bytes(t, io::save_to_bytes(*p)); },
+                    {"different architecture: stage 0 differs"});
 }
 
 BOOST_AUTO_TEST_CASE(missing_empty_and_foreign_files_are_named_as_such) {

@@ -110,6 +110,7 @@ private:
 // copyable, no allocation; 48 bytes per unit of the network.
 template <class Net>
 class activation_statistics {
+    static_assert(multilayer_perceptron<Net>, "hinge::analysis: this tool works on multilayer perceptrons (dense and batch_norm stages); convolutions, pooling, dropout and residual blocks are not supported by it yet");
     static constexpr auto offsets = detail::unit_offsets<Net>();
 
 public:

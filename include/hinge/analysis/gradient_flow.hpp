@@ -77,6 +77,7 @@ inline double norm_of(const float* values, std::size_t n) noexcept {
 // loss gradient: construct it once (on the heap for a large model), call measure() per batch.
 template <class Net, std::size_t Batch, class T = double>
 class gradient_flow {
+    static_assert(multilayer_perceptron<Net>, "hinge::analysis: this tool works on multilayer perceptrons (dense and batch_norm stages); convolutions, pooling, dropout and residual blocks are not supported by it yet");
 public:
     using result_type = std::array<stage_gradient, Net::stage_count>;
 

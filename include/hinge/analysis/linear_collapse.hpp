@@ -60,6 +60,7 @@ namespace detail {
 // stage i-1's group when stage i-1 is dense with identity and stage i is dense.
 template <class Net>
 constexpr std::array<std::size_t, Net::stage_count> collapse_groups() {
+    static_assert(multilayer_perceptron<Net>, "hinge::analysis: this tool works on multilayer perceptrons (dense and batch_norm stages); convolutions, pooling, dropout and residual blocks are not supported by it yet");
     std::array<std::size_t, Net::stage_count> group{};
     for_each_index<Net::stage_count>([&](auto index) {
         constexpr std::size_t i = decltype(index)::value;

@@ -65,6 +65,7 @@ struct segment_piece {
 
 template <class Net, std::size_t I, class T>
 void split_through_stage(const parameters<Net, T>& params, std::vector<segment_piece>& pieces) {
+    static_assert(multilayer_perceptron<Net>, "hinge::analysis: this tool works on multilayer perceptrons (dense and batch_norm stages); convolutions, pooling, dropout and residual blocks are not supported by it yet");
     using S = typename Net::template stage<I>;
     using L = typename S::layer_type;
     using A = typename S::activation;

@@ -148,6 +148,7 @@ activation_pattern<Net> pattern_of(const parameters<Net, T>& params, const works
                   "analysis::pattern_of<Net>: every activation must be piecewise linear (relu, leaky_relu, "
                   "prelu, relu6, noisy_relu, identity), because only those cut the input space into linear "
                   "regions");
+    static_assert(multilayer_perceptron<Net>, "hinge::analysis: this tool works on multilayer perceptrons (dense and batch_norm stages); convolutions, pooling, dropout and residual blocks are not supported by it yet");
     activation_pattern<Net> pattern{};
     std::size_t bit = 0;
     for_each_index<Net::stage_count>([&](auto index) {

@@ -59,6 +59,14 @@ struct network {
                   "flatten and dropout of the raw input are not supported: do them to the data beforehand)");
 };
 
+// Whether every stage is dense or batch_norm (a multilayer perceptron): the networks that the
+// analysis toolkit (analysis/) understands.
+template <class Net>
+inline constexpr bool multilayer_perceptron = []<std::size_t... I>(std::index_sequence<I...>) {
+    return ((dense_layer<typename Net::template stage<I>::layer_type> ||
+             normalization_layer<typename Net::template stage<I>::layer_type>) && ...);
+}(std::make_index_sequence<Net::stage_count>{});
+
 // Calls f(std::integral_constant<std::size_t, I>{}) for I = 0 .. N-1 in order.
 template <std::size_t N, class F>
 constexpr void for_each_index(F&& f) {

@@ -45,6 +45,9 @@ struct stage {
         if constexpr (affine_layer<Layer>) return Layer::template fan_in<InShape>();
         else return InShape::channels;
     }();
+    // Outputs each input value reaches (Glorot's fan-out): units, times the kernel taps of a
+    // convolution, as PyTorch counts it.
+    static constexpr std::size_t fan_out = output_width * (input_width / InShape::channels);
 };
 
 template <class... Stages>

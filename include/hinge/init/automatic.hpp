@@ -23,7 +23,7 @@ void automatic(parameters<Net, T>& params, std::uint64_t seed) noexcept {
         constexpr std::size_t i = decltype(index)::value;
         using S = typename Net::template stage<i>;
         using A = detail::following_activation_t<Net, i>;
-        return variance(preferred_scheme<A>, S::input_width, S::output_width, negative_slope<A>);
+        return variance(preferred_scheme<A>, S::input_width, S::fan_out, negative_slope<A>);
     });
 }
 

