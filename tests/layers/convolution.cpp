@@ -232,6 +232,19 @@ BOOST_AUTO_TEST_CASE(residual_gradients) {
                                         hn::global_avg_pool, hn::dense<2>>, 3>(73);
 }
 
+BOOST_AUTO_TEST_CASE(projection_shortcut_gradients) {
+    // A strided block that doubles the channels, with a strided 1x1 projection (ResNet's
+    // downsampling block), and a dense projection in an MLP.
+    using down = hn::network<hn::input<6, 6, 2>, hn::conv2d<3, 3>, hn::tanh,
+                             hn::residual_with<hn::conv2d<5, 1, 2>, hn::conv2d<5, 3, 2>, hn::tanh, hn::conv2d<5, 3>>,
+                             hn::tanh, hn::flatten, hn::dense<2>>;
+    static_assert(std::is_same_v<down::stage<3>::output_shape, hn::shape<3, 3, 5>>);  // the projection
+    check_network_gradients<down>(81);
+    check_network_gradients<hn::network<hn::input<5>, hn::dense<7>, hn::sigmoid,
+                                        hn::residual_with<hn::dense<4>, hn::dense<6>, hn::tanh, hn::dense<4>>, hn::tanh,
+                                        hn::residual<hn::dense<4>, hn::tanh>, hn::dense<2>>>(82);
+}
+
 BOOST_AUTO_TEST_CASE(residual_adds_its_input) {
     using net = hn::network<hn::input<4>, hn::dense<4>, hn::residual<hn::dense<4>>>;
     auto p = std::make_unique<hn::parameters<net, double>>();
@@ -266,6 +279,35 @@ BOOST_AUTO_TEST_CASE(dropout_drops_the_rate_and_keeps_the_mean) {
     // Inference: the identity.
     hn::forward(*p, *ws, x.data(), 64);
     for (std::size_t j = 0; j < 256; ++j) BOOST_TEST(ws->output(3)[j] == 1.0);
+}
+
+// The networks shown in docs/layers.md plan, and run a training step without NaN.
+template <std::size_t C>
+using basic_block = hn::sequential<hn::residual<hn::conv2d<C, 3>, hn::batch_norm, hn::relu, hn::conv2d<C, 3>, hn::batch_norm>,
+                                   hn::relu>;
+using documented_resnet = hn::network<hn::input<32, 32, 3>, hn::conv2d<16, 3>, hn::batch_norm, hn::relu,
+                                      hn::repeat<3, basic_block<16>>, hn::global_avg_pool, hn::dense<10>>;
+using documented_tcn = hn::network<hn::input<64, 1>, hn::conv1d<16, 2, 1, hn::padding::valid, 1>, hn::relu,
+                                   hn::conv1d<16, 2, 1, hn::padding::valid, 2>, hn::relu,
+                                   hn::conv1d<16, 2, 1, hn::padding::valid, 4>, hn::relu,
+                                   hn::conv1d<16, 2, 1, hn::padding::valid, 8>, hn::relu, hn::global_avg_pool, hn::dense<1>>;
+
+template <class Net>
+void one_training_step_is_finite() {
+    auto p = std::make_unique<hn::parameters<Net>>();
+    hn::init::automatic(*p, 3);
+    auto train = std::make_unique<hn::trainer<Net, hn::loss::mean_squared_error, hn::optim::sgd, hn::batch<2>>>(*p, hn::optim::sgd{0.01f});
+    const std::vector<float> x = random_values<float>(2 * Net::input_size, 4);
+    const std::vector<float> y(2 * Net::output_size, 0.5f);
+    const float loss = train->step(x.data(), y.data(), 2);
+    BOOST_TEST(std::isfinite(loss));
+}
+
+BOOST_AUTO_TEST_CASE(documented_networks_train) {
+    static_assert(documented_resnet::stage_count == 2 + 3 * 5 + 2);
+    static_assert(std::is_same_v<documented_tcn::stage<3>::output_shape, hn::shape<49, 16>>);
+    one_training_step_is_finite<documented_resnet>();
+    one_training_step_is_finite<documented_tcn>();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -67,11 +67,13 @@ struct stage_layout {
                                         // arriving through the shortcut, rows like the output
     // Into a workspace's per-channel statistics (not per row): batch_norm's 1 / std of the batch.
     std::size_t statistics_offset;
-    // residual_add: the index + 1 of the stage whose output is added (0: the network input),
-    // and whether another residual_add with the same source wrote its gradient first (backward
-    // runs from the last stage down, so the one with the highest index writes, the others add).
+    // residual_add: the index + 1 of the stage whose output is added (0: the network input);
+    // a projection: the index + 1 of the stage it reads. residual_accumulates: another shortcut
+    // into the same source wrote its gradient first (backward runs from the last stage down, so
+    // the one with the highest index writes, the others add).
     std::size_t residual_source;
     bool residual_accumulates;
+    bool residual_projected;  // residual_add of residual_with: the added stage is the projection
 };
 
 template <class Net, class T>
@@ -111,7 +113,7 @@ struct layout {
             s = {L::kind,   S::input_width, S::output_width, padded,    S::positions, S::input_positions,
                  S::positions * padded, S::positions == 1 ? flat_gradient_stride : padded,
                  no_offset, no_offset, no_offset, no_offset, no_offset, no_offset,
-                 no_offset, no_offset, no_offset, no_offset, no_offset, 0, false};
+                 no_offset, no_offset, no_offset, no_offset, no_offset, 0, false, false};
             if constexpr (affine_layer<L>) {
                 s.weight_offset = end.trainable;
                 end.trainable += S::input_width * s.padded_output;
@@ -139,7 +141,11 @@ struct layout {
                 s.statistics_offset = end.statistics;
                 end.statistics += s.padded_output;
             }
-            if constexpr (L::kind == stage_kind::residual_add) s.residual_source = L::source_plus_one;
+            if constexpr (L::kind == stage_kind::residual_add) {
+                s.residual_source = L::source_plus_one;
+                s.residual_projected = L::projected;
+            }
+            if constexpr (requires { L::input_source_plus_one; }) s.residual_source = L::input_source_plus_one;
         });
         // Pass 2: buffers, after every trainable tensor.
         end.parameters = end.trainable;
@@ -150,9 +156,12 @@ struct layout {
                 end.parameters += 2 * s.padded_output;
             }
         }
-        // Pass 3: shortcut gradients, one buffer per residual source, rows like its output.
+        // Pass 3: shortcut gradients, one buffer per residual source, rows like its output. The
+        // writers are the residual_add stages with an identity shortcut and the projections.
         for (std::size_t i = stage_count; i-- > 0;) {
-            if (table[i].kind != stage_kind::residual_add) continue;
+            const bool identity_shortcut = table[i].kind == stage_kind::residual_add && !table[i].residual_projected;
+            const bool projection = table[i].kind != stage_kind::residual_add && table[i].residual_source != 0;
+            if (!identity_shortcut && !projection) continue;
             const std::size_t source = table[i].residual_source;
             std::size_t& offset = source == 0 ? end.input_skip : table[source - 1].skip_gradient_offset;
             if (offset != no_offset) {

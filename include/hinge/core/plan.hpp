@@ -82,6 +82,13 @@ struct flattened<sequential<L...>> {
 
 // residual<Block...>: the block between two markers; group_and_infer turns the closing marker
 // into a residual_add stage.
+template <class P, class... L>
+struct flattened<residual_with<P, L...>> {
+    static constexpr auto value = hana::flatten(
+        hana::make_tuple(hana::make_tuple(hana::type_c<residual_begin>), flattened<L>::value...,
+                         hana::make_tuple(hana::type_c<projection_marker<P>>, hana::type_c<residual_end>)));
+};
+
 template <class... L>
 struct flattened<residual<L...>> {
     static constexpr auto value =
@@ -122,6 +129,14 @@ constexpr bool check_residual_shapes() {
                   "hinge::residual<Block...>: the block must give back the shape it receives, because its "
                   "output is added to its input; Arriving is the shape entering the block and BlockOutput "
                   "the shape it produces (use a projection, e.g. a 1x1 conv2d outside the residual, to change it)");
+    return true;
+}
+
+template <class Projected, class BlockOutput>
+constexpr bool check_projection_shapes() {
+    static_assert(std::is_same_v<Projected, BlockOutput>,
+                  "hinge::residual_with<Projection, Block...>: the projection must produce the block's output "
+                  "shape, because the two are added; Projected is the projection's output and BlockOutput the block's");
     return true;
 }
 
@@ -185,6 +200,22 @@ struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Fr
     static_assert(sizeof...(Stages) > Source, "hinge::residual<Block...>: the block must contain at least one layer");
     using type = typename group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>,
                                           residual_add<Source>, Rest...>::type;
+};
+
+// residual_with's projection: a stage that reads the block's input, after the block.
+template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class P, class... Rest>
+struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Frames...>, stage_list<Stages...>,
+                       projection_marker<P>, residual_end, Rest...> {
+    static_assert(stage_layer<P> && (P::kind == stage_kind::dense || P::kind == stage_kind::convolution),
+                  "hinge::residual_with<Projection, Block...>: Projection must be one dense or convolution layer");
+    static_assert(Source > 0, "hinge::residual_with: a projection shortcut cannot start at the network input; "
+                              "put a layer before the block");
+    using projected = output_shape_of<P, Entering>;
+    static_assert(check_projection_shapes<projected, Shape>());
+    using type = typename group_and_infer<
+        Shape, residual_stack<Frames...>,
+        stage_list<Stages..., stage<projection<P, Source>, identity, Entering, projected>>,
+        residual_add<sizeof...(Stages) + 1, true>, Rest...>::type;
 };
 
 template <class InputShape, class... Layers>

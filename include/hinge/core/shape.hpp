@@ -16,6 +16,14 @@
 
 namespace hinge {
 
+namespace detail {
+template <std::size_t... Dims>
+constexpr std::size_t dimension(std::size_t i) {
+    const std::size_t all[] = {Dims...};
+    return all[i];
+}
+}  // namespace detail
+
 template <std::size_t... Dims>
 struct shape {
     static_assert(sizeof...(Dims) >= 1 && sizeof...(Dims) <= 3,
@@ -27,11 +35,13 @@ struct shape {
 
     static constexpr std::size_t dims[] = {Dims...};
     // The last dimension is the channels; everything before it is positions.
-    static constexpr std::size_t channels = dims[rank - 1];
+    static constexpr std::size_t channels = detail::dimension<Dims...>(rank - 1);
     static constexpr std::size_t positions = size / channels;
     // As an image: a sequence <L, C> is one row of L positions; a flat <N> is one position.
-    static constexpr std::size_t height = rank == 3 ? dims[0] : 1;
-    static constexpr std::size_t width = rank == 3 ? dims[1] : rank == 2 ? dims[0] : 1;
+    static constexpr std::size_t height = rank == 3 ? detail::dimension<Dims...>(0) : 1;
+    static constexpr std::size_t width = rank == 3   ? detail::dimension<Dims...>(1)
+                                         : rank == 2 ? detail::dimension<Dims...>(0)
+                                                     : 1;
 };
 
 // input<Dims...>: the first argument of every network; all other shapes are inferred from it.

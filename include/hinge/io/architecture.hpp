@@ -190,6 +190,11 @@ constexpr void describe(Out& out) {
         using S = typename Net::template stage<decltype(index)::value>;
         using L = typename S::layer_type;
         put(out, " | ");
+        if constexpr (requires { L::input_source_plus_one; }) {
+            put(out, "projection(from ");
+            put_number(out, L::input_source_plus_one);
+            put(out, ") ");
+        }
         if constexpr (dense_layer<L>) {
             put(out, "dense ");
         } else if constexpr (convolution_layer<L>) {
@@ -211,7 +216,7 @@ constexpr void describe(Out& out) {
             put_float_bits(out, L::rate);
             put(out, ") ");
         } else if constexpr (L::kind == stage_kind::residual_add) {
-            put(out, "residual_add(from ");
+            put(out, L::projected ? "residual_add(projection " : "residual_add(from ");
             put_number(out, L::source_plus_one);
             put(out, ") ");
         } else {

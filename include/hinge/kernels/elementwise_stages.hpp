@@ -165,4 +165,30 @@ inline void residual_add_backward(std::size_t rows, const T* dz, std::size_t dz_
     }
 }
 
+// residual_with: y = Act(block + projection). The gradient goes to both with their derivatives
+// and column sums: to the projection (the previous stage) and to the block's last stage, whose
+// gradient rows may be dz's own (updated in place: every value is read before it is written).
+template <class ProjectionAct, class BlockAct, std::size_t Cp, class T>
+inline void residual_add_backward_projected(std::size_t rows, const T* dz, std::size_t dz_stride,
+                                            const activation_gradient_target<T>& projection, T* dz_projection,
+                                            std::size_t dz_projection_stride,
+                                            const activation_gradient_target<T>& block, T* dz_block,
+                                            std::size_t dz_block_stride) noexcept {
+    using V = vector<T>;
+    for (std::size_t c = 0; c < Cp; c += V::size) {
+        V projection_sum(T(0)), projection_slopes(T(0)), block_sum(T(0)), block_slopes(T(0));
+        for (std::size_t r = 0; r < rows; ++r) {
+            const V g = V::load_aligned(dz + r * dz_stride + c);
+            const V to_projection = previous_gradient<ProjectionAct>(g, projection, r, c, projection_slopes);
+            const V to_block = previous_gradient<BlockAct>(g, block, r, c, block_slopes);
+            to_projection.store_aligned(dz_projection + r * dz_projection_stride + c);
+            to_block.store_aligned(dz_block + r * dz_block_stride + c);
+            projection_sum += to_projection;
+            block_sum += to_block;
+        }
+        add_column_sums<ProjectionAct>(projection, c, projection_sum, projection_slopes);
+        add_column_sums<BlockAct>(block, c, block_sum, block_slopes);
+    }
+}
+
 }  // namespace hinge::kernels

@@ -3,8 +3,8 @@
 //
 // Weights: a (Kh * Kw * Cin) x Filters matrix, in the same panel storage as dense weights, its
 // rows ordered (kernel row, kernel column, input channel): weight(f, (kh * Kw + kw) * Cin + c).
-// That is the transpose of PyTorch's (Filters, Cin, Kh, Kw) weight with the channel index moved
-// last; io/safetensors.hpp converts between the two.
+// PyTorch's conv.weight[f, c, kh, kw] is weight(f, (kh * Kw + kw) * Cin + c) here (safetensors
+// import of convolutions does not exist yet; hinge's own format saves them).
 #include <cstddef>
 
 #include <hinge/core/concepts.hpp>

@@ -66,7 +66,7 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
         using L = typename S::layer_type;
         using A = typename S::activation;
         constexpr stage_layout s = layout<Net, T>::stages[i];
-        const stage_input<Net, i, T, workspace<Net, Batch, T, ForTraining>> in(ws, x);
+        const stage_input<Net, input_source_of<L, i>, T, workspace<Net, Batch, T, ForTraining>> in(ws, x);
         const T* p = params.data();
         const kernels::activation_inputs<T> activation{offset_or_null(p, s.slope_offset), training,
                                                        kernels::noise_source{noise_seed + 0x1000003ull * i}};
@@ -109,9 +109,11 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
             kernels::dropout_forward<A, Cp>(value_rows, in.rows, y, static_cast<double>(L::rate), training, activation, z);
         } else {
             static_assert(L::kind == stage_kind::residual_add);
+            // The block's output: the previous stage, or the one before the projection.
+            const stage_input<Net, L::projected ? i - 1 : i, T, workspace<Net, Batch, T, ForTraining>> block(ws, x);
             const stage_input<Net, L::source_plus_one, T, workspace<Net, Batch, T, ForTraining>> shortcut(ws, x);
-            kernels::residual_add_forward<A, S::output_width, Cp>(value_rows, in.rows, shortcut.rows, shortcut.stride,
-                                                                 y, activation, z);
+            kernels::residual_add_forward<A, S::output_width, Cp>(value_rows, block.rows, shortcut.rows,
+                                                                 shortcut.stride, y, activation, z);
         }
     });
 }
@@ -262,12 +264,26 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
     const T* dz = ws.template pre_activation_gradient<I>();
     const T* p = params.data();
     T* g = grads.data();
-    const stage_input<Net, I, T, workspace<Net, Batch, T, true>> in(ws, x);
+    const stage_input<Net, input_source_of<L, I>, T, workspace<Net, Batch, T, true>> in(ws, x);
     const std::size_t samples = rows;
     const std::size_t value_rows = rows * s.positions;
 
+    // A projection (residual_with) reads the block's input: its input gradient goes, without a
+    // derivative, to that stage's shortcut buffer, and the stage before it is not its input.
+    constexpr bool is_projection = requires { L::input_source_plus_one; };
+    T* shortcut_target = nullptr;
+    std::size_t shortcut_stride = 0;
+    if constexpr (is_projection) {
+        constexpr std::size_t source = input_source_of<L, I> - 1;
+        static_assert(!s.residual_accumulates,
+                      "hinge::residual_with: the input of a projection shortcut is also the input of a later "
+                      "residual block; nest them the other way round (not supported yet)");
+        shortcut_target = ws.template skip_gradient<source>();
+        shortcut_stride = LT::stages[source].padded_output;
+    }
+
     // Where the gradient of this stage's input goes, and with which derivative.
-    constexpr bool has_previous = I > 0;
+    constexpr bool has_previous = I > 0 && !is_projection;
     using PrevAct = typename Net::template stage<(I > 0 ? I - 1 : 0)>::activation;
     constexpr std::size_t prev_stride = has_previous ? LT::stages[I > 0 ? I - 1 : 0].gradient_stride : 0;
     T* dz_prev = nullptr;
@@ -284,6 +300,10 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
         if constexpr (has_previous) {
             kernels::dense_input_gradient<PrevAct, S::input_width, S::output_width>(
                 rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride);
+        } else if constexpr (is_projection) {
+            kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
+                rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
+                shortcut_stride);
         } else if (want_input_gradient == input_gradient::compute) {
             kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
                 rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, ws.input_gradient_data(),
@@ -298,6 +318,10 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
             kernels::convolution_input_gradient<PrevAct, G, S::output_width>(
                 samples, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride,
                 ws.gradient_window_scratch());
+        } else if constexpr (is_projection) {
+            kernels::convolution_input_gradient<identity, G, S::output_width>(
+                samples, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
+                shortcut_stride, ws.gradient_window_scratch());
         } else if (want_input_gradient == input_gradient::compute) {
             // Padded rows first (the product writes whole panels), in the scratch after the windows.
             constexpr std::size_t Cp = round_up(G.channels, LT::panel);
@@ -332,13 +356,24 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
     } else {
         static_assert(L::kind == stage_kind::residual_add);
         static_assert(has_previous, "a residual block contains at least one stage");
-        constexpr std::size_t source = s.residual_source;
-        constexpr std::size_t shortcut_stride =
-            source == 0 ? Net::input_shape::channels : LT::stages[source == 0 ? 0 : source - 1].padded_output;
-        kernels::residual_add_backward<PrevAct, S::output_width, s.padded_output>(
-            value_rows, dz, stride, previous, dz_prev, prev_stride,
-            ws.template skip_gradient<source == 0 ? Net::stage_count : source - 1>(), shortcut_stride,
-            s.residual_accumulates);
+        if constexpr (L::projected) {
+            // Previous = the projection (identity activation); the block's output is stage I - 2,
+            // whose gradient buffer is this stage's own (same parity), updated in place.
+            constexpr std::size_t block = I >= 2 ? I - 2 : 0;
+            using BlockAct = typename Net::template stage<block>::activation;
+            zero_column_sums<Net, block>(grads);
+            kernels::residual_add_backward_projected<PrevAct, BlockAct, s.padded_output>(
+                value_rows, dz, stride, previous, dz_prev, prev_stride, gradient_target<Net, block>(p, ws, grads),
+                ws.template pre_activation_gradient<block>(), LT::stages[block].gradient_stride);
+        } else {
+            constexpr std::size_t source = s.residual_source;
+            constexpr std::size_t shortcut_stride =
+                source == 0 ? Net::input_shape::channels : LT::stages[source == 0 ? 0 : source - 1].padded_output;
+            kernels::residual_add_backward<PrevAct, S::output_width, s.padded_output>(
+                value_rows, dz, stride, previous, dz_prev, prev_stride,
+                ws.template skip_gradient<source == 0 ? Net::stage_count : source - 1>(), shortcut_stride,
+                s.residual_accumulates);
+        }
     }
 }
 
