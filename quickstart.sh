@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hinge quick start (Debian 12).
 #   ./quickstart.sh demo   build the examples and train the Fashion-MNIST demo (about a minute)
+#   ./quickstart.sh cnn    build and train the Fashion-MNIST CNN demo (about 5 minutes, >= 91 %)
 #   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest, install + consumer,
@@ -84,6 +85,24 @@ mode_demo() {
     /usr/bin/python3 examples/plot_learning_curve.py build/demo/fashion_mnist_learning_curve.csv \
         build/demo/fashion_mnist_learning_curve.png
     section "Demo done (data: build/demo/fashion_mnist_learning_curve.csv, picture: build/demo/fashion_mnist_learning_curve.png)"
+}
+
+# The convolutional demo (docs/layers.md): conv 3x3x32, pool, conv 3x3x64, pool, dense 128, dense 10.
+mode_cnn() {
+    ensure_packages "${DEMO_PACKAGES[@]}"
+    section "Configure (build/demo)"
+    configure build/demo -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF \
+        -DHINGE_BUILD_EXAMPLES=ON
+    section "Build examples/fashion_mnist_cnn"
+    cmake --build build/demo -j "$JOBS" --target fashion_mnist_cnn
+    [ -x build/demo/examples/fashion_mnist_cnn ] ||
+        die "build/demo/examples/fashion_mnist_cnn was not built (is zlib1g-dev installed?)"
+    section "Run build/demo/examples/fashion_mnist_cnn (two 3x3 convolutions with max-pooling, Adam, 8 epochs)"
+    build/demo/examples/fashion_mnist_cnn --csv build/demo/fashion_mnist_cnn_learning_curve.csv --min-accuracy 91
+    section "Render the learning curve"
+    /usr/bin/python3 examples/plot_learning_curve.py build/demo/fashion_mnist_cnn_learning_curve.csv \
+        build/demo/fashion_mnist_cnn_learning_curve.png
+    section "CNN demo done (picture: build/demo/fashion_mnist_cnn_learning_curve.png)"
 }
 
 # The analysis pictures (docs/analysis.md): CSV from examples/analysis_pictures, PNG from
@@ -181,10 +200,11 @@ mode_test() {
 
 case "${1:-}" in
     demo) mode_demo ;;
+    cnn) mode_cnn ;;
     test) mode_test ;;
     pictures) mode_pictures ;;
     *)
-        echo "usage: $0 demo|test|pictures" >&2
+        echo "usage: $0 demo|cnn|test|pictures" >&2
         exit 2
         ;;
 esac

@@ -224,11 +224,13 @@ BOOST_AUTO_TEST_CASE(training_steps_of_every_stage_kind_allocate_nothing) {
 }
 
 // Convolutional networks: every new stage kind (convolution with and without gathered windows,
-// pooling, flatten, dropout, residual addition, per-channel batch_norm and prelu), through the
+// pooling, flatten, dropout, residual addition with and without projection, per-channel
+// batch_norm and prelu), through the
 // trainer and through batch-1 inference.
 BOOST_AUTO_TEST_CASE(convolutional_training_steps_allocate_nothing) {
     using net = hn::network<hn::input<10, 10, 2>, hn::conv2d<8, 3>, hn::batch_norm, hn::prelu, hn::max_pool2d<2>,
-                            hn::residual<hn::conv2d<8, 3>, hn::relu, hn::conv2d<8, 1>>, hn::relu, hn::dropout<0.2f>,
+                            hn::residual<hn::conv2d<8, 3>, hn::relu, hn::conv2d<8, 1>>, hn::relu,
+                            hn::residual_with<hn::conv2d<12, 1>, hn::conv2d<12, 3>>, hn::relu, hn::dropout<0.2f>,
                             hn::avg_pool2d<2>, hn::flatten, hn::dense<16>, hn::relu, hn::dense<4>>;
     using sequence = hn::network<hn::input<16, 3>, hn::conv1d<6, 2, 1, hn::padding::valid, 2>, hn::relu,
                                  hn::global_avg_pool, hn::dense<4>>;

@@ -287,6 +287,11 @@ using basic_block = hn::sequential<hn::residual<hn::conv2d<C, 3>, hn::batch_norm
                                    hn::relu>;
 using documented_resnet = hn::network<hn::input<32, 32, 3>, hn::conv2d<16, 3>, hn::batch_norm, hn::relu,
                                       hn::repeat<3, basic_block<16>>, hn::global_avg_pool, hn::dense<10>>;
+using documented_downsample =
+    hn::network<hn::input<8, 8, 16>, hn::conv2d<16, 3>, hn::relu,
+                hn::residual_with<hn::conv2d<32, 1, 2>, hn::conv2d<32, 3, 2>, hn::batch_norm, hn::relu, hn::conv2d<32, 3>,
+                                  hn::batch_norm>,
+                hn::relu, hn::global_avg_pool, hn::dense<3>>;
 using documented_tcn = hn::network<hn::input<64, 1>, hn::conv1d<16, 2, 1, hn::padding::valid, 1>, hn::relu,
                                    hn::conv1d<16, 2, 1, hn::padding::valid, 2>, hn::relu,
                                    hn::conv1d<16, 2, 1, hn::padding::valid, 4>, hn::relu,
@@ -308,6 +313,7 @@ BOOST_AUTO_TEST_CASE(documented_networks_train) {
     static_assert(std::is_same_v<documented_tcn::stage<3>::output_shape, hn::shape<49, 16>>);
     one_training_step_is_finite<documented_resnet>();
     one_training_step_is_finite<documented_tcn>();
+    one_training_step_is_finite<documented_downsample>();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

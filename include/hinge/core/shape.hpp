@@ -33,7 +33,8 @@ struct shape {
     static constexpr std::size_t rank = sizeof...(Dims);
     static constexpr std::size_t size = (Dims * ...);
 
-    static constexpr std::size_t dims[] = {Dims...};
+    // Dimension i (0: the outermost).
+    static constexpr std::size_t dimension(std::size_t i) { return detail::dimension<Dims...>(i); }
     // The last dimension is the channels; everything before it is positions.
     static constexpr std::size_t channels = detail::dimension<Dims...>(rank - 1);
     static constexpr std::size_t positions = size / channels;

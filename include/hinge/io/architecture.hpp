@@ -154,7 +154,7 @@ constexpr void put_shape(Out& out) {
     out.put('<');
     for (std::size_t d = 0; d < Shape::rank; ++d) {
         if (d > 0) out.put(',');
-        put_number(out, Shape::dims[d]);
+        put_number(out, Shape::dimension(d));
     }
     out.put('>');
 }
