@@ -12,6 +12,7 @@
 # batch<32>>::step and one inference call, i.e. it instantiates forward, backward and the update
 # of every stage. Two baselines show the fixed cost: "empty" (int main() {}) and "umbrella"
 # (#include <hinge/hinge.hpp> and nothing else); "xsimd" is #include <xsimd/xsimd.hpp> alone.
+# Then the same TUs with <hinge/hinge.hpp> precompiled ("pch build" is the one-off cost).
 #
 # Each cell is the median of RUNS compiles (-c, -std=c++20 $OPT -march=native, object to
 # /dev/null): wall time and CPU time (user + sys) from /usr/bin/time -v, and its "Maximum
@@ -69,12 +70,19 @@ printf '#include <hinge/hinge.hpp>\nint main() {}\n' >"$OUT/umbrella.cpp"
 printf '#include <xsimd/xsimd.hpp>\nint main() {}\n' >"$OUT/xsimd.cpp"
 for n in $LAYERS; do generate "$n" "$OUT/mlp_$n.cpp"; done
 
-measure() {  # measure <cxx> <file> -> "wall cpu rss_mb" medians over RUNS
-    local cxx=$1 file=$2 r log walls=() cpus=() rss=()
+# measure <cxx> <file> [extra flags...] -> "wall cpu rss_mb" medians over RUNS. A .hpp file is
+# compiled as a precompiled header into $OUT/pch-<compiler>/.
+measure() {
+    local cxx=$1 file=$2 r log walls=() cpus=() rss=() output=/dev/null mode=(-c)
+    shift 2
+    if [[ $file == *.hpp ]]; then
+        mode=(-x c++-header)
+        output=$(pch_of "$cxx")
+    fi
     log=$(mktemp)
     for ((r = 0; r < RUNS; ++r)); do
         /usr/bin/time -v "$cxx" -std=c++20 $OPT -march=native -Wall -Wextra -Wpedantic -I"$ROOT/include" \
-            -c "$file" -o /dev/null 2>"$log" || { cat "$log" >&2; exit 1; }
+            "$@" "${mode[@]}" "$file" -o "$output" 2>"$log" || { cat "$log" >&2; exit 1; }
         walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
                     for (i = 1; i <= n; ++i) s = s * 60 + t[i]; print s }' "$log")")
         cpus+=("$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$log")")
@@ -82,8 +90,15 @@ measure() {  # measure <cxx> <file> -> "wall cpu rss_mb" medians over RUNS
     done
     rm -f "$log"
     median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-    printf '%.2f %.2f %.0f' "$(median "${walls[@]}")" "$(median "${cpus[@]}")" "$(median "${rss[@]}")"
+    printf '%.2f %.2f %.0f\n' "$(median "${walls[@]}")" "$(median "${cpus[@]}")" "$(median "${rss[@]}")"
 }
+
+# The precompiled header of <hinge/hinge.hpp> for each compiler, and how a TU uses it: g++ finds
+# pch/hinge.hpp.gch next to the header it includes; clang takes -include-pch.
+mkdir -p "$OUT/pch"
+printf '#pragma once\n#include <hinge/hinge.hpp>\n' >"$OUT/pch/hinge.hpp"
+pch_of() { case $1 in g++) echo "$OUT/pch/hinge.hpp.gch" ;; *) echo "$OUT/pch/hinge.hpp.pch" ;; esac; }
+pch_use() { case $1 in g++) echo "-include $OUT/pch/hinge.hpp -Winvalid-pch" ;; *) echo "-include-pch $OUT/pch/hinge.hpp.pch" ;; esac; }
 
 echo "compile time, $OPT -march=native, median of $RUNS; $(date -u '+%F %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
@@ -93,5 +108,14 @@ for compiler in $COMPILERS; do
     for tu in empty xsimd umbrella $(for n in $LAYERS; do echo "mlp_$n"; done); do
         read -r wall cpu rss < <(measure "$cxx" "$OUT/$tu.cpp")
         printf '%-8s %-10s %10s %10s %12s\n' "$compiler" "$tu" "$wall" "$cpu" "$rss"
+    done
+    # With a precompiled <hinge/hinge.hpp> (CMake: target_precompile_headers): built once, then
+    # every TU that uses it skips the parse of hinge, xsimd, Hana and the standard headers.
+    read -r wall cpu rss < <(measure "$cxx" "$OUT/pch/hinge.hpp")
+    printf '%-8s %-10s %10s %10s %12s\n' "$compiler" "pch build" "$wall" "$cpu" "$rss"
+    for n in $LAYERS; do
+        # shellcheck disable=SC2046  # pch_use is several words on purpose
+        read -r wall cpu rss < <(measure "$cxx" "$OUT/mlp_$n.cpp" $(pch_use "$cxx"))
+        printf '%-8s %-10s %10s %10s %12s\n' "$compiler" "mlp_$n+pch" "$wall" "$cpu" "$rss"
     done
 done
