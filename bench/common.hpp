@@ -3,7 +3,12 @@
 // the summary table (median, spread, GFLOP/s, % of peak, time ratio hinge/peer per workload).
 //
 // Naming (Blazemark style, see STYLE.md): every benchmark is "<workload>/<implementation>",
-// e.g. "mlp_64_128_128_10_batch1/hinge" and ".../eigen". The table pairs rows by workload.
+// e.g. "mlp_64_128_128_10_batch1/hinge", ".../eigen" and ".../libtorch". The table pairs rows by
+// workload: one ratio column per peer. bench/table.py merges the JSON of several binaries and
+// compilers into one table with the same columns.
+//
+// Peers are compiled in when found: HINGE_HAVE_EIGEN, HINGE_HAVE_LIBTORCH (set by
+// bench/CMakeLists.txt). Without libtorch, HINGE_LIBTORCH_ABSENT says why, and the binary prints it.
 //
 // Each bench file defines `void register_benchmarks()` and `void verify()` and ends with
 // HINGE_BENCH_MAIN(). Defaults added when not given on the command line:
@@ -34,6 +39,10 @@
 #include <benchmark/benchmark.h>
 #include <xsimd/xsimd.hpp>
 
+#if HINGE_HAVE_LIBTORCH
+#include <ATen/Parallel.h>
+#endif
+
 namespace hinge_bench {
 
 // ---- failure ------------------------------------------------------------------------------------
@@ -43,6 +52,22 @@ namespace hinge_bench {
     std::fflush(stderr);
     std::abort();
 }
+
+// The implementations compiled into this binary, for messages.
+inline const char* peers_description() {
+#if HINGE_HAVE_EIGEN && HINGE_HAVE_LIBTORCH
+    return "hinge, Eigen and libtorch";
+#elif HINGE_HAVE_EIGEN
+    return "hinge and Eigen";
+#elif HINGE_HAVE_LIBTORCH
+    return "hinge and libtorch";
+#else
+    return "hinge";
+#endif
+}
+
+// The peers a hinge row is compared with, in column order.
+inline constexpr const char* peer_names[] = {"eigen", "libtorch"};
 
 // ---- FLOP counts and registration ------------------------------------------------------------------
 
@@ -216,7 +241,7 @@ inline std::string format_time(double seconds) {
 
 // The table: one row per benchmark. spread = (max - min) / median over the repetitions;
 // % peak = GFLOP/s / measured peak of the same run (peak_fma/float, its fastest repetition);
-// hinge/eigen = median time of <workload>/hinge over median time of <workload>/eigen
+// hinge/<peer> = median time of <workload>/hinge over median time of <workload>/<peer>
 // (< 1: hinge is faster).
 inline void print_table(std::FILE* out, const recording_reporter& reporter) {
     const auto rows = reporter.summaries();
@@ -240,22 +265,26 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
     std::fprintf(out, "\nSummary (medians of CPU time; %s)\n",
                  peak > 0 ? "% peak relative to the fastest peak_fma/float repetition of this run"
                           : "no peak_fma/float in this run");
-    std::fprintf(out, "%-*s  %-6s %12s %8s %10s %8s %12s\n", static_cast<int>(workload_width), "workload", "impl",
-                 "median", "spread", "GFLOP/s", "% peak", "hinge/eigen");
+    std::fprintf(out, "%-*s  %-8s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width), "workload",
+                 "impl", "median", "spread", "GFLOP/s", "% peak", "hinge/eigen", "hinge/libtorch");
     for (const auto& [name, s] : rows) {
         const auto [workload, impl] = split(name);
         const double f = flops.count(name) ? flops.at(name) : 0;
         const double gflops = f > 0 ? f / s.median * 1e-9 : 0;
-        char spread[16], rate[16], percent[16], ratio[16];
+        char spread[16], rate[16], percent[16], ratio[2][16];
         std::snprintf(spread, sizeof spread, "%.1f%%", 100.0 * (s.max - s.min) / s.median);
         std::snprintf(rate, sizeof rate, f > 0 ? "%.2f" : "-", gflops);
         std::snprintf(percent, sizeof percent, f > 0 && peak > 0 ? "%.1f" : "-", 100.0 * gflops * 1e9 / peak);
         if (name == peak_name && peak > 0) std::snprintf(rate, sizeof rate, "%.2f", gflops);
-        std::snprintf(ratio, sizeof ratio, "-");
-        if (impl == "hinge" && median_of.count(workload + "/eigen"))
-            std::snprintf(ratio, sizeof ratio, "%.3f", s.median / median_of.at(workload + "/eigen"));
-        std::fprintf(out, "%-*s  %-6s %12s %8s %10s %8s %12s\n", static_cast<int>(workload_width),
-                     workload.c_str(), impl.c_str(), format_time(s.median).c_str(), spread, rate, percent, ratio);
+        for (std::size_t p = 0; p < 2; ++p) {
+            const std::string peer = workload + "/" + peer_names[p];
+            std::snprintf(ratio[p], sizeof ratio[p], "-");
+            if (impl == "hinge" && median_of.count(peer))
+                std::snprintf(ratio[p], sizeof ratio[p], "%.3f", s.median / median_of.at(peer));
+        }
+        std::fprintf(out, "%-*s  %-8s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width),
+                     workload.c_str(), impl.c_str(), format_time(s.median).c_str(), spread, rate, percent, ratio[0],
+                     ratio[1]);
     }
     std::fflush(out);
 }
@@ -296,6 +325,14 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
     benchmark::AddCustomContext("simd", std::string(xsimd::default_arch::name()) + ", " +
                                             std::to_string(xsimd::batch<float>::size) + " floats per batch");
 
+#if HINGE_HAVE_LIBTORCH
+    // One thread for libtorch, as for hinge and Eigen: the comparison is per core.
+    at::set_num_threads(1);
+    benchmark::AddCustomContext("libtorch", "one thread");
+#elif defined(HINGE_LIBTORCH_ABSENT)
+    std::fprintf(stderr, "libtorch: not in this binary: %s\n", HINGE_LIBTORCH_ABSENT);
+    benchmark::AddCustomContext("libtorch", HINGE_LIBTORCH_ABSENT);
+#endif
     verify();  // aborts with a message if an implementation computes the wrong thing
     register_peak();
     register_benchmarks();

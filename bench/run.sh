@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the benchmarks with g++ and clang++-19 (Release, HINGE_ARCH_FLAGS default -march=native)
-# and runs every one, pinned to CPU 1 when taskset exists.
+# and runs every one, pinned to CPU 1 when taskset exists; ends with ONE table of every workload
+# (bench/mlp_*.cpp) x implementation (hinge, eigen, libtorch) x compiler, from bench/table.py.
+# libtorch is in the g++ build only (its 1.13 headers do not compile with clang 19 in C++20).
 #
 #   bench/run.sh                      both compilers, every bench/*.cpp
 #   bench/run.sh --benchmark_min_time=0.1     extra arguments go to every benchmark binary
 #   COMPILERS=gcc bench/run.sh        one compiler (gcc, clang)
-#   BENCHES="mlp_inference" bench/run.sh      some benchmarks only
+#   BENCHES="mlp_64_128_128_10_batch1" bench/run.sh      some benchmarks only
 #   WAIT_IDLE=600 bench/run.sh        before each binary, wait up to 600 s for the machine to be idle
 #
 # Other processes on the machine distort every number here. As root, the benchmarks run with
@@ -129,10 +131,19 @@ for compiler in $COMPILERS; do
     run "$compiler" "$dir" "$@"
 done
 
-section "summary tables"
+section "summary tables, per binary"
 for compiler in $COMPILERS; do
     for name in $(bench_names); do
         printf '\n[%s] %s\n' "$compiler" "$name"
         sed -n '/^Summary/,$p' "$ROOT/build/bench-$compiler/$name.txt"
     done
 done
+
+section "the workloads, every compiler (bench/table.py; --all adds phases and kernels)"
+dirs=()
+for compiler in $COMPILERS; do dirs+=("$ROOT/build/bench-$compiler"); done
+if command -v python3 >/dev/null 2>&1; then
+    python3 "$ROOT/bench/table.py" "${dirs[@]}"
+else
+    echo "python3 not found: the per-binary tables above are the results"
+fi

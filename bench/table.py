@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""One table from the Google Benchmark JSON files of bench/run.sh, for every compiler.
+
+    bench/table.py build/bench-gcc build/bench-clang          the workloads (one row per implementation)
+    bench/table.py --all build/bench-gcc build/bench-clang    also the phases and kernels
+
+Each directory holds <binary>.json files (written with --benchmark_out). A workload row is a
+benchmark "<workload>/<impl>" whose workload is the binary's own name (mlp_64_128_128_10_batch1,
+...); --all adds every other benchmark (phases of the training steps, dense_layer kernels).
+Columns, all from the same binary's run:
+  median   median over the repetitions of the CPU time per call
+  spread   (max - min) / median over the repetitions
+  GFLOP/s  FLOPs per call (FLOP/s counter x time of a repetition) / median
+  % peak   GFLOP/s / peak_fma/float of the same binary (its fastest repetition)
+  hinge/X  median of hinge / median of peer X for the same workload (< 1: hinge is faster)
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+PEERS = ("eigen", "libtorch")
+UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    runs = {}
+    for b in data["benchmarks"]:
+        if b.get("error_occurred"):
+            continue
+        name = b["run_name"]
+        r = runs.setdefault(name, {"samples": [], "flops": 0.0})
+        seconds = b["cpu_time"] * UNIT[b.get("time_unit", "ns")]
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") in ("median", "min", "max"):
+                r[b["aggregate_name"]] = seconds
+        else:
+            r["samples"].append(seconds)
+            if "FLOP/s" in b:
+                r["flops"] = b["FLOP/s"] * seconds
+    for r in runs.values():
+        if "median" not in r and r["samples"]:
+            r["median"] = statistics.median(r["samples"])
+        r.setdefault("min", min(r["samples"]) if r["samples"] else r.get("median", 0))
+        r.setdefault("max", max(r["samples"]) if r["samples"] else r.get("median", 0))
+    return data.get("context", {}), runs
+
+
+def fmt_time(s):
+    if s < 1e-6:
+        return "%.1f ns" % (s * 1e9)
+    if s < 1e-3:
+        return "%.3f us" % (s * 1e6)
+    return "%.3f ms" % (s * 1e3)
+
+
+def main(argv):
+    show_all = "--all" in argv
+    dirs = [a for a in argv if not a.startswith("--")]
+    if not dirs:
+        sys.exit(__doc__)
+    rows = []
+    for d in dirs:
+        compiler = os.path.basename(os.path.normpath(d)).replace("bench-", "")
+        for path in sorted(glob.glob(os.path.join(d, "*.json"))):
+            binary = os.path.splitext(os.path.basename(path))[0]
+            context, runs = load(path)
+            peak_run = runs.get("peak_fma/float")
+            peak = peak_run["flops"] / peak_run["min"] if peak_run and peak_run["min"] > 0 else 0
+            for name, r in runs.items():
+                if "/" not in name or name.startswith("peak_fma") or "median" not in r:
+                    continue
+                workload, impl = name.rsplit("/", 1)
+                if not show_all and workload != binary:
+                    continue
+                gflops = r["flops"] / r["median"] * 1e-9 if r["flops"] > 0 else 0
+                ratios = []
+                for peer in PEERS:
+                    other = runs.get(workload + "/" + peer)
+                    ratios.append("%.3f" % (r["median"] / other["median"]) if impl == "hinge" and other else "-")
+                order = (0 if impl == "hinge" else 1 + PEERS.index(impl) if impl in PEERS else 9)
+                rows.append((workload, compiler, order, [
+                    workload, compiler, impl, fmt_time(r["median"]),
+                    "%.1f%%" % (100 * (r["max"] - r["min"]) / r["median"]),
+                    "%.2f" % gflops if gflops else "-",
+                    "%.1f" % (100 * gflops * 1e9 / peak) if gflops and peak else "-",
+                    "%.1f" % (peak * 1e-9) if peak else "-"] + ratios))
+    # Workloads in a fixed order (batch-1 by size, then training), then compilers as given.
+    def key(row):
+        workload, compiler, order, _ = row
+        training = "train" in workload
+        size = [int(t) for t in workload.replace("_", " ").split() if t.isdigit()]
+        return (training, size[:1] + [sum(size)], workload, [os.path.basename(os.path.normpath(d)).replace("bench-", "") for d in dirs].index(compiler), order)
+    rows.sort(key=key)
+    header = ["workload", "compiler", "impl", "median", "spread", "GFLOP/s", "% peak", "peak GFLOP/s",
+              "hinge/eigen", "hinge/libtorch"]
+    table = [header] + [r[3] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    previous = None
+    for i, line in enumerate(table):
+        if i > 0 and previous is not None and line[0] != previous:
+            print()
+        print("  ".join(c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))))
+        previous = line[0] if i > 0 else None
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

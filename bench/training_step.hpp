@@ -1,0 +1,594 @@
+#pragma once
+// One SGD training step of an In -> H1 -> H2 -> Out ReLU MLP at batch B, with softmax
+// cross-entropy (integer labels) or mean squared error: hinge::trainer, the same step written by
+// hand with Eigen, and libtorch (autograd, one thread), from the same initial parameters and data.
+// One harness for every training workload file. Before anything is timed, each implementation's
+// loss, every weight and bias gradient and every updated parameter of one step are checked
+// against a plain double-precision reference.
+//
+// FLOPs per step (real work; elementwise work, the loss and the update are not counted):
+//   forward                          2*B*(In*H1 + H1*H2 + H2*Out)
+//   weight gradients (x^T dz)        2*B*(In*H1 + H1*H2 + H2*Out)
+//   input gradients, layers 2 and 3  2*B*(H1*H2 + H2*Out)
+//   (layer 1 has none: the gradient of the network input is not needed)
+//
+// The phases (forward, loss, backward, SGD update) are also timed on their own for hinge and
+// Eigen, to show where the time goes; their sum is close to the step.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <hinge/hinge.hpp>
+
+#include "common.hpp"
+#include "mlp_parameters.hpp"
+
+#if HINGE_HAVE_EIGEN
+#include <Eigen/Core>
+#endif
+#if HINGE_HAVE_LIBTORCH
+#include <torch/torch.h>
+#endif
+
+namespace hinge_bench::training {
+
+template <std::size_t In, std::size_t H1, std::size_t H2, std::size_t Out, std::size_t Batch, class Loss>
+struct mlp_step {
+    using net = hinge::network<hinge::input<In>, hinge::dense<H1>, hinge::relu, hinge::dense<H2>, hinge::relu,
+                               hinge::dense<Out>>;
+    using loss = Loss;
+    using trainer = hinge::trainer<net, loss, hinge::optim::sgd, hinge::batch<Batch>>;
+    using target_type = typename trainer::target_type;
+    static constexpr bool classification = std::is_same_v<Loss, hinge::loss::softmax_cross_entropy>;
+    static_assert(classification || std::is_same_v<Loss, hinge::loss::mean_squared_error>,
+                  "training_step.hpp: the reference implements softmax cross-entropy and mean squared error only");
+    static constexpr std::size_t targets_per_sample = trainer::targets_per_sample;
+
+    static constexpr std::size_t batch = Batch;
+    static constexpr std::size_t batches = 4;  // the timed loops cycle through these: the input is not loop-invariant
+    static constexpr std::size_t widths[4] = {In, H1, H2, Out};
+    static constexpr float learning_rate = 1e-3f;  // small: thousands of steps leave the weights sane
+    static constexpr double forward_flops = 2.0 * batch * (In * H1 + H1 * H2 + H2 * Out);
+    static constexpr double backward_flops = forward_flops + 2.0 * batch * (H1 * H2 + H2 * Out);
+    static constexpr double step_flops = forward_flops + backward_flops;
+
+    static std::string net_name() {
+        return "mlp_" + std::to_string(In) + "_" + std::to_string(H1) + "_" + std::to_string(H2) + "_" +
+               std::to_string(Out);
+    }
+    static std::string step_workload() { return net_name() + "_train_batch" + std::to_string(batch); }
+    static std::string phase_prefix() { return net_name() + "_batch" + std::to_string(batch) + "_"; }
+
+    struct fixture {
+        hinge::parameters<net> initial;  // every benchmark run starts from these
+        std::vector<float, xsimd::aligned_allocator<float, 64>> inputs =
+            std::vector<float, xsimd::aligned_allocator<float, 64>>(batches * batch * In);
+        std::vector<target_type> targets = std::vector<target_type>(batches * batch * targets_per_sample);
+        hinge::init::random_generator generator{99};
+        mlp_parameters<net> values{initial, 2024, generator};  // and in double
+        const std::vector<double> (&w)[3] = values.w;
+        const std::vector<double> (&b)[3] = values.b;
+
+        fixture() {
+            for (float& v : inputs) v = static_cast<float>(generator.uniform());  // [0, 1), like pixels
+            for (target_type& t : targets) {
+                if constexpr (classification)
+                    t = static_cast<target_type>(generator.next() % Out);
+                else
+                    t = static_cast<target_type>(2.0 * generator.uniform() - 1.0);
+            }
+        }
+
+        const float* x(std::size_t k) const { return inputs.data() + k * batch * In; }
+        const target_type* t(std::size_t k) const { return targets.data() + k * batch * targets_per_sample; }
+    };
+
+    static fixture& shared() {
+        static const std::unique_ptr<fixture> instance = std::make_unique<fixture>();
+        return *instance;
+    }
+
+    // ---- double-precision reference: loss and every gradient, plain loops ------------------------
+
+    struct reference_result {
+        double loss = 0;
+        std::vector<double> dw[3], db[3];  // dw[l][o * in + i]
+    };
+
+    static reference_result reference_step(const fixture& f, std::size_t k) {
+        std::vector<double> a[4];  // a[0] = x, a[l+1] = output of layer l (post-activation)
+        a[0].assign(f.x(k), f.x(k) + batch * In);
+        for (std::size_t l = 0; l < 3; ++l) {
+            const std::size_t in = widths[l], out = widths[l + 1];
+            a[l + 1].assign(batch * out, 0.0);
+            for (std::size_t r = 0; r < batch; ++r)
+                for (std::size_t o = 0; o < out; ++o) {
+                    const double* w = &f.w[l][o * in];
+                    const double* x = &a[l][r * in];
+                    double s = f.b[l][o];
+                    for (std::size_t i = 0; i < in; ++i) s += w[i] * x[i];
+                    a[l + 1][r * out + o] = l < 2 ? std::max(s, 0.0) : s;
+                }
+        }
+        reference_result result;
+        std::vector<double> dz(batch * Out);
+        const target_type* targets = f.t(k);
+        for (std::size_t r = 0; r < batch; ++r) {
+            const double* z = &a[3][r * Out];
+            if constexpr (classification) {
+                const double m = *std::max_element(z, z + Out);
+                double sum = 0;
+                for (std::size_t j = 0; j < Out; ++j) sum += std::exp(z[j] - m);
+                result.loss += (std::log(sum) - (z[targets[r]] - m)) / batch;
+                for (std::size_t j = 0; j < Out; ++j)
+                    dz[r * Out + j] = (std::exp(z[j] - m) / sum - (j == targets[r] ? 1.0 : 0.0)) / batch;
+            } else {
+                const double scale = 1.0 / (batch * Out);
+                for (std::size_t j = 0; j < Out; ++j) {
+                    const double difference = z[j] - double(targets[r * Out + j]);
+                    result.loss += scale * difference * difference;
+                    dz[r * Out + j] = 2 * scale * difference;
+                }
+            }
+        }
+        for (std::size_t l = 3; l-- > 0;) {
+            const std::size_t in = widths[l], out = widths[l + 1];
+            result.dw[l].assign(out * in, 0.0);
+            result.db[l].assign(out, 0.0);
+            for (std::size_t r = 0; r < batch; ++r)
+                for (std::size_t o = 0; o < out; ++o) {
+                    const double g = dz[r * out + o];
+                    result.db[l][o] += g;
+                    double* dw = &result.dw[l][o * in];
+                    const double* x = &a[l][r * in];
+                    for (std::size_t i = 0; i < in; ++i) dw[i] += g * x[i];
+                }
+            if (l == 0) break;
+            std::vector<double> dz_prev(batch * in, 0.0);
+            for (std::size_t r = 0; r < batch; ++r) {
+                double* target = &dz_prev[r * in];
+                for (std::size_t o = 0; o < out; ++o) {
+                    const double g = dz[r * out + o];
+                    const double* w = &f.w[l][o * in];
+                    for (std::size_t i = 0; i < in; ++i) target[i] += g * w[i];
+                }
+                for (std::size_t i = 0; i < in; ++i)
+                    if (!(a[l][r * in + i] > 0)) target[i] = 0;  // ReLU derivative from the stored output
+            }
+            dz = std::move(dz_prev);
+        }
+        return result;
+    }
+
+    // ---- hinge ----------------------------------------------------------------------------------
+
+    static void bench_hinge_step(benchmark::State& state) {
+        const fixture& f = shared();
+        auto params = std::make_unique<hinge::parameters<net>>(f.initial);
+        auto t = std::make_unique<trainer>(*params, hinge::optim::sgd{learning_rate});
+        std::size_t k = 0;
+        float last = 0;
+        for (auto _ : state) {
+            last = t->step(f.x(k), f.t(k), batch);
+            benchmark::DoNotOptimize(last);
+            benchmark::ClobberMemory();
+            k = (k + 1) % batches;
+        }
+        if (!std::isfinite(last)) state.SkipWithError("hinge: the loss is not finite");
+        set_flops(state, step_flops);
+    }
+
+    // The phases of trainer::step, run on a workspace of our own with the public passes.
+    struct hinge_phases {
+        hinge::parameters<net> params;
+        hinge::gradients<net> grads;
+        hinge::workspace<net, batch, float, true> ws;
+        std::array<float, batch * Out> loss_gradient{};  // dL/dy, kept so backward can be re-seeded
+        hinge::optim::sgd sgd{learning_rate};
+
+        explicit hinge_phases(const hinge::parameters<net>& initial) : params(initial) {}
+
+        void forward(const float* x) { hinge::forward(params, ws, x); }
+        float evaluate_loss(const target_type* targets) {
+            constexpr std::size_t last = net::stage_count - 1;
+            return loss::evaluate(batch, Out, ws.template activation<last>(), ws.template activation_stride<last>,
+                                  targets,
+                                  [this](std::size_t r, std::size_t j, float g) { loss_gradient[r * Out + j] = g; });
+        }
+        void backward(const float* x) {
+            // Re-seeded every time: backward reuses the seed's buffer for the stage-0 gradient.
+            hinge::seed_output_gradient(ws, grads, batch,
+                                        [this](std::size_t r, std::size_t j) { return loss_gradient[r * Out + j]; });
+            hinge::backward(params, ws, x, grads);
+        }
+        void update() { sgd.update(params, grads); }
+    };
+
+    enum class phase { forward, loss, backward, update };
+
+    template <phase Phase>
+    static void bench_hinge_phase(benchmark::State& state) {
+        const fixture& f = shared();
+        auto h = std::make_unique<hinge_phases>(f.initial);
+        h->forward(f.x(0));
+        h->evaluate_loss(f.t(0));
+        h->backward(f.x(0));
+        std::size_t k = 0;
+        for (auto _ : state) {
+            if constexpr (Phase == phase::forward) h->forward(f.x(k));
+            if constexpr (Phase == phase::loss) benchmark::DoNotOptimize(h->evaluate_loss(f.t(k)));
+            if constexpr (Phase == phase::backward) h->backward(f.x(k));
+            if constexpr (Phase == phase::update) h->update();
+            benchmark::ClobberMemory();
+            k = (k + 1) % batches;
+        }
+        if constexpr (Phase == phase::forward) set_flops(state, forward_flops);
+        if constexpr (Phase == phase::backward) set_flops(state, backward_flops);
+    }
+
+    // ---- Eigen ----------------------------------------------------------------------------------
+
+#if HINGE_HAVE_EIGEN
+    // The same step by hand. Activations are batch-major (row r = sample r) and row-major, as the
+    // data arrives; weights are (out x in) row-major, i.e. PyTorch's layout. Every product is a
+    // noalias() GEMM into a preallocated matrix (Eigen's packed, cache-blocked kernel); bias, ReLU
+    // and the ReLU mask are fused coefficient-wise expressions; softmax uses Eigen's vectorised
+    // exp. (Column-major weights / activations were tried and were not faster.)
+    struct eigen_mlp {
+        using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        using row = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+        using input_map = Eigen::Map<const matrix, Eigen::Aligned64>;
+        using index = Eigen::Index;
+
+        matrix w[3] = {matrix(H1, In), matrix(H2, H1), matrix(Out, H2)};
+        row b[3] = {row(H1), row(H2), row(Out)};
+        matrix h1{batch, H1}, h2{batch, H2}, z3{batch, Out};
+        matrix g3{batch, Out}, g2{batch, H2}, g1{batch, H1};
+        matrix dw[3] = {matrix(H1, In), matrix(H2, H1), matrix(Out, H2)};
+        row db[3] = {row(H1), row(H2), row(Out)};
+        float rate;
+
+        eigen_mlp(const fixture& f, float learning) : rate(learning) {
+            for (std::size_t l = 0; l < 3; ++l)
+                for (index o = 0; o < w[l].rows(); ++o) {
+                    b[l](o) = static_cast<float>(f.b[l][std::size_t(o)]);
+                    for (index i = 0; i < w[l].cols(); ++i)
+                        w[l](o, i) = static_cast<float>(f.w[l][std::size_t(o * w[l].cols() + i)]);
+                }
+        }
+
+        static input_map input(const float* x) { return input_map(x, batch, In); }
+
+        void forward(const float* xp) {
+            const input_map x = input(xp);
+            h1.noalias() = x * w[0].transpose();
+            h1 = (h1.rowwise() + b[0]).cwiseMax(0.0f);
+            h2.noalias() = h1 * w[1].transpose();
+            h2 = (h2.rowwise() + b[1]).cwiseMax(0.0f);
+            z3.noalias() = h2 * w[2].transpose();
+            z3.rowwise() += b[2];
+        }
+
+        // The mean loss; leaves dL/dz3 in g3.
+        float evaluate_loss(const target_type* targets) {
+            if constexpr (classification) {
+                const float scale = 1.0f / batch;
+                float total = 0;
+                for (index r = 0; r < index(batch); ++r) {
+                    const float largest = z3.row(r).maxCoeff();
+                    g3.row(r) = (z3.row(r).array() - largest).exp().matrix();
+                    const float sum = g3.row(r).sum();
+                    total += std::log(sum) - (z3(r, targets[r]) - largest);
+                    g3.row(r) *= scale / sum;
+                    g3(r, targets[r]) -= scale;
+                }
+                return total * scale;
+            } else {
+                const float scale = 1.0f / (batch * Out);
+                g3 = z3 - Eigen::Map<const matrix>(targets, batch, Out);
+                const float total = g3.squaredNorm();
+                g3 *= 2 * scale;
+                return total * scale;
+            }
+        }
+
+        void backward(const float* xp) {
+            const input_map x = input(xp);
+            dw[2].noalias() = g3.transpose() * h2;
+            db[2] = g3.colwise().sum();
+            g2.noalias() = g3 * w[2];
+            g2 = (h2.array() > 0.0f).select(g2, 0.0f);
+            dw[1].noalias() = g2.transpose() * h1;
+            db[1] = g2.colwise().sum();
+            g1.noalias() = g2 * w[1];
+            g1 = (h1.array() > 0.0f).select(g1, 0.0f);
+            dw[0].noalias() = g1.transpose() * x;
+            db[0] = g1.colwise().sum();
+        }
+
+        void update() {
+            for (std::size_t l = 0; l < 3; ++l) {
+                w[l] -= rate * dw[l];
+                b[l] -= rate * db[l];
+            }
+        }
+
+        float step(const float* x, const target_type* targets) {
+            forward(x);
+            const float l = evaluate_loss(targets);
+            backward(x);
+            update();
+            return l;
+        }
+    };
+
+    static void bench_eigen_step(benchmark::State& state) {
+        const fixture& f = shared();
+        auto model = std::make_unique<eigen_mlp>(f, learning_rate);
+        std::size_t k = 0;
+        float last = 0;
+        for (auto _ : state) {
+            last = model->step(f.x(k), f.t(k));
+            benchmark::DoNotOptimize(last);
+            benchmark::ClobberMemory();
+            k = (k + 1) % batches;
+        }
+        if (!std::isfinite(last)) state.SkipWithError("eigen: the loss is not finite");
+        set_flops(state, step_flops);
+    }
+
+    template <phase Phase>
+    static void bench_eigen_phase(benchmark::State& state) {
+        const fixture& f = shared();
+        auto model = std::make_unique<eigen_mlp>(f, learning_rate);
+        model->forward(f.x(0));
+        model->evaluate_loss(f.t(0));
+        model->backward(f.x(0));
+        std::size_t k = 0;
+        for (auto _ : state) {
+            if constexpr (Phase == phase::forward) model->forward(f.x(k));
+            if constexpr (Phase == phase::loss) benchmark::DoNotOptimize(model->evaluate_loss(f.t(k)));
+            if constexpr (Phase == phase::backward) model->backward(f.x(k));
+            if constexpr (Phase == phase::update) model->update();
+            benchmark::ClobberMemory();
+            k = (k + 1) % batches;
+        }
+        if constexpr (Phase == phase::forward) set_flops(state, forward_flops);
+        if constexpr (Phase == phase::backward) set_flops(state, backward_flops);
+    }
+#endif
+
+    // ---- libtorch -------------------------------------------------------------------------------
+
+#if HINGE_HAVE_LIBTORCH
+    // What a libtorch user writes: parameters with requires_grad, the forward pass as ATen ops
+    // (addmm, relu, cross_entropy_loss / mse_loss), autograd for the backward pass, and the SGD
+    // update in place under NoGradGuard. Gradients are zeroed before each backward pass (as
+    // optimizer.zero_grad() does), so that they stay readable after a step. One thread (set in
+    // common.hpp). Inputs and targets are wrapped as tensors once, outside the timed loop.
+    struct torch_mlp {
+        at::Tensor w[3], b[3];
+        std::vector<at::Tensor> inputs, targets;
+        float rate;
+
+        torch_mlp(fixture& f, float learning) : rate(learning) {
+            for (std::size_t l = 0; l < 3; ++l) {
+                const auto out = std::int64_t(widths[l + 1]), in = std::int64_t(widths[l]);
+                w[l] = at::empty({out, in}, at::kFloat);
+                b[l] = at::empty({out}, at::kFloat);
+                float* wp = w[l].data_ptr<float>();
+                float* bp = b[l].data_ptr<float>();
+                for (std::size_t o = 0; o < widths[l + 1]; ++o) {
+                    bp[o] = static_cast<float>(f.b[l][o]);
+                    for (std::size_t i = 0; i < widths[l]; ++i)
+                        wp[o * widths[l] + i] = static_cast<float>(f.w[l][o * widths[l] + i]);
+                }
+                w[l].set_requires_grad(true);
+                b[l].set_requires_grad(true);
+            }
+            for (std::size_t k = 0; k < batches; ++k) {
+                inputs.push_back(at::from_blob(const_cast<float*>(f.x(k)), {std::int64_t(batch), std::int64_t(In)},
+                                               at::kFloat));
+                if constexpr (classification) {
+                    at::Tensor labels = at::empty({std::int64_t(batch)}, at::kLong);
+                    for (std::size_t r = 0; r < batch; ++r) labels.data_ptr<std::int64_t>()[r] = f.t(k)[r];
+                    targets.push_back(labels);
+                } else {
+                    targets.push_back(at::from_blob(const_cast<float*>(f.t(k)),
+                                                    {std::int64_t(batch), std::int64_t(Out)}, at::kFloat));
+                }
+            }
+        }
+
+        float step(std::size_t k) {
+            for (std::size_t l = 0; l < 3; ++l)
+                for (at::Tensor* p : {&w[l], &b[l]})
+                    if (p->grad().defined()) p->mutable_grad().zero_();
+            const at::Tensor h1 = at::relu(at::addmm(b[0], inputs[k], w[0].t()));
+            const at::Tensor h2 = at::relu(at::addmm(b[1], h1, w[1].t()));
+            const at::Tensor z = at::addmm(b[2], h2, w[2].t());
+            at::Tensor value;
+            if constexpr (classification)
+                value = at::cross_entropy_loss(z, targets[k]);
+            else
+                value = at::mse_loss(z, targets[k]);
+            value.backward();
+            {
+                at::NoGradGuard no_grad;
+                for (std::size_t l = 0; l < 3; ++l) {
+                    w[l].sub_(w[l].grad(), rate);
+                    b[l].sub_(b[l].grad(), rate);
+                }
+            }
+            return value.template item<float>();
+        }
+    };
+
+    static void bench_libtorch_step(benchmark::State& state) {
+        fixture& f = shared();
+        auto model = std::make_unique<torch_mlp>(f, learning_rate);
+        std::size_t k = 0;
+        float last = 0;
+        for (auto _ : state) {
+            last = model->step(k);
+            benchmark::DoNotOptimize(last);
+            benchmark::ClobberMemory();
+            k = (k + 1) % batches;
+        }
+        if (!std::isfinite(last)) state.SkipWithError("libtorch: the loss is not finite");
+        set_flops(state, step_flops);
+    }
+#endif
+
+    // ---- verification -----------------------------------------------------------------------------
+
+    // Gradients: |g - g_ref| <= 1e-4 * max |g_ref| of that layer (float sums of up to 1024 terms
+    // are ~1e-6 relative; a wrong index or a missing mask is off by O(1)). Loss: see loss().
+    // Updated parameters: |p1 - (p0 - lr * g_ref)| <= 4 ulp(p0) + lr * (gradient tolerance).
+    struct checker {
+        const char* who;
+        const reference_result& ref;
+        double tolerance[3][2] = {};  // [layer][0 = weights, 1 = biases]
+
+        checker(const char* name, const reference_result& r) : who(name), ref(r) {
+            for (std::size_t l = 0; l < 3; ++l) {
+                const std::vector<double>* g[2] = {&ref.dw[l], &ref.db[l]};
+                for (std::size_t k = 0; k < 2; ++k) {
+                    double m = 0;
+                    for (double v : *g[k]) m = std::max(m, std::abs(v));
+                    tolerance[l][k] = 1e-4 * m + 1e-12;
+                }
+            }
+        }
+        // One weight (bias = false) or bias: its gradient, and its value before and after the step.
+        void parameter(std::size_t layer, bool bias, std::size_t index, double gradient, double p0, double p1) const {
+            const double g_ref = bias ? ref.db[layer][index] : ref.dw[layer][index];
+            const double g_tolerance = tolerance[layer][bias ? 1 : 0];
+            const std::string where = std::string(who) + ": layer " + std::to_string(layer) +
+                                      (bias ? " bias " : " weight ") + std::to_string(index);
+            if (!(std::abs(gradient - g_ref) <= g_tolerance))
+                fail(where + ": gradient " + number(gradient) + ", reference " + number(g_ref) + " (tolerance " +
+                     number(g_tolerance) + ")");
+            const double expected = p0 - double(learning_rate) * g_ref;
+            const double p_tolerance = 4 * 0x1p-23 * std::abs(p0) + double(learning_rate) * g_tolerance;
+            if (!(std::abs(p1 - expected) <= p_tolerance))
+                fail(where + ": updated to " + number(p1) + ", expected " + number(expected) + " (tolerance " +
+                     number(p_tolerance) + ")");
+        }
+        // The loss is a float sum of n = B * (terms per sample) values: its rounding error grows
+        // like sqrt(n) ulp for a sequential sum (6.7e-5 relative for hinge's MSE over 256 x 1024),
+        // so the tolerance is 4 sqrt(n) 2^-24 + 1e-6 relative (7e-6 for 64 x 10, 1.2e-4 for 256 x 1024).
+        void loss(double value) const {
+            const double terms = double(batch) * Out;
+            const double relative = 4 * std::sqrt(terms) * 0x1p-24 + 1e-6;
+            if (!(std::abs(value - ref.loss) <= relative * std::abs(ref.loss)))
+                fail(std::string(who) + ": loss " + number(value) + ", reference " + number(ref.loss) +
+                     " (tolerance " + number(relative) + " relative)");
+        }
+        // Every parameter, through accessors (layer, o, i) and (layer, o).
+        template <class Gradient, class BiasGradient, class After, class BiasAfter>
+        void all(const fixture& f, Gradient&& dw, BiasGradient&& db, After&& w1, BiasAfter&& b1) const {
+            for (std::size_t l = 0; l < 3; ++l)
+                for (std::size_t o = 0; o < widths[l + 1]; ++o) {
+                    parameter(l, true, o, db(l, o), f.b[l][o], b1(l, o));
+                    for (std::size_t i = 0; i < widths[l]; ++i)
+                        parameter(l, false, o * widths[l] + i, dw(l, o, i), f.w[l][o * widths[l] + i], w1(l, o, i));
+                }
+        }
+    };
+
+    static void verify() {
+        fixture& f = shared();
+        const reference_result ref = reference_step(f, 0);
+
+        // hinge: one trainer step from the initial parameters.
+        auto params = std::make_unique<hinge::parameters<net>>(f.initial);
+        auto t = std::make_unique<trainer>(*params, hinge::optim::sgd{learning_rate});
+        const float hinge_loss = t->step(f.x(0), f.t(0), batch);
+        const checker hc("hinge", ref);
+        hc.loss(hinge_loss);
+        hinge::for_each_index<net::stage_count>([&](auto index) {
+            constexpr std::size_t l = decltype(index)::value;
+            const auto g = t->last_gradients().template layer<l>();
+            const auto p1 = params->template layer<l>();
+            for (std::size_t o = 0; o < g.output_width; ++o) {
+                hc.parameter(l, true, o, g.bias(o), f.b[l][o], p1.bias(o));
+                for (std::size_t i = 0; i < g.input_width; ++i)
+                    hc.parameter(l, false, o * g.input_width + i, g.weight(o, i), f.w[l][o * g.input_width + i],
+                                 p1.weight(o, i));
+            }
+        });
+        std::fprintf(stderr, "verified %s: hinge loss %.6f (double reference %.6f)", step_workload().c_str(),
+                     double(hinge_loss), ref.loss);
+
+#if HINGE_HAVE_EIGEN
+        auto model = std::make_unique<eigen_mlp>(f, learning_rate);
+        const float eigen_loss = model->step(f.x(0), f.t(0));
+        const checker ec("eigen", ref);
+        ec.loss(eigen_loss);
+        ec.all(
+            f, [&](std::size_t l, std::size_t o, std::size_t i) { return model->dw[l](o, i); },
+            [&](std::size_t l, std::size_t o) { return model->db[l](o); },
+            [&](std::size_t l, std::size_t o, std::size_t i) { return model->w[l](o, i); },
+            [&](std::size_t l, std::size_t o) { return model->b[l](o); });
+        std::fprintf(stderr, ", Eigen %.6f", double(eigen_loss));
+#endif
+#if HINGE_HAVE_LIBTORCH
+        auto torch = std::make_unique<torch_mlp>(f, learning_rate);
+        const float torch_loss = torch->step(0);
+        const checker tc("libtorch", ref);
+        tc.loss(torch_loss);
+        auto at2 = [](const at::Tensor& x, std::size_t o, std::size_t i) {
+            return double(x.data_ptr<float>()[o * std::size_t(x.size(1)) + i]);
+        };
+        auto at1 = [](const at::Tensor& x, std::size_t o) { return double(x.data_ptr<float>()[o]); };
+        tc.all(
+            f, [&](std::size_t l, std::size_t o, std::size_t i) { return at2(torch->w[l].grad(), o, i); },
+            [&](std::size_t l, std::size_t o) { return at1(torch->b[l].grad(), o); },
+            [&](std::size_t l, std::size_t o, std::size_t i) { return at2(torch->w[l], o, i); },
+            [&](std::size_t l, std::size_t o) { return at1(torch->b[l], o); });
+        std::fprintf(stderr, ", libtorch %.6f", double(torch_loss));
+#endif
+        std::fprintf(stderr, "; every gradient and updated parameter of one step within tolerance\n");
+    }
+
+    static void register_benchmarks() {
+        add(step_workload() + "/hinge", step_flops, bench_hinge_step);
+#if HINGE_HAVE_EIGEN
+        add(step_workload() + "/eigen", step_flops, bench_eigen_step);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        add(step_workload() + "/libtorch", step_flops, bench_libtorch_step);
+#endif
+        const std::string prefix = phase_prefix();
+        add(prefix + "forward/hinge", forward_flops, bench_hinge_phase<phase::forward>);
+        add(prefix + "loss/hinge", 0, bench_hinge_phase<phase::loss>);
+        add(prefix + "backward/hinge", backward_flops, bench_hinge_phase<phase::backward>);
+        add(prefix + "sgd_update/hinge", 0, bench_hinge_phase<phase::update>);
+#if HINGE_HAVE_EIGEN
+        add(prefix + "forward/eigen", forward_flops, bench_eigen_phase<phase::forward>);
+        add(prefix + "loss/eigen", 0, bench_eigen_phase<phase::loss>);
+        add(prefix + "backward/eigen", backward_flops, bench_eigen_phase<phase::backward>);
+        add(prefix + "sgd_update/eigen", 0, bench_eigen_phase<phase::update>);
+#endif
+    }
+};
+
+}  // namespace hinge_bench::training
+
+// One training workload per file: HINGE_TRAINING_STEP_MAIN(In, H1, H2, Out, Batch, Loss).
+#define HINGE_TRAINING_STEP_MAIN(In, H1, H2, Out, Batch, Loss)                                  \
+    namespace {                                                                                 \
+    using workload_type = ::hinge_bench::training::mlp_step<In, H1, H2, Out, Batch, Loss>;      \
+    void verify() { workload_type::verify(); }                                                  \
+    void register_benchmarks() { workload_type::register_benchmarks(); }                        \
+    }                                                                                           \
+    HINGE_BENCH_MAIN()
