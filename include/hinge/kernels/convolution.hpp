@@ -57,6 +57,23 @@ inline constexpr bool windows_are_the_input = G.window_size() == 1 && G.stride_h
                                               G.pad_top == 0 && G.pad_left == 0 && G.out_height == G.height &&
                                               G.out_width == G.width;
 
+// The windows of one sample as rows of fan-in values: gathered into `scratch`, or, when they are
+// the input itself, the input rows read in place.
+template <class T>
+struct window_rows {
+    const T* rows;
+    std::size_t row_step;
+};
+template <window_geometry G, class T>
+inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T* scratch) noexcept {
+    if constexpr (windows_are_the_input<G>) {
+        return {sample, x_stride};
+    } else {
+        gather_windows<G>(sample, x_stride, scratch);
+        return {scratch, G.window_size() * G.channels};
+    }
+}
+
 // y = Act(windows(x) W + b) for `samples` samples. x: samples x positions x x_stride;
 // y (and z when kept): samples x out positions x pad(Cout). noise: the stage's noise, offset per
 // sample so that each sample draws its own.
@@ -69,20 +86,12 @@ inline void convolution_forward(std::size_t samples, const T* x, std::size_t x_s
     constexpr std::size_t positions = G.output_positions();
     constexpr std::size_t y_stride = panels * P;
     for (std::size_t n = 0; n < samples; ++n) {
-        const T* sample = x + n * G.input_positions() * x_stride;
-        const T* a = windows;
-        std::size_t a_row_step = fan_in;
-        if constexpr (windows_are_the_input<G>) {
-            a = sample;
-            a_row_step = x_stride;
-        } else {
-            gather_windows<G>(sample, x_stride, windows);
-        }
+        const window_rows<T> a = windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows);
         activation_inputs<T> per_sample = activation;
         per_sample.noise.seed += 0x632be59bd9b4e019ull * n;
         bias_activation_epilogue<Act, T> epilogue{b, y + n * positions * y_stride, y_stride, per_sample,
                                                   z ? z + n * positions * y_stride : nullptr};
-        gemm(positions, fan_in, panels, a, a_row_step, std::size_t{1}, w, fan_in * P, P, epilogue);
+        gemm(positions, fan_in, panels, a.rows, a.row_step, std::size_t{1}, w, fan_in * P, P, epilogue);
     }
 }
 
@@ -97,17 +106,10 @@ inline void convolution_weight_gradient(std::size_t samples, const T* x, std::si
     constexpr std::size_t positions = G.output_positions();
     panel_store_epilogue<T> epilogue{dw, fan_in * P};
     for (std::size_t n = 0; n < samples; ++n) {
-        const T* sample = x + n * G.input_positions() * x_stride;
-        const T* a = windows;
-        std::size_t a_depth_step = fan_in;
-        if constexpr (windows_are_the_input<G>) {
-            a = sample;
-            a_depth_step = x_stride;
-        } else {
-            gather_windows<G>(sample, x_stride, windows);
-        }
-        gemm(fan_in, positions, panels, a, std::size_t{1}, a_depth_step, dz + n * positions * dz_stride, P, dz_stride,
-             epilogue, packing_scratch, n > 0);
+        const window_rows<T> a = windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows);
+        // A = windows^T: a window row is a depth step here.
+        gemm(fan_in, positions, panels, a.rows, std::size_t{1}, a.row_step, dz + n * positions * dz_stride, P,
+             dz_stride, epilogue, packing_scratch, n > 0);
     }
 }
 
