@@ -285,77 +285,113 @@ constexpr std::string_view name(tensor_role r) noexcept {
     return "?";
 }
 
-// One named tensor of a parameter block. Values are addressed logically: element k of the
-// row-major shape (a weight is [out, in], PyTorch's order) lives at block[element(k)].
+// PyTorch and hinge order the (channel, position) pairs of a flattened index differently:
+// PyTorch (NCHW) as c * positions + p, hinge (channels last) as p * channels + c. Two tensors
+// need the reordering: a convolution's weight row ([C, Kh, Kw] in PyTorch, (kh * Kw + kw) * C + c
+// in hinge: positions = Kh * Kw) and the weight columns of a dense layer after flatten, with the
+// per-unit tensors of the stages between them (batch_norm, prelu; positions = H * W of the
+// flattened image). positions = 1 is the identity.
+struct channel_order {
+    std::size_t positions = 1, channels = 1;
+    constexpr std::size_t hinge_index(std::size_t torch_index) const noexcept {
+        return torch_index % positions * channels + torch_index / positions;
+    }
+};
+
+// One named tensor of a parameter block. Values are addressed in PyTorch's order: element k of
+// the row-major shape (a dense weight is [out, in], a conv2d weight [out, in channels, Kh, Kw])
+// lives at block[element(k)].
 struct tensor_slot {
     std::string name;        // hinge's name: "stage<I>.<role>", e.g. "stage0.weight"
     std::string torch_name;  // torch.nn.Sequential's state_dict name, e.g. "0.weight" (see docs/interop.md)
     tensor_role role;
     std::size_t stage;
     std::size_t module;      // index of the owning module in the equivalent torch.nn.Sequential
-    std::size_t rank;        // 1 or 2
-    std::array<std::size_t, 2> shape;
-    std::size_t count;       // shape[0] * (rank == 2 ? shape[1] : 1)
+    std::size_t rank;        // 1 (vectors), 2 (dense weights), 3 (conv1d weights) or 4 (conv2d weights)
+    std::array<std::size_t, 4> shape;
+    std::size_t count;       // the product of the rank extents of shape
     bool trainable;          // false for batch_norm's running statistics (buffers)
-    std::size_t (*element)(std::size_t k);
+    // Where the values live: a vector is contiguous from `offset`; a weight (fan_in != 0) is stored
+    // input-major in panels of `panel` outputs (core/layout.hpp). `order` maps PyTorch's index
+    // inside a weight row (inside the vector) to hinge's.
+    std::size_t offset;
+    std::size_t fan_in;
+    std::size_t panel;
+    channel_order order;
+
+    // Weight element (o, j): panel o / P, row order(j), column o % P (tests/io/hinge_format.cpp
+    // checks it against dense_view::weight).
+    constexpr std::size_t element(std::size_t k) const noexcept {
+        if (fan_in == 0) return offset + order.hinge_index(k);
+        const std::size_t o = k / fan_in, i = order.hinge_index(k % fan_in);
+        return offset + o / panel * (fan_in * panel) + i * panel + o % panel;
+    }
 };
 
-namespace detail {
-
-template <std::size_t Offset>
-std::size_t contiguous_element(std::size_t k) noexcept {
-    return Offset + k;
-}
-// Weight element k = (o, i) of a stage with In inputs: panel o / P, row i, column o % P
-// (core/layout.hpp; tests/io/hinge_format.cpp checks it against dense_view::weight).
-template <std::size_t Offset, std::size_t In, std::size_t Panel>
-std::size_t panel_weight_element(std::size_t k) noexcept {
-    const std::size_t o = k / In, i = k % In;
-    return Offset + o / Panel * (In * Panel) + i * Panel + o % Panel;
-}
-
-}  // namespace detail
-
 // Every tensor of parameters<Net, T>, in stage order (weight/scale, bias/shift, slope, then the
-// running statistics). Torch names follow torch.nn.Sequential numbering: each stage layer is one
-// module (Linear or BatchNorm1d), and each activation other than identity is the next module
-// (a prelu's slope is that module's "weight").
+// running statistics). Torch names follow torch.nn.Sequential numbering (docs/interop.md): each
+// stage layer is one module (Linear, Conv1d/Conv2d, BatchNorm1d/2d, MaxPool/AvgPool, Flatten,
+// Dropout), except global_avg_pool, which is two (AdaptiveAvgPool2d(1) or AdaptiveAvgPool1d(1),
+// then Flatten), and each activation other than identity is the next module (a prelu's slope is
+// that module's "weight"). A convolution's weight is [F, C, Kh, Kw] (conv1d: [F, C, K]); the
+// weight of a dense layer after flatten has its columns in PyTorch's flatten order
+// (c * H + h) * W + w, which hinge's (h * W + w) * C + c reaches through `order`.
 template <class Net, class T>
 std::vector<tensor_slot> tensor_table() {
     std::vector<tensor_slot> table;
     std::size_t module = 0;
+    // The order of each stage's output relative to PyTorch's (non-identity only after flatten).
+    std::array<channel_order, Net::stage_count + 1> output_order{};  // [0]: the network input
     for_each_index<Net::stage_count>([&](auto index) {
         constexpr std::size_t i = decltype(index)::value;
         using S = typename Net::template stage<i>;
         using L = typename S::layer_type;
         using A = typename S::activation;
+        using In = typename S::input_shape;
         constexpr stage_layout s = layout<Net, T>::stages[i];
         constexpr std::size_t out = S::output_width, in = S::input_width;
         const std::string stage = "stage" + std::to_string(i) + ".";
         const std::string torch = std::to_string(module) + ".";
-        const auto vector = [&](tensor_role role, std::string torch_name, bool trainable,
-                                std::size_t (*element)(std::size_t)) {
-            table.push_back({stage + std::string(name(role)), std::move(torch_name), role, i, module, 1, {out, 1}, out,
-                             trainable, element});
+        const channel_order arriving = [&] {
+            if constexpr (requires { L::input_source_plus_one; }) return output_order[L::input_source_plus_one];
+            else return output_order[i];
+        }();
+        channel_order& leaving = output_order[i + 1];
+        if constexpr (L::kind == stage_kind::flatten)
+            leaving = In::rank > 1 ? channel_order{In::positions, In::channels} : arriving;
+        else if constexpr (L::kind == stage_kind::dropout || normalization_layer<L> || L::kind == stage_kind::residual_add)
+            leaving = arriving;  // element-wise: the units keep their order
+        const auto vector = [&](tensor_role role, std::string torch_name, bool trainable, std::size_t offset) {
+            table.push_back({stage + std::string(name(role)), std::move(torch_name), role, i, module, 1, {out, 1, 1, 1},
+                             out, trainable, offset, 0, 1, leaving});
         };
         if constexpr (affine_layer<L>) {
-            table.push_back({stage + "weight", torch + "weight", tensor_role::weight, i, module, 2, {out, in},
-                             out * in, true, &detail::panel_weight_element<s.weight_offset, in, layout<Net, T>::panel>});
-            vector(tensor_role::bias, torch + "bias", true, &detail::contiguous_element<s.bias_offset>);
+            tensor_slot weight{stage + "weight", torch + "weight", tensor_role::weight, i, module, 2, {out, in, 1, 1},
+                               out * in, true, s.weight_offset, in, layout<Net, T>::panel, arriving};
+            if constexpr (convolution_layer<L>) {
+                constexpr window_geometry g = L::template geometry<In>();
+                weight.order = {g.window_size(), In::channels};
+                weight.shape = In::rank == 3 ? std::array<std::size_t, 4>{out, In::channels, g.kernel_height, g.kernel_width}
+                                             : std::array<std::size_t, 4>{out, In::channels, g.kernel_width, 1};
+                weight.rank = In::rank + 1;
+            }
+            table.push_back(std::move(weight));
+            vector(tensor_role::bias, torch + "bias", true, s.bias_offset);
         } else if constexpr (normalization_layer<L>) {
-            vector(tensor_role::scale, torch + "weight", true, &detail::contiguous_element<s.scale_offset>);
-            vector(tensor_role::shift, torch + "bias", true, &detail::contiguous_element<s.bias_offset>);
+            vector(tensor_role::scale, torch + "weight", true, s.scale_offset);
+            vector(tensor_role::shift, torch + "bias", true, s.bias_offset);
         }
         if constexpr (s.slope_offset != no_offset)
-            vector(tensor_role::slope, std::to_string(module + 1) + ".weight", true,
-                   &detail::contiguous_element<s.slope_offset>);
+            vector(tensor_role::slope, std::to_string(module + 1) + ".weight", true, s.slope_offset);
         if constexpr (s.running_mean_offset != no_offset) {
-            vector(tensor_role::running_mean, torch + "running_mean", false,
-                   &detail::contiguous_element<s.running_mean_offset>);
-            vector(tensor_role::running_variance, torch + "running_var", false,
-                   &detail::contiguous_element<s.running_variance_offset>);
+            vector(tensor_role::running_mean, torch + "running_mean", false, s.running_mean_offset);
+            vector(tensor_role::running_variance, torch + "running_var", false, s.running_variance_offset);
         }
-        module += std::is_same_v<A, identity> ? 1 : 2;
+        constexpr bool global_pool = [] {
+            if constexpr (requires { L::global; }) return L::global;
+            else return false;
+        }();
+        module += (global_pool ? 2 : 1) + (std::is_same_v<A, identity> ? 0 : 1);
     });
     return table;
 }

@@ -10,10 +10,16 @@
 //
 // Names follow torch.nn.Sequential's state_dict (io::tensor_table, docs/interop.md): modules are
 // numbered in order, a dense stage is a Linear ("<k>.weight" [out, in], "<k>.bias" [out]), a
-// batch_norm stage a BatchNorm1d ("<k>.weight", "<k>.bias", "<k>.running_mean",
-// "<k>.running_var"), every activation except identity takes the next number, and a prelu's
-// slopes are its "<k+1>.weight" ([out]; a single shared slope [1] is accepted and broadcast).
-// safetensors_names adds a prefix and renames individual tensors where a model differs.
+// conv2d a Conv2d ("<k>.weight" [F, C, Kh, Kw], "<k>.bias" [F]; conv1d: Conv1d, [F, C, K]), a
+// batch_norm stage a BatchNorm1d or BatchNorm2d ("<k>.weight", "<k>.bias", "<k>.running_mean",
+// "<k>.running_var"), pooling, flatten and dropout take a number each (global_avg_pool two:
+// AdaptiveAvgPool + Flatten), every activation except identity takes the next number, and a
+// prelu's slopes are its "<k+1>.weight" ([out] or [channels]; a single shared slope [1] is
+// accepted and broadcast). PyTorch flattens an NCHW image in the order (c * H + h) * W + w and
+// hinge a channels-last one in (h * W + w) * C + c, so the columns of the weight of a dense layer
+// after flatten (and batch_norm/prelu tensors between them) are permuted on load and on save; a
+// file's tensors are always in PyTorch's order. safetensors_names adds a prefix and renames
+// individual tensors where a model differs.
 //
 // A file is rejected, with a message that says what was expected and what was found, when the
 // header length runs past the file, the JSON is malformed or not an object, a name repeats, an
@@ -361,6 +367,8 @@ void load_safetensors(parameter_block<Net, T, Role>& params, const safetensors_f
                              detail::safetensors_shape_text(f.shape) +
                              (t.rank == 2 && f.shape.size() == 2 && f.shape[0] == expected[1] && f.shape[1] == expected[0]
                                   ? " (transposed? safetensors weights are [out, in], as torch.nn.Linear's)"
+                              : t.rank > 2 && f.shape.size() == t.rank && f.shape.back() == t.shape[1]
+                                  ? " (channels last? convolution weights are [out, in channels, kernel...], as torch.nn.Conv2d's)"
                                   : ""));
         const bool exact = (f.dtype == "F32" && sizeof(T) == 4) || (f.dtype == "F64" && sizeof(T) == 8);
         const bool widening = f.dtype == "F32" && sizeof(T) == 8;
