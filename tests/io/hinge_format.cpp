@@ -2,6 +2,7 @@
 // (io/architecture.hpp): exact round trips, and for every kind of bad file a message that says
 // what was expected and what was found, with the caller's parameters left byte-for-byte as
 // they were.
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +46,11 @@ using wider = hn::network<hn::input<5>, hn::dense<18>, hn::prelu, hn::dense<8>, 
                           hn::dense<3>>;
 using other_slope = hn::network<hn::input<5>, hn::dense<18>, hn::prelu, hn::dense<7>, hn::batch_norm,
                                 hn::leaky_relu<0.1f>, hn::dense<3>>;
+// Stages: 0 conv 7x9x2 -> 7x9x4, 1 pool -> 3x4x4, 2 conv valid -> 1x2x3, 3 flatten -> 6,
+// 4 batch_norm, 5 dense. The flattened image has 2 positions of 3 channels, so PyTorch's order
+// of the 6 units differs from hinge's.
+using cnn = hn::network<hn::input<7, 9, 2>, hn::conv2d<4, 3>, hn::relu, hn::max_pool2d<2>,
+                        hn::conv2d<3, 3, 1, hn::padding::valid>, hn::flatten, hn::batch_norm, hn::dense<5>>;
 
 // Little-endian u32 at byte `at`.
 void poke_u32(bytes& b, std::size_t at, std::uint32_t v) {
@@ -99,6 +105,66 @@ BOOST_AUTO_TEST_CASE(tensor_table_addresses_the_logical_views) {
             BOOST_TEST_REQUIRE(base + t.element(k) == expected, t.name << " element " << k);
         }
     }
+}
+
+// The PyTorch order of io::tensor_table: conv weight [F, C, Kh, Kw] element (f, c, kh, kw) is
+// weight(f, (kh * Kw + kw) * C + c); after flatten, PyTorch's unit (c * H + h) * W + w is hinge's
+// (h * W + w) * C + c, in the next dense weight's columns and in the batch_norm between them.
+BOOST_AUTO_TEST_CASE(tensor_table_of_a_cnn_addresses_weights_in_pytorch_order) {
+    auto p = std::make_unique<hn::parameters<cnn>>();
+    fill_distinct(*p);
+    const float* base = p->data();
+    const auto table = io::tensor_table<cnn, float>();
+    const auto slot = [&](const std::string& torch_name) -> const io::tensor_slot& {
+        for (const io::tensor_slot& t : table)
+            if (t.torch_name == torch_name) return t;
+        BOOST_FAIL("no tensor " << torch_name);
+        return table.front();
+    };
+    const auto check_conv = [&](const io::tensor_slot& t, auto view, std::size_t f_count, std::size_t c_count) {
+        BOOST_TEST_REQUIRE(t.rank == 4u);
+        BOOST_TEST((t.shape == std::array<std::size_t, 4>{f_count, c_count, 3, 3}), t.torch_name);
+        for (std::size_t f = 0; f < f_count; ++f)
+            for (std::size_t c = 0; c < c_count; ++c)
+                for (std::size_t kh = 0; kh < 3; ++kh)
+                    for (std::size_t kw = 0; kw < 3; ++kw)
+                        BOOST_TEST_REQUIRE(base + t.element(((f * c_count + c) * 3 + kh) * 3 + kw) ==
+                                               &view.weight(f, (kh * 3 + kw) * c_count + c),
+                                           t.torch_name << " (" << f << ", " << c << ", " << kh << ", " << kw << ")");
+    };
+    check_conv(slot("0.weight"), p->layer<0>(), 4, 2);
+    check_conv(slot("3.weight"), p->layer<2>(), 3, 4);
+    const std::size_t height = 1, width = 2, channels = 3;
+    for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t h = 0; h < height; ++h)
+            for (std::size_t w = 0; w < width; ++w) {
+                const std::size_t torch_unit = (c * height + h) * width + w, unit = (h * width + w) * channels + c;
+                BOOST_TEST_REQUIRE(base + slot("5.weight").element(torch_unit) == &p->layer<4>().scale(unit));
+                BOOST_TEST_REQUIRE(base + slot("5.running_var").element(torch_unit) ==
+                                   &p->layer<4>().running_variance(unit));
+                for (std::size_t o = 0; o < 5; ++o)
+                    BOOST_TEST_REQUIRE(base + slot("6.weight").element(o * 6 + torch_unit) == &p->layer<5>().weight(o, unit));
+            }
+    BOOST_TEST(base + slot("6.bias").element(4) == &p->layer<5>().bias(4), "after a dense layer, the identity again");
+}
+
+BOOST_AUTO_TEST_CASE(version_1_files_of_a_cnn_load_in_their_channels_last_order) {
+    auto p = std::make_unique<hn::parameters<cnn>>();
+    fill_distinct(*p);
+    // Version 1 wrote conv weights as [out, fan-in] and every tensor in hinge's order.
+    const bytes old = io::detail::hinge_format_bytes(*p, io::detail::version_1_table(io::tensor_table<cnn, float>()), 1);
+    const bytes current = io::save_to_bytes(*p);
+    BOOST_TEST((old != current), "the two versions store the CNN differently");
+    auto q = std::make_unique<hn::parameters<cnn>>();
+    io::load_from_bytes(*q, old);
+    BOOST_TEST((*p == *q));
+    io::load_from_bytes(*q, current);
+    BOOST_TEST((*p == *q));
+    bytes relabelled = old;  // a version 1 table under a version 2 label: the shapes give it away
+    poke_u32(relabelled, 8, 2);
+    fix_checksum(relabelled);
+    expect_rejected(*p, [&](auto& r) { io::load_from_bytes(r, relabelled); },
+                    {"tensor 0: expected 'stage0.weight' [4, 2, 3, 3], found 'stage0.weight' [4, 18]"});
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_is_bit_exact_including_nan_payloads_and_infinities) {
@@ -170,10 +236,13 @@ BOOST_AUTO_TEST_CASE(version_and_scalar_type_mismatches_state_expected_and_found
     fill_distinct(*p);
     bytes file = io::save_to_bytes(*p);
     bytes future = file;
-    poke_u32(future, 8, 2);
+    poke_u32(future, 8, 3);
     fix_checksum(future);
     expect_rejected(*p, [&](auto& q) { io::load_from_bytes(q, future); },
-                    {"unsupported format version: expected 1, found 2"});
+                    {"unsupported format version: expected 1 to 2, found 3"});
+    poke_u32(future, 8, 0);
+    fix_checksum(future);
+    expect_rejected(*p, [&](auto& q) { io::load_from_bytes(q, future); }, {"expected 1 to 2, found 0"});
 
     auto d = std::make_unique<hn::parameters<net, double>>();
     fill_distinct(*d);

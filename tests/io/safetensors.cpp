@@ -14,8 +14,13 @@
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/storage.hpp>
+#include <hinge/activations/relu.hpp>
 #include <hinge/layers/batch_norm.hpp>
+#include <hinge/layers/convolution.hpp>
 #include <hinge/layers/dense.hpp>
+#include <hinge/layers/dropout.hpp>
+#include <hinge/layers/flatten.hpp>
+#include <hinge/layers/pooling.hpp>
 #include <hinge/io/safetensors.hpp>
 
 #include "../support/io_test_support.hpp"
@@ -32,6 +37,24 @@ using hinge_test::fill_distinct;
 using net = hn::network<hn::input<5>, hn::dense<18>, hn::prelu, hn::dense<7>, hn::batch_norm, hn::leaky_relu<0.2f>,
                         hn::dense<3>>;
 using small = hn::network<hn::input<2>, hn::dense<3>>;
+// Sequential modules: 0 Conv2d(2, 4, 3), 1 BatchNorm2d, 2 ReLU, 3 MaxPool2d(2), 4 Conv2d(4, 3, 3),
+// 5 PReLU(3), 6 Flatten, 7 Dropout, 8 Linear(6, 5). Images 7x9x2 -> 7x9x4 -> 3x4x4 -> 1x2x3.
+using cnn = hn::network<hn::input<7, 9, 2>, hn::conv2d<4, 3>, hn::batch_norm, hn::relu, hn::max_pool2d<2>,
+                        hn::conv2d<3, 3, 1, hn::padding::valid>, hn::prelu, hn::flatten, hn::dropout<0.5f>,
+                        hn::dense<5>>;
+// 0 Conv1d(3, 5, 3), 1 ReLU, 2 AdaptiveAvgPool1d(1), 3 Flatten, 4 Linear(5, 2).
+using cnn1d = hn::network<hn::input<11, 3>, hn::conv1d<5, 3>, hn::relu, hn::global_avg_pool, hn::dense<2>>;
+
+// The file `f` rewritten with tensor `name` given `shape` (same number of values, same order).
+bytes reshaped(const io::safetensors_file& f, const std::string& name, std::vector<std::uint64_t> shape) {
+    io::safetensors_writer w;
+    for (const auto& [key, t] : f.tensors) {
+        if (t.dtype != "F32") continue;  // num_batches_tracked: not needed for these loads
+        const std::vector<float> v = f.values<float>(key);
+        w.add<float>(key, key == name ? shape : t.shape, v);
+    }
+    return w.bytes();
+}
 
 // A safetensors file from a header text and `data_size` bytes of data (values 0, 1, 2, ...).
 bytes crafted(const std::string& header, std::size_t data_size) {
@@ -75,6 +98,68 @@ BOOST_AUTO_TEST_CASE(names_follow_torch_sequential_numbering_with_out_in_weights
     BOOST_TEST(f.metadata.at("format") == "pt");
     BOOST_TEST(f.metadata.at("hinge.architecture") == std::string(io::architecture_description<net>));
     BOOST_TEST((8 + io::detail::load_le<std::uint64_t>(file.data())) % 8 == 0, "the data section is 8-byte aligned");
+}
+
+BOOST_AUTO_TEST_CASE(convolutional_networks_use_conv_shapes_and_number_every_module) {
+    auto p = std::make_unique<hn::parameters<cnn>>();
+    fill_distinct(*p);
+    const io::safetensors_file f = io::parse_safetensors(io::save_safetensors_to_bytes(*p));
+    std::vector<std::string> names;
+    for (const auto& [name, t] : f.tensors) names.push_back(name);
+    const std::vector<std::string> expected{"0.bias",         "0.weight",      "1.bias",   "1.num_batches_tracked",
+                                            "1.running_mean", "1.running_var", "1.weight", "4.bias",
+                                            "4.weight",       "5.weight",      "8.bias",   "8.weight"};
+    BOOST_TEST(names == expected, boost::test_tools::per_element());
+    BOOST_TEST(f.at("0.weight").shape == (std::vector<std::uint64_t>{4, 2, 3, 3}), boost::test_tools::per_element());
+    BOOST_TEST(f.at("4.weight").shape == (std::vector<std::uint64_t>{3, 4, 3, 3}), boost::test_tools::per_element());
+    BOOST_TEST(f.at("5.weight").shape == (std::vector<std::uint64_t>{3}), boost::test_tools::per_element());
+    BOOST_TEST(f.at("8.weight").shape == (std::vector<std::uint64_t>{5, 6}), boost::test_tools::per_element());
+    // conv.weight[f, c, kh, kw] = weight(f, (kh * 3 + kw) * C + c); Linear column (c * H + h) * W + w
+    // (H = 1, W = 2, C = 3) = hinge column (h * W + w) * C + c.
+    BOOST_TEST(f.values<float>("4.weight")[((2 * 4 + 3) * 3 + 1) * 3 + 0] == p->layer<3>().weight(2, (1 * 3 + 0) * 4 + 3));
+    BOOST_TEST(f.values<float>("8.weight")[4 * 6 + (1 * 1 + 0) * 2 + 1] == p->layer<6>().weight(4, (0 * 2 + 1) * 3 + 1));
+    auto q = std::make_unique<hn::parameters<cnn>>();
+    io::load_safetensors_from_bytes(*q, io::save_safetensors_to_bytes(*p));
+    BOOST_TEST((*p == *q));
+
+    auto r = std::make_unique<hn::parameters<cnn1d>>();
+    fill_distinct(*r);
+    const io::safetensors_file g = io::parse_safetensors(io::save_safetensors_to_bytes(*r));
+    BOOST_TEST(g.at("0.weight").shape == (std::vector<std::uint64_t>{5, 3, 3}), boost::test_tools::per_element());
+    BOOST_TEST(g.values<float>("0.weight")[(4 * 3 + 1) * 3 + 2] == r->layer<0>().weight(4, 2 * 3 + 1));
+    BOOST_TEST(g.tensors.count("4.weight") == 1u, "global_avg_pool is two modules: AdaptiveAvgPool1d(1), Flatten");
+}
+
+BOOST_AUTO_TEST_CASE(convolution_weights_of_another_shape_are_named_and_change_nothing) {
+    auto p = std::make_unique<hn::parameters<cnn>>();
+    fill_distinct(*p);
+    const bytes good = io::save_safetensors_to_bytes(*p);
+    const io::safetensors_file f = io::parse_safetensors(good);
+    const auto rejected = [&](const bytes& b, std::initializer_list<std::string> phrases) {
+        expect_rejected(*p, [&](auto& q) { io::load_safetensors_from_bytes(q, b); }, phrases);
+    };
+    rejected(reshaped(f, "0.weight", {4, 18}),
+             {"tensor '0.weight' (hinge's stage0.weight): expected shape [4, 2, 3, 3], found [4, 18]"});
+    rejected(reshaped(f, "4.weight", {3, 3, 3, 4}),
+             {"tensor '4.weight' (hinge's stage3.weight): expected shape [3, 4, 3, 3], found [3, 3, 3, 4] "
+              "(channels last? convolution weights are [out, in channels, kernel...]"});
+    rejected(reshaped(f, "0.weight", {4, 2, 9}), {"expected shape [4, 2, 3, 3], found [4, 2, 9]"});
+    rejected(reshaped(f, "8.weight", {6, 5}), {"expected shape [5, 6], found [6, 5] (transposed?"});
+    rejected(reshaped(f, "5.weight", {1, 3}), {"tensor '5.weight' (hinge's stage3.slope): expected shape [3], found [1, 3]"});
+
+    auto r = std::make_unique<hn::parameters<cnn1d>>();
+    fill_distinct(*r);
+    const io::safetensors_file g = io::parse_safetensors(io::save_safetensors_to_bytes(*r));
+    expect_rejected(*r, [&](auto& q) { io::load_safetensors_from_bytes(q, reshaped(g, "0.weight", {5, 3, 3, 1})); },
+                    {"expected shape [5, 3, 3], found [5, 3, 3, 1]"});
+    // A Conv2d file for a conv1d network, and a file numbered without the Flatten after the pooling.
+    expect_rejected(*r, [&](auto& q) { io::load_safetensors_from_bytes(q, reshaped(g, "0.weight", {5, 3, 1, 3})); },
+                    {"expected shape [5, 3, 3], found [5, 3, 1, 3]"});
+    io::safetensors_options without_flatten;
+    without_flatten.names.rename = {{"4.weight", "3.weight"}, {"4.bias", "3.bias"}};
+    const bytes renumbered = io::save_safetensors_to_bytes(*r, without_flatten);
+    expect_rejected(*r, [&](auto& q) { io::load_safetensors_from_bytes(q, renumbered); },
+                    {"missing tensor '4.weight' (hinge's stage2.weight, shape [2, 5])", "'3.weight'"});
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_is_bit_exact_through_bytes_and_files) {

@@ -6,16 +6,22 @@
 //     hinge::io::save(*params, "model.hinge");
 //     hinge::io::load(*params, "model.hinge");   // throws io::file_error; *params untouched then
 //
-// Layout (version 1; all integers little-endian, docs/interop.md has the table):
+// Layout (version 2; all integers little-endian, docs/interop.md has the table):
 //   "HINGEPRM"                      8 bytes magic
-//   u32 version                     1
+//   u32 version                     2
 //   u32 scalar type                 1 = float32, 2 = float64
 //   u64 architecture fingerprint    io::architecture_fingerprint<Net>
 //   u32 n, n bytes                  io::architecture_description<Net> (for error messages)
 //   u32 tensor count
 //   per tensor: u32 n, n bytes name ("stage0.weight"), u32 rank, rank x u64 extents
-//   per tensor: its values, row-major in the logical shape (a weight is [out, in])
+//   per tensor: its values, row-major in the logical shape, PyTorch's order (io::tensor_table:
+//               a dense weight is [out, in], a conv2d weight [out, in channels, Kh, Kw])
 //   u32 CRC-32 (zlib) of every byte before it
+//
+// Version 1 differed only for convolutional networks: it stored a convolution's weight as
+// [out, Kh * Kw * C] and the weight columns of a dense layer after flatten (and the tensors of
+// the batch_norm between them) in hinge's channels-last order. Version 1 files still load, read
+// in that order; files are always written as version 2.
 //
 // Loading checks, in this order, so that each kind of damage gets its own message: the magic,
 // the version, the scalar type code, the table's structure, the file size against the size the
@@ -41,7 +47,8 @@
 namespace hinge::io {
 
 inline constexpr std::string_view hinge_format_magic = "HINGEPRM";
-inline constexpr std::uint32_t hinge_format_version = 1;
+inline constexpr std::uint32_t hinge_format_version = 2;
+inline constexpr std::uint32_t oldest_hinge_format_version = 1;
 
 enum class scalar_code : std::uint32_t { float32 = 1, float64 = 2 };
 
@@ -112,15 +119,23 @@ inline constexpr std::uint32_t max_description = 1u << 20;
 inline constexpr std::uint32_t max_name = 4096;
 inline constexpr std::uint32_t max_rank = 8;
 
-}  // namespace detail
+// The tensor table as format version 1 had it: hinge's channels-last order everywhere, and a
+// convolution's weight as the 2-D [out, fan-in] of its storage.
+inline std::vector<tensor_slot> version_1_table(std::vector<tensor_slot> table) {
+    for (tensor_slot& t : table) {
+        t.order = {};
+        if (t.rank > 2) t.rank = 2, t.shape = {t.shape[0], t.fan_in, 1, 1};
+    }
+    return table;
+}
 
-// The bytes of a hinge parameter file for `params`.
+// A file of `version` with `table`'s names, shapes and order (tests write version 1 files with it).
 template <class Net, class T, class Role>
-std::vector<unsigned char> save_to_bytes(const parameter_block<Net, T, Role>& params) {
-    const std::vector<tensor_slot> table = tensor_table<Net, T>();
+std::vector<unsigned char> hinge_format_bytes(const parameter_block<Net, T, Role>& params,
+                                              const std::vector<tensor_slot>& table, std::uint32_t version) {
     detail::byte_writer w;
     w.put_bytes(hinge_format_magic);
-    w.put(hinge_format_version);
+    w.put(version);
     w.put(static_cast<std::uint32_t>(scalar_code_of<T>));
     w.put(architecture_fingerprint<Net>);
     w.put(static_cast<std::uint32_t>(architecture_description<Net>.size()));
@@ -137,6 +152,13 @@ std::vector<unsigned char> save_to_bytes(const parameter_block<Net, T, Role>& pa
         for (std::size_t k = 0; k < t.count; ++k) w.put(block[t.element(k)]);
     w.put(detail::crc32_of(w.bytes()));
     return std::move(w.bytes());
+}
+}  // namespace detail
+
+// The bytes of a hinge parameter file for `params`.
+template <class Net, class T, class Role>
+std::vector<unsigned char> save_to_bytes(const parameter_block<Net, T, Role>& params) {
+    return detail::hinge_format_bytes(params, tensor_table<Net, T>(), hinge_format_version);
 }
 
 // Writes `params` to `path` (through a temporary file renamed into place).
@@ -160,9 +182,9 @@ void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsi
         throw file_error(src + ": not a hinge parameter file: expected the magic 'HINGEPRM', found '" +
                          detail::printable(magic) + "'" + (magic.size() < 8 ? " (the file is shorter than the magic)" : ""));
     const auto version = r.get<std::uint32_t>("the version");
-    if (version != hinge_format_version)
-        throw file_error(src + ": unsupported format version: expected " + std::to_string(hinge_format_version) +
-                         ", found " + std::to_string(version));
+    if (version < oldest_hinge_format_version || version > hinge_format_version)
+        throw file_error(src + ": unsupported format version: expected " + std::to_string(oldest_hinge_format_version) +
+                         " to " + std::to_string(hinge_format_version) + ", found " + std::to_string(version));
     const auto scalar = r.get<std::uint32_t>("the scalar type");
     if (scalar != 1 && scalar != 2)
         throw file_error(src + ": wrong scalar type: expected " + scalar_code_name(std::uint32_t(scalar_code_of<T>)) +
@@ -236,7 +258,8 @@ void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsi
                          "; expected '" + std::string(expected_description) + "' (fingerprint " +
                          detail::hex(architecture_fingerprint<Net>, 16) + "), found '" + std::string(description) +
                          "' (fingerprint " + detail::hex(fingerprint, 16) + ")");
-    const std::vector<tensor_slot> table = tensor_table<Net, T>();
+    const std::vector<tensor_slot> table =
+        version == 1 ? detail::version_1_table(tensor_table<Net, T>()) : tensor_table<Net, T>();
     if (declared.size() != table.size())
         throw file_error(src + ": expected " + std::to_string(table.size()) + " tensors, found " +
                          std::to_string(declared.size()));
