@@ -1,7 +1,9 @@
 // hinge side of the PyTorch parity test (tests/parity/run_parity.sh runs torch_parity.py export,
 // then this, then torch_parity.py check).
 //
-// For every model of torch_parity.py: load the torch.nn.Sequential state_dict from safetensors,
+// For every model of torch_parity.py (MLPs with every activation and batch_norm; CNNs with
+// conv2d/conv1d, pooling, batch_norm per channel and after flatten, prelu per channel, flatten,
+// dropout and global_avg_pool): load the torch.nn.Sequential state_dict from safetensors,
 // run hinge on the same inputs, and compare with what PyTorch computed, in float against PyTorch's
 // float32 run (tolerance 1e-5) and in double against its float64 run (1e-10): outputs, the input
 // gradient, every parameter gradient and, in train mode, the running statistics after the step.
@@ -37,6 +39,19 @@ using mlp = hn::network<hn::input<input>, hn::dense<hidden1>, Act, hn::dense<hid
 using bn_mlp = hn::network<hn::input<input>, hn::dense<hidden1>, hn::batch_norm, hn::relu, hn::dense<hidden2>,
                            hn::batch_norm, hn::prelu, hn::dense<output>>;
 
+// The convolutional models of torch_parity.py (shapes there). hinge's inputs are channels last:
+// the data files hold x and dx permuted from PyTorch's NCHW / NCL to NHWC / NLC.
+using cnn2d = hn::network<hn::input<9, 11, 2>, hn::conv2d<4, 3>, hn::relu, hn::max_pool2d<2>,
+                          hn::conv2d<6, 3, 1, hn::padding::valid>, hn::leaky_relu<0.01f>, hn::flatten, hn::dense<10>,
+                          hn::relu, hn::dense<5>>;
+using cnn2d_bn = hn::network<hn::input<8, 8, 3>, hn::conv2d<5, 3, 2, hn::padding::valid>, hn::batch_norm, hn::prelu,
+                             hn::conv2d<6, 1>, hn::tanh, hn::flatten, hn::batch_norm, hn::dropout<0.0f>, hn::dense<7>,
+                             hn::relu, hn::dense<3>>;
+using cnn2d_global = hn::network<hn::input<7, 9, 2>, hn::conv2d<4, 3>, hn::relu, hn::avg_pool2d<2>, hn::conv2d<6, 3>,
+                                 hn::relu, hn::global_avg_pool, hn::dense<3>>;
+using cnn1d = hn::network<hn::input<13, 3>, hn::conv1d<5, 3>, hn::relu, hn::max_pool1d<2>,
+                          hn::conv1d<6, 3, 1, hn::padding::valid, 2>, hn::silu, hn::flatten, hn::dense<4>>;
+
 struct report {
     double worst = 0;
     std::string worst_name;
@@ -70,6 +85,7 @@ std::vector<typename Block::value_type> logical(const Block& block, const io::te
 template <class Net, class T>
 report compare(const std::string& dir, const std::string& name, bool train) {
     const std::string tag = sizeof(T) == 4 ? "" : "64";
+    constexpr std::size_t input = Net::input_size, output = Net::output_size;
     auto params = std::make_unique<hn::parameters<Net, T>>();
     io::load_safetensors(*params, dir + "/" + name + ".params.safetensors");
     const io::safetensors_document data = io::read_safetensors(dir + "/" + name + ".data.safetensors");
@@ -113,6 +129,7 @@ report compare(const std::string& dir, const std::string& name, bool train) {
 // hinge -> PyTorch: parameters hinge chose, with every tensor non-trivial, and their outputs.
 template <class Net>
 void export_hinge(const std::string& dir, const std::string& name) {
+    constexpr std::size_t input = Net::input_size, output = Net::output_size;
     auto params = std::make_unique<hn::parameters<Net>>();
     hn::init::he_normal(*params, 77);
     std::size_t n = 0;
@@ -134,7 +151,9 @@ void export_hinge(const std::string& dir, const std::string& name) {
     hn::forward(*params, *ws, x.data(), batch);
     for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->output(s).data(), output, y.begin() + s * output);
     io::safetensors_writer out;
-    out.add<float>("x", {batch, input}, x);
+    std::vector<std::uint64_t> x_shape{batch};  // channels last: [batch, H, W, C] or [batch, L, C]
+    for (std::size_t d = 0; d < Net::input_shape::rank; ++d) x_shape.push_back(Net::input_shape::dimension(d));
+    out.add<float>("x", x_shape, x);
     out.add<float>("y", {batch, output}, y);
     out.write(dir + "/" + name + ".hinge_out.safetensors");
 
@@ -171,8 +190,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string dir = argv[1];
-    std::printf("hinge vs PyTorch (batch %zu, %zu-%zu-%zu-%zu; tolerance 1e-5 float, 1e-10 double)\n", batch, input,
-                hidden1, hidden2, output);
+    std::printf("hinge vs PyTorch (batch %zu; MLPs %zu-%zu-%zu-%zu, CNNs; tolerance 1e-5 float, 1e-10 double)\n",
+                batch, input, hidden1, hidden2, output);
     model<mlp<hn::relu>>(dir, "relu");
     model<mlp<hn::leaky_relu<0.01f>>>(dir, "leaky_relu");
     model<mlp<hn::prelu>>(dir, "prelu");
@@ -188,6 +207,11 @@ int main(int argc, char** argv) {
     model<mlp<hn::tanh>>(dir, "tanh");
     model<bn_mlp>(dir, "batch_norm_train", true);
     model<bn_mlp>(dir, "batch_norm_eval", false);
-    std::printf("parity_check: %d of 15 models failed\n", failures);
+    model<cnn2d>(dir, "cnn2d");
+    model<cnn2d_bn>(dir, "cnn2d_bn_train", true);
+    model<cnn2d_bn>(dir, "cnn2d_bn_eval", false);
+    model<cnn2d_global>(dir, "cnn2d_global");
+    model<cnn1d>(dir, "cnn1d");
+    std::printf("parity_check: %d of 20 models failed\n", failures);
     return failures ? 1 : 0;
 }

@@ -12,7 +12,9 @@
                                PyTorch -> hinge -> PyTorch must be bit-exact.
 
 The loss is L = sum(y * g) for a fixed random g, so dL/dy = g: hinge seeds its backward pass with
-the same g. Needs python3-torch and python3-numpy (Debian), nothing else: safetensors files are
+the same g. Images and sequences are channels last in hinge: x and dx are written permuted from
+NCHW (NCL) to NHWC (NLC) here, and hinge's x is permuted back before torch runs it; the
+parameters are never permuted by hand (that is what the mapping under test does). Needs python3-torch and python3-numpy (Debian), nothing else: safetensors files are
 read and written by the dozen lines below (the format is an 8-byte header length, a JSON header
 and raw little-endian data), so the `safetensors` package is not required.
 """
@@ -50,22 +52,84 @@ ACTIVATIONS = {
     "sigmoid": lambda w: nn.Sigmoid(),
     "tanh": lambda w: nn.Tanh(),
 }
-MODELS = [(name, False, True) for name in ACTIVATIONS] + [
-    ("batch_norm_train", True, True),
-    ("batch_norm_eval", True, False),
-]
 
 
-def build(name, batch_norm):
-    """The nn.Sequential of a model: Linear, [BatchNorm1d], activation, Linear, [BatchNorm1d], activation, Linear."""
+def build_mlp(name, batch_norm):
+    """The nn.Sequential of an MLP: Linear, [BatchNorm1d], activation, Linear, [BatchNorm1d], activation, Linear."""
     if batch_norm:
-        bn = lambda w: nn.BatchNorm1d(w, eps=F32(1e-5), momentum=F32(0.1))  # hinge's batch_norm_with<0.1f, 1e-5f>
-        return nn.Sequential(nn.Linear(INPUT, HIDDEN1), bn(HIDDEN1), nn.ReLU(),
-                             nn.Linear(HIDDEN1, HIDDEN2), bn(HIDDEN2), nn.PReLU(HIDDEN2),
+        return nn.Sequential(nn.Linear(INPUT, HIDDEN1), batch_norm_1d(HIDDEN1), nn.ReLU(),
+                             nn.Linear(HIDDEN1, HIDDEN2), batch_norm_1d(HIDDEN2), nn.PReLU(HIDDEN2),
                              nn.Linear(HIDDEN2, OUTPUT))
     act = ACTIVATIONS[name]
     return nn.Sequential(nn.Linear(INPUT, HIDDEN1), act(HIDDEN1), nn.Linear(HIDDEN1, HIDDEN2), act(HIDDEN2),
                          nn.Linear(HIDDEN2, OUTPUT))
+
+
+# hinge's batch_norm_with<0.1f, 1e-5f>
+def batch_norm_1d(w):
+    return nn.BatchNorm1d(w, eps=F32(1e-5), momentum=F32(0.1))
+
+
+def batch_norm_2d(w):
+    return nn.BatchNorm2d(w, eps=F32(1e-5), momentum=F32(0.1))
+
+
+# Convolutional models. Inputs are NCHW (NCL) here and channels-last in hinge: the data files hold
+# x and dx for hinge, permuted to NHWC (NLC) by to_hinge(), and the check reads hinge's x back
+# with from_hinge(). Odd sizes and C > 1 everywhere, so that a mistake in the order of channels,
+# rows or columns changes the numbers.
+def build_cnn2d():
+    # 2 x 9 x 11 -> conv same 9x11x4 -> pool 4x5x4 -> conv valid 2x3x6 -> flatten 36 -> 10 -> 5
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 6, 3), nn.LeakyReLU(F32(0.01)), nn.Flatten(),
+                         nn.Linear(36, 10), nn.ReLU(), nn.Linear(10, 5))
+
+
+def build_cnn2d_bn():
+    # 3 x 8 x 8 -> conv stride 2 valid 3x3x5 -> BatchNorm2d, PReLU(5) -> 1x1 conv 3x3x6 -> flatten 54
+    # -> BatchNorm1d(54) (its tensors permuted like the next weight's columns) -> Dropout(0) -> 7 -> 3.
+    # No batch norm after Linear(54, 7): it would make the gradient of BatchNorm1d(54)'s bias exactly 0,
+    # so that both sides compare rounding noise.
+    return nn.Sequential(nn.Conv2d(3, 5, 3, stride=2), batch_norm_2d(5), nn.PReLU(5),
+                         nn.Conv2d(5, 6, 1), nn.Tanh(), nn.Flatten(), batch_norm_1d(54), nn.Dropout(0.0),
+                         nn.Linear(54, 7), nn.ReLU(), nn.Linear(7, 3))
+
+
+def build_cnn2d_global():
+    # 2 x 7 x 9 -> conv same 7x9x4 -> avg pool 3x4x4 -> conv same 3x4x6 -> global average 6 -> 3
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                         nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(6, 3))
+
+
+def build_cnn1d():
+    # 3 x 13 -> conv same 13x5 -> pool 6x5 -> conv valid dilation 2 2x6 -> flatten 12 -> 4
+    return nn.Sequential(nn.Conv1d(3, 5, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+                         nn.Conv1d(5, 6, 3, dilation=2), nn.SiLU(), nn.Flatten(), nn.Linear(12, 4))
+
+
+# name -> (builder, input shape of one sample in PyTorch's layout, train mode?).
+# Must match tests/parity/parity_check.cpp.
+MODELS = {name: ((lambda n=name: build_mlp(n, False)), (INPUT,), True) for name in ACTIVATIONS}
+MODELS.update({
+    "batch_norm_train": (lambda: build_mlp("", True), (INPUT,), True),
+    "batch_norm_eval": (lambda: build_mlp("", True), (INPUT,), False),
+    "cnn2d": (build_cnn2d, (2, 9, 11), True),
+    "cnn2d_bn_train": (build_cnn2d_bn, (3, 8, 8), True),
+    "cnn2d_bn_eval": (build_cnn2d_bn, (3, 8, 8), False),
+    "cnn2d_global": (build_cnn2d_global, (2, 7, 9), True),
+    "cnn1d": (build_cnn1d, (3, 13), True),
+})
+
+
+def to_hinge(a):
+    """A batch in PyTorch's channels-first layout (N, C, ...) as hinge's channels-last (N, ..., C)."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1))
+
+
+def from_hinge(a):
+    """hinge's channels-last batch (N, ..., C) in PyTorch's layout (N, C, ...)."""
+    return np.ascontiguousarray(np.moveaxis(a, -1, 1))
 
 
 def randomize(model, generator):
@@ -74,7 +138,7 @@ def randomize(model, generator):
         for m in model:
             if isinstance(m, nn.PReLU):
                 m.weight.copy_(0.05 + 0.4 * torch.rand(m.weight.shape, generator=generator))
-            if isinstance(m, nn.BatchNorm1d):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
                 m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator))
                 m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=generator))
@@ -131,7 +195,7 @@ def run(model, x, g, train):
     if train:
         model.zero_grad()
         (y * g).sum().backward()
-        result["dx"] = x.grad.numpy().copy()
+        result["dx"] = to_hinge(x.grad.numpy())
         for name, p in model.named_parameters():
             result["grad." + name] = p.grad.numpy().copy()
         for name, b in model.named_buffers():
@@ -141,17 +205,19 @@ def run(model, x, g, train):
 
 
 def export(directory):
-    for index, (name, batch_norm, train) in enumerate(MODELS):
+    for index, (name, (build, input_shape, train)) in enumerate(MODELS.items()):
         generator = torch.Generator().manual_seed(1000 + index)
         torch.manual_seed(2000 + index)
-        model = build(name, batch_norm)
+        model = build()
         randomize(model, generator)
         save_safetensors(f"{directory}/{name}.params.safetensors", state_dict_arrays(model), {"format": "pt"})
-        x = torch.randn(BATCH, INPUT, generator=generator)
-        g = torch.randn(BATCH, OUTPUT, generator=generator)
-        model64 = build(name, batch_norm).double()
+        x = torch.randn(BATCH, *input_shape, generator=generator)
+        with torch.no_grad():
+            output_shape = model.eval()(x).shape[1:]
+        g = torch.randn(BATCH, *output_shape, generator=generator)
+        model64 = build().double()
         model64.load_state_dict(model.state_dict())  # the float32 values, widened exactly
-        data = {"x": x.numpy(), "g": g.numpy()}
+        data = {"x": to_hinge(x.numpy()), "g": g.numpy()}
         data.update(run(model, x, g, train))
         for key, value in run(model64, x.double(), g.double(), train).items():
             head, _, rest = key.partition(".")
@@ -166,15 +232,15 @@ def relative_error(a, b):
 
 def check(directory):
     failures = 0
-    for name, batch_norm, _ in MODELS:
+    for name, (build, _, _) in MODELS.items():
         # hinge -> PyTorch: hinge's parameters, loaded strictly into the same torch model.
-        model = build(name, batch_norm)
+        model = build()
         state = {k: torch.from_numpy(v) for k, v in load_safetensors(f"{directory}/{name}.hinge.safetensors").items()}
         model.load_state_dict(state, strict=True)
         model.eval()
         out = load_safetensors(f"{directory}/{name}.hinge_out.safetensors")
         with torch.no_grad():
-            y = model(torch.from_numpy(out["x"])).numpy()
+            y = model(torch.from_numpy(from_hinge(out["x"]))).numpy()
         error = relative_error(y, out["y"].astype(np.float64))
         # PyTorch -> hinge -> PyTorch: every tensor bit for bit.
         original = load_safetensors(f"{directory}/{name}.params.safetensors")
