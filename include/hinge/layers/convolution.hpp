@@ -3,8 +3,8 @@
 //
 // Weights: a (Kh * Kw * Cin) x Filters matrix, in the same panel storage as dense weights, its
 // rows ordered (kernel row, kernel column, input channel): weight(f, (kh * Kw + kw) * Cin + c).
-// PyTorch's conv.weight[f, c, kh, kw] is weight(f, (kh * Kw + kw) * Cin + c) here (safetensors
-// import of convolutions does not exist yet; hinge's own format saves them).
+// PyTorch's conv.weight[f, c, kh, kw] is weight(f, (kh * Kw + kw) * Cin + c) here; files
+// (io/safetensors.hpp, io/save.hpp) hold PyTorch's [F, C, Kh, Kw] and io::tensor_table reorders.
 #include <cstddef>
 
 #include <hinge/core/concepts.hpp>
