@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 
 #include <hinge/runtime/dispatch.hpp>
 
@@ -23,6 +24,7 @@ int main() {
     std::printf("consumer: loss %.5f -> %.5f\n", static_cast<double>(first), static_cast<double>(last));
     if (!(last < first * 0.01f)) return 1;
 
+    std::printf("consumer: default arch %s\n", std::string(hn::dispatched_inference<net>{}.arch_name()).c_str());
     hn::inference<net> direct;
     const float expected = direct(params, std::span<const float, 1>(&x[0], 1))[0];
     for (const char* arch : {"fma3+avx2", "sse4.2", "sse2"}) {
