@@ -16,7 +16,8 @@ ROOT=$(pwd)
 
 PACKAGES=(cmake g++ clang-19 ninja-build ccache libboost-dev libboost-test-dev
           libxsimd-dev libbenchmark-dev libeigen3-dev zlib1g-dev
-          nlohmann-json3-dev libclang-rt-19-dev)
+          nlohmann-json3-dev libclang-rt-19-dev qemu-user)
+# qemu-user: the consumer's run-time dispatch is also run on emulated older CPUs (mode_test).
 # The PyTorch parity test (tests/parity) runs when /usr/bin/python3 can import torch and numpy
 # (Debian python3-torch python3-numpy, about 1 GB, so not installed here); otherwise CTest
 # reports it as skipped and mode_test says so.
@@ -195,6 +196,18 @@ mode_test() {
     cmake --build "$tmp/build" -j "$JOBS"
     section "Run consumer"
     "$tmp/build/consumer"
+    # Run-time dispatch on CPUs without AVX2: qemu-x86_64 emulates them (and stops with SIGILL
+    # on an instruction the CPU model lacks), so the consumer, built with the baseline flags and
+    # dispatching to its per-arch entries, must choose each CPU's best arch and run cleanly.
+    local cpu expected
+    for cpu in core2duo:sse2 Nehalem:sse4.2 Haswell:fma3+avx2; do
+        expected=${cpu#*:}
+        cpu=${cpu%%:*}
+        section "Consumer on an emulated $cpu CPU (qemu-x86_64): expects dispatch to $expected"
+        qemu-x86_64 -cpu "$cpu" "$tmp/build/consumer" | tee "$tmp/qemu.log"
+        grep -qx "consumer: default arch $expected" "$tmp/qemu.log" ||
+            die "on an emulated $cpu the consumer did not dispatch to $expected"
+    done
     section "All tests passed"
 }
 

@@ -259,14 +259,17 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
         // The peak is a capacity: interference only lowers it, so take the fastest repetition.
         if (name == peak_name && flops.count(name)) peak = flops.at(name) / s.min;
     }
-    std::size_t workload_width = 8;
-    for (const auto& [name, s] : rows) workload_width = std::max(workload_width, split(name).first.size());
+    std::size_t workload_width = 8, impl_width = 8;
+    for (const auto& [name, s] : rows) {
+        workload_width = std::max(workload_width, split(name).first.size());
+        impl_width = std::max(impl_width, split(name).second.size());
+    }
 
     std::fprintf(out, "\nSummary (medians of CPU time; %s)\n",
                  peak > 0 ? "% peak relative to the fastest peak_fma/float repetition of this run"
                           : "no peak_fma/float in this run");
-    std::fprintf(out, "%-*s  %-8s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width), "workload",
-                 "impl", "median", "spread", "GFLOP/s", "% peak", "hinge/eigen", "hinge/libtorch");
+    std::fprintf(out, "%-*s  %-*s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width), "workload",
+                 static_cast<int>(impl_width), "impl", "median", "spread", "GFLOP/s", "% peak", "hinge/eigen", "hinge/libtorch");
     for (const auto& [name, s] : rows) {
         const auto [workload, impl] = split(name);
         const double f = flops.count(name) ? flops.at(name) : 0;
@@ -282,8 +285,8 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
             if (impl == "hinge" && median_of.count(peer))
                 std::snprintf(ratio[p], sizeof ratio[p], "%.3f", s.median / median_of.at(peer));
         }
-        std::fprintf(out, "%-*s  %-8s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width),
-                     workload.c_str(), impl.c_str(), format_time(s.median).c_str(), spread, rate, percent, ratio[0],
+        std::fprintf(out, "%-*s  %-*s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width),
+                     workload.c_str(), static_cast<int>(impl_width), impl.c_str(), format_time(s.median).c_str(), spread, rate, percent, ratio[0],
                      ratio[1]);
     }
     std::fflush(out);

@@ -4,7 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace hinge::detail {
+#include <hinge/detail/isa_namespace.hpp>
+
+// In the instruction-set namespace like the kernels that call it: an out-of-line copy compiled for
+// AVX2 must not stand in for the SSE2 build's (tests/runtime/dispatch_symbols.sh).
+namespace hinge::detail::inline HINGE_ISA_NAMESPACE {
 
 [[noreturn]] inline void contract_violation(const char* what, unsigned long long value,
                                             unsigned long long limit) noexcept {
@@ -12,4 +16,4 @@ namespace hinge::detail {
     std::abort();
 }
 
-}  // namespace hinge::detail
+}  // namespace hinge::detail::inline HINGE_ISA_NAMESPACE

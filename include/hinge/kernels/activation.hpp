@@ -11,7 +11,7 @@
 #include <hinge/activations/identity.hpp>
 #include <hinge/kernels/simd.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // Standard normal noise keyed by (seed, row, column): stateless, so any tile of any pass can
 // draw it in any order and get the same values for a seed.
@@ -139,4 +139,4 @@ inline void add_column_sums(const activation_gradient_target<T>& target, std::si
         (V::load_aligned(target.slope_gradient + column) + slope_sum).store_aligned(target.slope_gradient + column);
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

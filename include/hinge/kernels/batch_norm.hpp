@@ -9,7 +9,7 @@
 
 #include <hinge/kernels/activation.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 template <class T>
 struct batch_norm_parameters {
@@ -112,4 +112,4 @@ inline void batch_norm_backward(std::size_t rows, std::size_t width, const T* du
     }
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -24,7 +24,7 @@
 #include <hinge/kernels/gemm.hpp>
 #include <hinge/layers/window.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // The windows of one sample as rows: windows[p][(kh * Kw + kw) * C + c] = the input value under
 // tap (kh, kw) of output position p, channel c, or 0 where the tap falls into the padding.
@@ -185,4 +185,4 @@ inline void convolution_input_gradient(std::size_t samples, const T* dz, std::si
     }
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

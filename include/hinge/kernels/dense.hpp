@@ -6,7 +6,7 @@
 #include <hinge/kernels/epilogues.hpp>
 #include <hinge/kernels/gemm.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // y = Act(x W + b).  x: rows x In (row stride x_stride), W: In x Out in panels, y: rows x pad(Out).
 // activation: the stage's learned slopes / training noise; z (rows x pad(Out)), if not null,
@@ -77,4 +77,4 @@ inline void dense_input_gradient(std::size_t rows, const T* dz, std::size_t dz_s
     dense_input_gradient<PrevAct, In, Out>(rows, dz, dz_stride, w, wt_scratch, previous, dz_prev, dz_prev_stride);
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -10,7 +10,7 @@
 
 #include <hinge/kernels/activation.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // Loads `valid` (< V::size) values and zeros, for the ends of rows that are not padded.
 template <class T>
@@ -191,4 +191,4 @@ inline void residual_add_backward_projected(std::size_t rows, const T* dz, std::
     }
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

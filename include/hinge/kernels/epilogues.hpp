@@ -10,7 +10,7 @@
 #include <hinge/kernels/activation.hpp>
 #include <hinge/kernels/simd.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // Forward: y = Act(acc + bias), row-major output with row stride y_stride. When the activation's
 // derivative needs z (and this is a training pass), z is stored too, from the same registers.
@@ -106,4 +106,4 @@ struct panel_store_epilogue {
     }
 };
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -14,7 +14,7 @@
 
 #include <hinge/kernels/simd.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // Where a tile sits in the depth loop: the first depth block starts from zero, later ones from
 // the partial sums stored in the destination; only the last one runs the epilogue.
@@ -195,4 +195,4 @@ inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const 
                                                      accumulate);
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -13,7 +13,7 @@
 
 #include <hinge/kernels/simd.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // SGD with coupled weight decay: p -= rate * (g + decay * p).
 template <class T>
@@ -104,4 +104,4 @@ inline T sum_of_squares(const T* p, std::size_t size) noexcept {
     return xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -9,7 +9,7 @@
 #include <hinge/layers/pooling.hpp>
 #include <hinge/layers/window.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // y = Act(max or mean over each window). x and y: samples x positions rows of Cp values
 // (Cp = padded channels); z, if not null, receives the pooled value before the activation.
@@ -108,4 +108,4 @@ inline void pooling_backward(std::size_t samples, const T* x, const T* dz, std::
     for (std::size_t v = 0; v < nv; ++v) add_column_sums<PrevAct>(previous, v * V::size, bias_sum[v], slope_sum[v]);
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

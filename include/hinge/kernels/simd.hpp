@@ -2,11 +2,14 @@
 // The one place where xsimd enters the library. Kernels use hinge::kernels::vector<T>, the
 // widest batch the compile flags allow (SSE2: 4 floats; -mavx2 -mfma or -march=x86-64-v3: 8).
 #include <cstddef>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
 #include <hinge/activations/value_ops.hpp>
 #include <hinge/core/layout.hpp>
+#include <hinge/detail/isa_namespace.hpp>
+
 
 namespace hinge {
 
@@ -29,10 +32,17 @@ struct value_ops<xsimd::batch<T, Arch>> {
     static batch abs(const batch& x) noexcept { return xsimd::abs(x); }
 };
 
-namespace kernels {
+namespace kernels::inline HINGE_ISA_NAMESPACE {
+
+// The instruction set this translation unit's kernels are compiled for (runtime/dispatch.hpp
+// checks that a per-arch entry point is instantiated in a file compiled for its arch).
+using compiled_arch = HINGE_ISA_XSIMD_ARCH;
+static_assert(std::is_same_v<compiled_arch, xsimd::default_arch>,
+              "hinge: kernels/simd.hpp names this instruction set's namespace after another arch than the "
+              "one xsimd compiles for; extend the table above");
 
 template <class T>
-using vector = xsimd::batch<T>;
+using vector = xsimd::batch<T, compiled_arch>;
 
 template <class T>
 inline constexpr std::size_t vector_width = vector<T>::size;
@@ -74,5 +84,5 @@ inline constexpr std::size_t unpacked_micro_rows =
     micro_rows<T>;
 #endif
 
-}  // namespace kernels
+}  // namespace kernels::inline HINGE_ISA_NAMESPACE
 }  // namespace hinge

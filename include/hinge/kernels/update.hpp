@@ -4,7 +4,7 @@
 
 #include <hinge/kernels/simd.hpp>
 
-namespace hinge::kernels {
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // p -= rate * g.  @pre size is a multiple of the panel width, both pointers 64-byte aligned
 // (true of every parameter block).
@@ -18,4 +18,4 @@ inline void subtract_scaled(T* p, const T* g, T rate, std::size_t size) noexcept
     }
 }
 
-}  // namespace hinge::kernels
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -20,7 +20,7 @@
 
 namespace hinge {
 
-namespace detail {
+namespace detail::inline HINGE_ISA_NAMESPACE {
 
 enum class pass_kind { inference, training };
 
@@ -146,8 +146,9 @@ void zero_column_sums(gradients<Net, T>& grads) noexcept {
         for (std::size_t j = 0; j < s.padded_output; ++j) g[s.slope_offset + j] = T(0);
 }
 
-}  // namespace detail
+}  // namespace detail::inline HINGE_ISA_NAMESPACE
 
+inline namespace HINGE_ISA_NAMESPACE {
 // Runs every stage on `rows` samples (rows <= Batch) of x (rows x Net::input_size, contiguous),
 // with inference semantics. Afterwards ws.activation<I>() holds every stage's output and
 // ws.output(r) the network's.
@@ -210,7 +211,9 @@ private:
 };
 
 // seed_output_gradient(params, ws, grads, rows, fn): output_gradient fed with fn(r, j) = dL/dy.
-namespace detail {
+}  // inline namespace HINGE_ISA_NAMESPACE
+
+namespace detail::inline HINGE_ISA_NAMESPACE {
 template <class Net, std::size_t Batch, class T, class LossGradient>
 void seed_output_gradient(const T* parameter_data, workspace<Net, Batch, T, true>& ws, gradients<Net, T>& grads,
                           std::size_t rows, LossGradient& loss_gradient) noexcept {
@@ -218,8 +221,9 @@ void seed_output_gradient(const T* parameter_data, workspace<Net, Batch, T, true
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < Net::output_size; ++j) sink(r, j, static_cast<T>(loss_gradient(r, j)));
 }
-}  // namespace detail
+}  // namespace detail::inline HINGE_ISA_NAMESPACE
 
+inline namespace HINGE_ISA_NAMESPACE {
 template <class Net, std::size_t Batch, class T, class LossGradient>
 void seed_output_gradient(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws,
                           gradients<Net, T>& grads, std::size_t rows, LossGradient&& loss_gradient) noexcept {
@@ -236,9 +240,11 @@ void seed_output_gradient(workspace<Net, Batch, T, true>& ws, gradients<Net, T>&
     detail::seed_output_gradient(static_cast<const T*>(nullptr), ws, grads, rows, loss_gradient);
 }
 
+}  // inline namespace HINGE_ISA_NAMESPACE
+
 enum class input_gradient : bool { skip = false, compute = true };
 
-namespace detail {
+namespace detail::inline HINGE_ISA_NAMESPACE {
 
 // The gradient of the network input when stage 0 is a convolution: its product writes positions
 // of pad(C) values, the input gradient has C per position; this copies them over.
@@ -377,8 +383,9 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
     }
 }
 
-}  // namespace detail
+}  // namespace detail::inline HINGE_ISA_NAMESPACE
 
+inline namespace HINGE_ISA_NAMESPACE {
 // The backward pass after the output gradient is seeded (following train_forward): fills every
 // parameter gradient (overwriting it) and, if asked, ws.input_gradient(). The activation
 // derivative of stage l-1 is applied where stage l produces dL/dz_{l-1} (a gemm epilogue, or the
@@ -404,4 +411,5 @@ void backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& 
     }
 }
 
+}  // inline namespace HINGE_ISA_NAMESPACE
 }  // namespace hinge

@@ -33,6 +33,39 @@ struct optimizer_state<Optimizer, Net, T> {
 
 }  // namespace detail
 
+namespace detail::inline HINGE_ISA_NAMESPACE {
+
+// One training step (trainer::step's body): forward, loss, backward, update. A free function in
+// the instruction-set namespace (kernels/simd.hpp) because its machine code is the kernels':
+// runtime/dispatch.hpp instantiates it once per arch. Training semantics: batch statistics for
+// batch_norm, fresh noise for stochastic activations (`step_number` seeds it, so a run is
+// reproducible). The loss writes dL/dy straight into output_gradient, which applies the output
+// activation's derivative and accumulates the last stage's bias gradient as it goes.
+template <class Net, std::size_t Batch, class T, class Loss, class Optimizer, class OptimizerState>
+T training_step(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, gradients<Net, T>& grads,
+                Optimizer& optimizer, OptimizerState& state, Loss& loss_function, const T* inputs,
+                const typename Loss::template target_type<T>* targets, std::size_t rows,
+                std::uint64_t step_number) noexcept {
+    train_forward(params, ws, inputs, rows, step_number);
+    constexpr std::size_t last = Net::stage_count - 1;
+    const output_gradient<Net, Batch, T> sink(params, ws, grads, rows);
+    T loss = Loss::evaluate(rows, Net::output_size, ws.template activation<last>(),
+                            ws.template activation_stride<last>, targets, sink);
+    backward(params, ws, inputs, grads, rows);
+    if constexpr (requires { loss_function.regularize(params, grads); })
+        loss += loss_function.regularize(params, grads);
+    if constexpr (std::is_same_v<OptimizerState, stateless>)
+        optimizer.update(params, grads);
+    else
+        optimizer.update(params, grads, state);
+    return loss;
+}
+
+}  // namespace detail::inline HINGE_ISA_NAMESPACE
+
+template <class Arch, class Trainer>
+struct dispatched_training_step_entry;  // runtime/dispatch.hpp
+
 // A loss that can count correct decisions (argmax = label, or sign = target) has an accuracy.
 template <class Loss, class T>
 concept loss_with_accuracy = requires(const T* y, const typename Loss::template target_type<T>* t) {
@@ -76,17 +109,8 @@ public:
     // One step on the first `rows` samples (1 <= rows <= B), for a last partial batch: the loss
     // and its gradient are means over those rows, so a partial batch is a smaller batch.
     T step(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
-        // Training semantics: batch statistics for batch_norm, fresh noise for stochastic
-        // activations (one seed per step, so a run is reproducible).
-        train_forward(params_, workspace_, inputs, rows, ++steps_);
-        T loss = evaluate_and_seed(targets, rows);
-        backward(params_, workspace_, inputs, gradients_, rows);
-        if constexpr (requires { loss_.regularize(params_, gradients_); }) loss += loss_.regularize(params_, gradients_);
-        if constexpr (std::is_same_v<optimizer_state_type, detail::stateless>)
-            optimizer_.update(params_, gradients_);
-        else
-            optimizer_.update(params_, gradients_, state_);
-        return loss;
+        return detail::training_step(params_, workspace_, gradients_, optimizer_, state_, loss_, inputs, targets,
+                                     rows, ++steps_);
     }
 
     // Forward pass and loss only (no gradient, no update) on `rows` <= B samples: for validation
@@ -130,14 +154,9 @@ public:
     Loss& loss() noexcept { return loss_; }
 
 private:
-    // The loss writes dL/dy straight into output_gradient, which applies the output activation's
-    // derivative and accumulates the last stage's bias gradient as it goes.
-    T evaluate_and_seed(const target_type* targets, std::size_t rows) noexcept {
-        constexpr std::size_t last = Net::stage_count - 1;
-        const output_gradient<Net, batch_size, T> sink(params_, workspace_, gradients_, rows);
-        return Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
-                              workspace_.template activation_stride<last>, targets, sink);
-    }
+    // runtime/dispatch.hpp runs the same step through a per-instruction-set entry point.
+    template <class Arch, class Trainer>
+    friend struct dispatched_training_step_entry;
 
     parameters<Net, T>& params_;
     Optimizer optimizer_;

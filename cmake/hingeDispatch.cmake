@@ -1,0 +1,54 @@
+# hinge_add_dispatch(<target> SOURCES <entries.cpp>... [ARCHS <arch>...])
+#
+# Compiles the entries files (each includes <hinge/runtime/dispatch_entries.hpp> and names its
+# networks with HINGE_DISPATCH_INFERENCE / HINGE_DISPATCH_TRAINER) once per instruction set, with
+# that set's flags, and adds the objects to <target>. The rest of <target> keeps its own flags
+# (typically the x86-64 baseline) and reaches the kernels through hinge::dispatched_inference /
+# hinge::dispatched_step (include/hinge/runtime/dispatch.hpp).
+#
+# ARCHS (default: fma3_avx2 sse4_2 sse2, i.e. hinge::dispatch_archs) may hold:
+#   sse2       -march=x86-64      (every x86-64 CPU)
+#   sse4_2     -march=x86-64-v2   (SSE4.2, POPCNT: Nehalem, 2008, and later)
+#   fma3_avx2  -march=x86-64-v3   (AVX2, FMA: Haswell / Zen 1 and later)
+# If you change the list, give the front ends the matching xsimd::arch_list as their Archs
+# argument. The -march flag comes after the build's own flags, so a project built with
+# -march=native still gets exactly these instruction sets in the entries objects; an entries file
+# compiled for another arch than its name is a compile error (dispatch_entries.hpp checks it).
+#
+# The entries objects are always compiled with -O3 (see below). Creates one OBJECT library per arch, named <target>_dispatch_<arch>, which links hinge::hinge
+# and inherits <target>'s include directories and compile definitions.
+function(hinge_add_dispatch target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;ARCHS")
+  if(NOT arg_SOURCES)
+    message(FATAL_ERROR "hinge_add_dispatch(${target}): give the entries files with SOURCES")
+  endif()
+  if(NOT arg_ARCHS)
+    set(arg_ARCHS fma3_avx2 sse4_2 sse2)
+  endif()
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    message(FATAL_ERROR "hinge_add_dispatch: only g++ and clang++ flags are known (compiler: ${CMAKE_CXX_COMPILER_ID})")
+  endif()
+  if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    message(FATAL_ERROR "hinge_add_dispatch: the instruction sets it knows are x86-64's (this is ${CMAKE_SYSTEM_PROCESSOR})")
+  endif()
+  foreach(arch IN LISTS arg_ARCHS)
+    if(arch STREQUAL "sse2")
+      set(flags -march=x86-64)
+    elseif(arch STREQUAL "sse4_2")
+      set(flags -march=x86-64-v2)
+    elseif(arch STREQUAL "fma3_avx2")
+      set(flags -march=x86-64-v3)
+    else()
+      message(FATAL_ERROR "hinge_add_dispatch(${target}): unknown arch '${arch}' (known: sse2 sse4_2 fma3_avx2)")
+    endif()
+    set(objects ${target}_dispatch_${arch})
+    add_library(${objects} OBJECT ${arg_SOURCES})
+    target_link_libraries(${objects} PRIVATE hinge::hinge)
+    target_include_directories(${objects} PRIVATE $<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>)
+    target_compile_definitions(${objects} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>)
+    # -O3 whatever the build type: each arch's code keeps names of its own only when everything is
+    # inlined into the entry points ([[gnu::flatten]]), and at -O0 nothing is.
+    target_compile_options(${objects} PRIVATE ${flags} -mtune=generic -O3)
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${objects}>)
+  endforeach()
+endfunction()

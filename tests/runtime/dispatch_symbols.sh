@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Usage: dispatch_symbols.sh <arch: sse2 | sse4_2 | fma3_avx2> <entries object file>
+#
+# Passes when every function the object defines with external linkage carries its arch in its
+# name: hinge's instruction-set namespace (hinge::kernels::isa_sse2, ...), or an xsimd arch type
+# among its template arguments (the dispatch entries, xsimd's own kernels, activations
+# instantiated on batch<float, Arch>). A function named without the arch (an inline function or
+# template instantiated on arch-neutral types and not inlined) would share its name with a copy
+# compiled for another instruction set, and the linker would keep one of them for every arch:
+# SIGILL on a CPU without the instructions of the copy it kept.
+set -euo pipefail
+arch=${1:?usage: dispatch_symbols.sh <arch> <object file>}
+object=${2:?usage: dispatch_symbols.sh <arch> <object file>}
+case "$arch" in
+    sse2) markers='isa_sse2|xsimd::sse2' ;;
+    sse4_2) markers='isa_sse4_2|xsimd::sse4_2' ;;
+    fma3_avx2) markers='isa_fma3_avx2|xsimd::fma3<xsimd::avx2>' ;;
+    *) echo "dispatch_symbols: unknown arch '$arch'" >&2; exit 2 ;;
+esac
+nm_tool=${NM:-nm}
+# Defined symbols of kinds T (global text), W (weak text), i (indirect function), u (unique global).
+functions=$("$nm_tool" -C --defined-only "$object" | awk '$2 ~ /^[TWiu]$/ { $1 = ""; $2 = ""; sub(/^  /, ""); print }')
+entries=$(printf '%s\n' "$functions" | grep -c '^hinge::dispatched_[a-z_]*_entry<' || true)
+# __clang_call_terminate: clang's two-call helper (begin_catch, terminate), the same in every object.
+leaked=$(printf '%s\n' "$functions" | grep -Ev "(${markers})([^_a-z0-9]|$)" | grep -v '^__clang_call_terminate$' | grep -v '^$' || true)
+if [ "$entries" -eq 0 ]; then
+    echo "dispatch_symbols: $object defines no dispatch entry" >&2
+    exit 1
+fi
+if [ -n "$leaked" ]; then
+    echo "dispatch_symbols: $object ($arch) defines functions whose names do not say $arch:" >&2
+    printf '%s\n' "$leaked" | cut -c1-300 >&2
+    exit 1
+fi
+echo "dispatch_symbols: $object ($arch): $entries entry points; all $(printf '%s\n' "$functions" | grep -c .) external functions are named for $arch"
