@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the benchmarks with g++ and clang++-19 (Release, HINGE_ARCH_FLAGS default -march=native)
 # and runs every one, pinned to CPU 1 when taskset exists; ends with ONE table of every workload
-# (bench/mlp_*.cpp) x implementation (hinge, eigen, libtorch) x compiler, from bench/table.py.
+# (bench/mlp_*.cpp, bench/cnn_*.cpp) x implementation (hinge, eigen, libtorch) x compiler, from
+# bench/table.py.
 # libtorch is in the g++ build only (its 1.13 headers do not compile with clang 19 in C++20).
 #
 #   bench/run.sh                      both compilers, every bench/*.cpp

@@ -6,7 +6,7 @@
 
 Each directory holds <binary>.json files (written with --benchmark_out). A workload row is a
 benchmark "<workload>/<impl>" whose workload is the binary's own name (mlp_64_128_128_10_batch1,
-...); --all adds every other benchmark (phases of the training steps, dense_layer kernels).
+..., cnn_fashion_mnist_train_batch64); --all adds every other benchmark (phases of the training steps, dense_layer kernels).
 Columns, all from the same binary's run:
   median   median over the repetitions of the CPU time per call
   spread   (max - min) / median over the repetitions
@@ -88,12 +88,13 @@ def main(argv):
                     "%.2f" % gflops if gflops else "-",
                     "%.1f" % (100 * gflops * 1e9 / peak) if gflops and peak else "-",
                     "%.1f" % (peak * 1e-9) if peak else "-"] + ratios))
-    # Workloads in a fixed order (batch-1 by size, then training), then compilers as given.
+    # Workloads in a fixed order (batch-1 MLPs by size, then MLP training, then CNNs), then
+    # compilers as given.
     def key(row):
         workload, compiler, order, _ = row
         training = "train" in workload
         size = [int(t) for t in workload.replace("_", " ").split() if t.isdigit()]
-        return (training, size[:1] + [sum(size)], workload, [os.path.basename(os.path.normpath(d)).replace("bench-", "") for d in dirs].index(compiler), order)
+        return (training, workload.startswith("cnn_"), size[:1] + [sum(size)], workload, [os.path.basename(os.path.normpath(d)).replace("bench-", "") for d in dirs].index(compiler), order)
     rows.sort(key=key)
     header = ["workload", "compiler", "impl", "median", "spread", "GFLOP/s", "% peak", "peak GFLOP/s",
               "hinge/eigen", "hinge/libtorch"]

@@ -40,6 +40,131 @@
 
 namespace hinge_bench::training {
 
+// ---- shared by every training workload (this file's MLPs, cnn_fashion_mnist_train_batch64.cpp) ---
+
+// Checks one SGD step of an implementation against a reference: the loss, every weight and bias
+// gradient, and every updated parameter. Indexed by stage like mlp_parameters (a stage without
+// weights has empty vectors and is skipped); weights are w[stage][o * in + i] in hinge's order.
+// Gradients: |g - g_ref| <= relative * max |g_ref| of that stage (a wrong index or a missing mask
+// is off by O(1)). Updated parameters: |p1 - (p0 - lr * g_ref)| <= 4 ulp(p0) + lr * (gradient
+// tolerance). Loss: |loss - ref| <= loss_relative * |ref|.
+template <std::size_t Stages>
+struct step_checker {
+    using per_stage = std::vector<double>[Stages];
+
+    const char* who;
+    double reference_loss;
+    const per_stage& dw;  // reference gradients
+    const per_stage& db;
+    double learning_rate;
+    double loss_relative;
+    double tolerance[Stages][2] = {};  // [stage][0 = weights, 1 = biases]
+    mutable double worst = 0;          // the largest gradient error seen, as a fraction of its tolerance
+
+    step_checker(const char* name, double loss, const per_stage& weight_gradients, const per_stage& bias_gradients,
+                 double rate, double gradient_relative, double loss_tolerance)
+        : who(name), reference_loss(loss), dw(weight_gradients), db(bias_gradients), learning_rate(rate),
+          loss_relative(loss_tolerance) {
+        for (std::size_t l = 0; l < Stages; ++l) {
+            const std::vector<double>* g[2] = {&dw[l], &db[l]};
+            for (std::size_t k = 0; k < 2; ++k) {
+                double m = 0;
+                for (double v : *g[k]) m = std::max(m, std::abs(v));
+                tolerance[l][k] = gradient_relative * m + 1e-12;
+            }
+        }
+    }
+    // One weight (bias = false) or bias: its gradient, and its value before and after the step.
+    void parameter(std::size_t stage, bool bias, std::size_t index, double gradient, double p0, double p1) const {
+        const double g_ref = bias ? db[stage][index] : dw[stage][index];
+        const double g_tolerance = tolerance[stage][bias ? 1 : 0];
+        worst = std::max(worst, std::abs(gradient - g_ref) / g_tolerance);
+        const std::string where = std::string(who) + ": stage " + std::to_string(stage) +
+                                  (bias ? " bias " : " weight ") + std::to_string(index);
+        if (!(std::abs(gradient - g_ref) <= g_tolerance))
+            fail(where + ": gradient " + number(gradient) + ", reference " + number(g_ref) + " (tolerance " +
+                 number(g_tolerance) + ")");
+        const double expected = p0 - learning_rate * g_ref;
+        const double p_tolerance = 4 * 0x1p-23 * std::abs(p0) + learning_rate * g_tolerance;
+        if (!(std::abs(p1 - expected) <= p_tolerance))
+            fail(where + ": updated to " + number(p1) + ", expected " + number(expected) + " (tolerance " +
+                 number(p_tolerance) + ")");
+    }
+    void loss(double value) const {
+        if (!(std::abs(value - reference_loss) <= loss_relative * std::abs(reference_loss)))
+            fail(std::string(who) + ": loss " + number(value) + ", reference " + number(reference_loss) +
+                 " (tolerance " + number(loss_relative) + " relative)");
+    }
+    // Every parameter, from the initial values w0, b0 and accessors (stage, o, i) and (stage, o).
+    template <class Gradient, class BiasGradient, class After, class BiasAfter>
+    void all(const per_stage& w0, const per_stage& b0, Gradient&& gw, BiasGradient&& gb, After&& w1,
+             BiasAfter&& b1) const {
+        for (std::size_t l = 0; l < Stages; ++l) {
+            const std::size_t out = b0[l].size(), in = out ? w0[l].size() / out : 0;
+            for (std::size_t o = 0; o < out; ++o) {
+                parameter(l, true, o, gb(l, o), b0[l][o], b1(l, o));
+                for (std::size_t i = 0; i < in; ++i)
+                    parameter(l, false, o * in + i, gw(l, o, i), w0[l][o * in + i], w1(l, o, i));
+            }
+        }
+    }
+    // hinge's parameters after the step and the gradients of the step.
+    template <class Net>
+    void all(const per_stage& w0, const per_stage& b0, const hinge::parameters<Net>& after,
+             const hinge::gradients<Net>& gradients) const {
+        hinge::for_each_index<Net::stage_count>([&](auto index) {
+            constexpr std::size_t l = decltype(index)::value;
+            const auto g = gradients.template layer<l>();
+            const auto p1 = after.template layer<l>();
+            if constexpr (weight_view<decltype(g)>)
+                for (std::size_t o = 0; o < g.output_width; ++o) {
+                    parameter(l, true, o, g.bias(o), b0[l][o], p1.bias(o));
+                    for (std::size_t i = 0; i < g.input_width; ++i)
+                        parameter(l, false, o * g.input_width + i, g.weight(o, i), w0[l][o * g.input_width + i],
+                                  p1.weight(o, i));
+                }
+        });
+    }
+};
+
+// Times step(k) with k cycling through `batches` batches of data (the input is not
+// loop-invariant); the last loss must be finite.
+template <class Step>
+void time_steps(benchmark::State& state, const char* who, std::size_t batches, double flops, Step&& step) {
+    std::size_t k = 0;
+    float last = 0;
+    for (auto _ : state) {
+        last = step(k);
+        benchmark::DoNotOptimize(last);
+        benchmark::ClobberMemory();
+        k = (k + 1) % batches;
+    }
+    if (!std::isfinite(last)) state.SkipWithError((std::string(who) + ": the loss is not finite").c_str());
+    set_flops(state, flops);
+}
+
+#if HINGE_HAVE_EIGEN
+// Mean softmax cross-entropy of the rows of z (one sample per row) against integer labels; leaves
+// dL/dz in g.
+template <class Matrix, class Label>
+typename Matrix::Scalar eigen_softmax_cross_entropy(const Matrix& z, const Label* labels, Matrix& g) {
+    using T = typename Matrix::Scalar;
+    const T scale = T(1) / T(z.rows());
+    T total = 0;
+    for (Eigen::Index r = 0; r < z.rows(); ++r) {
+        const T largest = z.row(r).maxCoeff();
+        g.row(r) = (z.row(r).array() - largest).exp().matrix();
+        const T sum = g.row(r).sum();
+        total += std::log(sum) - (z(r, labels[r]) - largest);
+        g.row(r) *= scale / sum;
+        g(r, labels[r]) -= scale;
+    }
+    return total * scale;
+}
+#endif
+
+// ---- the MLP workloads -----------------------------------------------------------------------------
+
 template <std::size_t In, std::size_t H1, std::size_t H2, std::size_t Out, std::size_t Batch, class Loss>
 struct mlp_step {
     using net = hinge::network<hinge::input<In>, hinge::dense<H1>, hinge::relu, hinge::dense<H2>, hinge::relu,
@@ -174,16 +299,7 @@ struct mlp_step {
         const fixture& f = shared();
         auto params = std::make_unique<hinge::parameters<net>>(f.initial);
         auto t = std::make_unique<trainer>(*params, hinge::optim::sgd{learning_rate});
-        std::size_t k = 0;
-        float last = 0;
-        for (auto _ : state) {
-            last = t->step(f.x(k), f.t(k), batch);
-            benchmark::DoNotOptimize(last);
-            benchmark::ClobberMemory();
-            k = (k + 1) % batches;
-        }
-        if (!std::isfinite(last)) state.SkipWithError("hinge: the loss is not finite");
-        set_flops(state, step_flops);
+        time_steps(state, "hinge", batches, step_flops, [&](std::size_t k) { return t->step(f.x(k), f.t(k), batch); });
     }
 
     // The phases of trainer::step, run on a workspace of our own with the public passes.
@@ -280,17 +396,7 @@ struct mlp_step {
         // The mean loss; leaves dL/dz3 in g3.
         float evaluate_loss(const target_type* targets) {
             if constexpr (classification) {
-                const float scale = 1.0f / batch;
-                float total = 0;
-                for (index r = 0; r < index(batch); ++r) {
-                    const float largest = z3.row(r).maxCoeff();
-                    g3.row(r) = (z3.row(r).array() - largest).exp().matrix();
-                    const float sum = g3.row(r).sum();
-                    total += std::log(sum) - (z3(r, targets[r]) - largest);
-                    g3.row(r) *= scale / sum;
-                    g3(r, targets[r]) -= scale;
-                }
-                return total * scale;
+                return eigen_softmax_cross_entropy(z3, targets, g3);
             } else {
                 const float scale = 1.0f / (batch * Out);
                 g3 = z3 - Eigen::Map<const matrix>(targets, batch, Out);
@@ -333,16 +439,7 @@ struct mlp_step {
     static void bench_eigen_step(benchmark::State& state) {
         const fixture& f = shared();
         auto model = std::make_unique<eigen_mlp>(f, learning_rate);
-        std::size_t k = 0;
-        float last = 0;
-        for (auto _ : state) {
-            last = model->step(f.x(k), f.t(k));
-            benchmark::DoNotOptimize(last);
-            benchmark::ClobberMemory();
-            k = (k + 1) % batches;
-        }
-        if (!std::isfinite(last)) state.SkipWithError("eigen: the loss is not finite");
-        set_flops(state, step_flops);
+        time_steps(state, "eigen", batches, step_flops, [&](std::size_t k) { return model->step(f.x(k), f.t(k)); });
     }
 
     template <phase Phase>
@@ -435,75 +532,21 @@ struct mlp_step {
     static void bench_libtorch_step(benchmark::State& state) {
         fixture& f = shared();
         auto model = std::make_unique<torch_mlp>(f, learning_rate);
-        std::size_t k = 0;
-        float last = 0;
-        for (auto _ : state) {
-            last = model->step(k);
-            benchmark::DoNotOptimize(last);
-            benchmark::ClobberMemory();
-            k = (k + 1) % batches;
-        }
-        if (!std::isfinite(last)) state.SkipWithError("libtorch: the loss is not finite");
-        set_flops(state, step_flops);
+        time_steps(state, "libtorch", batches, step_flops, [&](std::size_t k) { return model->step(k); });
     }
 #endif
 
     // ---- verification -----------------------------------------------------------------------------
 
-    // Gradients: |g - g_ref| <= 1e-4 * max |g_ref| of that layer (float sums of up to 1024 terms
-    // are ~1e-6 relative; a wrong index or a missing mask is off by O(1)). Loss: see loss().
-    // Updated parameters: |p1 - (p0 - lr * g_ref)| <= 4 ulp(p0) + lr * (gradient tolerance).
-    struct checker {
-        const char* who;
-        const reference_result& ref;
-        double tolerance[3][2] = {};  // [layer][0 = weights, 1 = biases]
-
-        checker(const char* name, const reference_result& r) : who(name), ref(r) {
-            for (std::size_t l = 0; l < 3; ++l) {
-                const std::vector<double>* g[2] = {&ref.dw[l], &ref.db[l]};
-                for (std::size_t k = 0; k < 2; ++k) {
-                    double m = 0;
-                    for (double v : *g[k]) m = std::max(m, std::abs(v));
-                    tolerance[l][k] = 1e-4 * m + 1e-12;
-                }
-            }
-        }
-        // One weight (bias = false) or bias: its gradient, and its value before and after the step.
-        void parameter(std::size_t layer, bool bias, std::size_t index, double gradient, double p0, double p1) const {
-            const double g_ref = bias ? ref.db[layer][index] : ref.dw[layer][index];
-            const double g_tolerance = tolerance[layer][bias ? 1 : 0];
-            const std::string where = std::string(who) + ": layer " + std::to_string(layer) +
-                                      (bias ? " bias " : " weight ") + std::to_string(index);
-            if (!(std::abs(gradient - g_ref) <= g_tolerance))
-                fail(where + ": gradient " + number(gradient) + ", reference " + number(g_ref) + " (tolerance " +
-                     number(g_tolerance) + ")");
-            const double expected = p0 - double(learning_rate) * g_ref;
-            const double p_tolerance = 4 * 0x1p-23 * std::abs(p0) + double(learning_rate) * g_tolerance;
-            if (!(std::abs(p1 - expected) <= p_tolerance))
-                fail(where + ": updated to " + number(p1) + ", expected " + number(expected) + " (tolerance " +
-                     number(p_tolerance) + ")");
-        }
-        // The loss is a float sum of n = B * (terms per sample) values: its rounding error grows
-        // like sqrt(n) ulp for a sequential sum (6.7e-5 relative for hinge's MSE over 256 x 1024),
-        // so the tolerance is 4 sqrt(n) 2^-24 + 1e-6 relative (7e-6 for 64 x 10, 1.2e-4 for 256 x 1024).
-        void loss(double value) const {
-            const double terms = double(batch) * Out;
-            const double relative = 4 * std::sqrt(terms) * 0x1p-24 + 1e-6;
-            if (!(std::abs(value - ref.loss) <= relative * std::abs(ref.loss)))
-                fail(std::string(who) + ": loss " + number(value) + ", reference " + number(ref.loss) +
-                     " (tolerance " + number(relative) + " relative)");
-        }
-        // Every parameter, through accessors (layer, o, i) and (layer, o).
-        template <class Gradient, class BiasGradient, class After, class BiasAfter>
-        void all(const fixture& f, Gradient&& dw, BiasGradient&& db, After&& w1, BiasAfter&& b1) const {
-            for (std::size_t l = 0; l < 3; ++l)
-                for (std::size_t o = 0; o < widths[l + 1]; ++o) {
-                    parameter(l, true, o, db(l, o), f.b[l][o], b1(l, o));
-                    for (std::size_t i = 0; i < widths[l]; ++i)
-                        parameter(l, false, o * widths[l] + i, dw(l, o, i), f.w[l][o * widths[l] + i], w1(l, o, i));
-                }
-        }
-    };
+    // Gradients within 1e-4 of the largest of their layer (float sums of up to 1024 terms are
+    // ~1e-6 relative). The loss is a float sum of n = B * (terms per sample) values: its rounding
+    // error grows like sqrt(n) ulp for a sequential sum (6.7e-5 relative for hinge's MSE over
+    // 256 x 1024), so the tolerance is 4 sqrt(n) 2^-24 + 1e-6 relative (7e-6 for 64 x 10, 1.2e-4
+    // for 256 x 1024).
+    static step_checker<3> checker(const char* who, const reference_result& ref) {
+        const double loss_relative = 4 * std::sqrt(double(batch) * Out) * 0x1p-24 + 1e-6;
+        return step_checker<3>(who, ref.loss, ref.dw, ref.db, learning_rate, 1e-4, loss_relative);
+    }
 
     static void verify() {
         fixture& f = shared();
@@ -513,29 +556,19 @@ struct mlp_step {
         auto params = std::make_unique<hinge::parameters<net>>(f.initial);
         auto t = std::make_unique<trainer>(*params, hinge::optim::sgd{learning_rate});
         const float hinge_loss = t->step(f.x(0), f.t(0), batch);
-        const checker hc("hinge", ref);
+        const step_checker<3> hc = checker("hinge", ref);
         hc.loss(hinge_loss);
-        hinge::for_each_index<net::stage_count>([&](auto index) {
-            constexpr std::size_t l = decltype(index)::value;
-            const auto g = t->last_gradients().template layer<l>();
-            const auto p1 = params->template layer<l>();
-            for (std::size_t o = 0; o < g.output_width; ++o) {
-                hc.parameter(l, true, o, g.bias(o), f.b[l][o], p1.bias(o));
-                for (std::size_t i = 0; i < g.input_width; ++i)
-                    hc.parameter(l, false, o * g.input_width + i, g.weight(o, i), f.w[l][o * g.input_width + i],
-                                 p1.weight(o, i));
-            }
-        });
+        hc.all(f.w, f.b, *params, t->last_gradients());
         std::fprintf(stderr, "verified %s: hinge loss %.6f (double reference %.6f)", step_workload().c_str(),
                      double(hinge_loss), ref.loss);
 
 #if HINGE_HAVE_EIGEN
         auto model = std::make_unique<eigen_mlp>(f, learning_rate);
         const float eigen_loss = model->step(f.x(0), f.t(0));
-        const checker ec("eigen", ref);
+        const step_checker<3> ec = checker("eigen", ref);
         ec.loss(eigen_loss);
         ec.all(
-            f, [&](std::size_t l, std::size_t o, std::size_t i) { return model->dw[l](o, i); },
+            f.w, f.b, [&](std::size_t l, std::size_t o, std::size_t i) { return model->dw[l](o, i); },
             [&](std::size_t l, std::size_t o) { return model->db[l](o); },
             [&](std::size_t l, std::size_t o, std::size_t i) { return model->w[l](o, i); },
             [&](std::size_t l, std::size_t o) { return model->b[l](o); });
@@ -544,14 +577,14 @@ struct mlp_step {
 #if HINGE_HAVE_LIBTORCH
         auto torch = std::make_unique<torch_mlp>(f, learning_rate);
         const float torch_loss = torch->step(0);
-        const checker tc("libtorch", ref);
+        const step_checker<3> tc = checker("libtorch", ref);
         tc.loss(torch_loss);
         auto at2 = [](const at::Tensor& x, std::size_t o, std::size_t i) {
             return double(x.data_ptr<float>()[o * std::size_t(x.size(1)) + i]);
         };
         auto at1 = [](const at::Tensor& x, std::size_t o) { return double(x.data_ptr<float>()[o]); };
         tc.all(
-            f, [&](std::size_t l, std::size_t o, std::size_t i) { return at2(torch->w[l].grad(), o, i); },
+            f.w, f.b, [&](std::size_t l, std::size_t o, std::size_t i) { return at2(torch->w[l].grad(), o, i); },
             [&](std::size_t l, std::size_t o) { return at1(torch->b[l].grad(), o); },
             [&](std::size_t l, std::size_t o, std::size_t i) { return at2(torch->w[l], o, i); },
             [&](std::size_t l, std::size_t o) { return at1(torch->b[l], o); });
