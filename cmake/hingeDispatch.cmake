@@ -15,7 +15,13 @@
 # -march=native still gets exactly these instruction sets in the entries objects; an entries file
 # compiled for another arch than its name is a compile error (dispatch_entries.hpp checks it).
 #
-# The entries objects are always compiled with -O3 (see below). Creates one OBJECT library per arch, named <target>_dispatch_<arch>, which links hinge::hinge
+# Build optimised (-O1 or more, as Release does): the entry points keep each arch's code under
+# names of their own by inlining everything into themselves ([[gnu::flatten]]), and at -O0
+# nothing is inlined, so a -O0 build may mix arches (tests/runtime/dispatch_symbols.sh shows it).
+# The -O level is the build's own: forcing -O3 made an ASan+UBSan build of the test entries take
+# over 3 minutes per arch.
+#
+# Creates one OBJECT library per arch, named <target>_dispatch_<arch>, which links hinge::hinge
 # and inherits <target>'s include directories and compile definitions.
 function(hinge_add_dispatch target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;ARCHS")
@@ -46,9 +52,7 @@ function(hinge_add_dispatch target)
     target_link_libraries(${objects} PRIVATE hinge::hinge)
     target_include_directories(${objects} PRIVATE $<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>)
     target_compile_definitions(${objects} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>)
-    # -O3 whatever the build type: each arch's code keeps names of its own only when everything is
-    # inlined into the entry points ([[gnu::flatten]]), and at -O0 nothing is.
-    target_compile_options(${objects} PRIVATE ${flags} -mtune=generic -O3)
+    target_compile_options(${objects} PRIVATE ${flags} -mtune=generic)
     target_sources(${target} PRIVATE $<TARGET_OBJECTS:${objects}>)
   endforeach()
 endfunction()

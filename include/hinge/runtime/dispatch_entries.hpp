@@ -21,7 +21,8 @@ inline constexpr bool is_compiled_arch = std::is_same_v<Arch, kernels::compiled_
 }  // namespace detail
 
 // flatten: every call below is inlined into the entry, so the entries object emits no out-of-line
-// copy of a function that other objects also define (see the ODR note in dispatch.hpp).
+// copy of a function that other objects also define (see the ODR note in dispatch.hpp). That
+// takes an optimised build: at -O0 nothing is inlined.
 template <class Arch, class Net, class T>
 [[gnu::flatten]] void dispatched_inference_entry<Arch, Net, T>::run(const parameters<Net, T>& params,
                                                                     workspace<Net, 1, T, false>& ws,
