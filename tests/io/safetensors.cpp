@@ -103,7 +103,8 @@ BOOST_AUTO_TEST_CASE(names_follow_torch_sequential_numbering_with_out_in_weights
 BOOST_AUTO_TEST_CASE(convolutional_networks_use_conv_shapes_and_number_every_module) {
     auto p = std::make_unique<hn::parameters<cnn>>();
     fill_distinct(*p);
-    const io::safetensors_file f = io::parse_safetensors(io::save_safetensors_to_bytes(*p));
+    const std::vector<unsigned char> bytes = io::save_safetensors_to_bytes(*p);
+    const io::safetensors_file f = io::parse_safetensors(bytes);
     std::vector<std::string> names;
     for (const auto& [name, t] : f.tensors) names.push_back(name);
     const std::vector<std::string> expected{"0.bias",         "0.weight",      "1.bias",   "1.num_batches_tracked",
@@ -124,7 +125,8 @@ BOOST_AUTO_TEST_CASE(convolutional_networks_use_conv_shapes_and_number_every_mod
 
     auto r = std::make_unique<hn::parameters<cnn1d>>();
     fill_distinct(*r);
-    const io::safetensors_file g = io::parse_safetensors(io::save_safetensors_to_bytes(*r));
+    const std::vector<unsigned char> bytes_1d = io::save_safetensors_to_bytes(*r);
+    const io::safetensors_file g = io::parse_safetensors(bytes_1d);
     BOOST_TEST(g.at("0.weight").shape == (std::vector<std::uint64_t>{5, 3, 3}), boost::test_tools::per_element());
     BOOST_TEST(g.values<float>("0.weight")[(4 * 3 + 1) * 3 + 2] == r->layer<0>().weight(4, 2 * 3 + 1));
     BOOST_TEST(g.tensors.count("4.weight") == 1u, "global_avg_pool is two modules: AdaptiveAvgPool1d(1), Flatten");
@@ -149,7 +151,8 @@ BOOST_AUTO_TEST_CASE(convolution_weights_of_another_shape_are_named_and_change_n
 
     auto r = std::make_unique<hn::parameters<cnn1d>>();
     fill_distinct(*r);
-    const io::safetensors_file g = io::parse_safetensors(io::save_safetensors_to_bytes(*r));
+    const std::vector<unsigned char> bytes_1d = io::save_safetensors_to_bytes(*r);
+    const io::safetensors_file g = io::parse_safetensors(bytes_1d);
     expect_rejected(*r, [&](auto& q) { io::load_safetensors_from_bytes(q, reshaped(g, "0.weight", {5, 3, 3, 1})); },
                     {"expected shape [5, 3, 3], found [5, 3, 3, 1]"});
     // A Conv2d file for a conv1d network, and a file numbered without the Flatten after the pooling.

@@ -230,6 +230,10 @@ inline safetensors_file parse_safetensors(std::span<const unsigned char> bytes, 
     return file;
 }
 
+// The returned file refers to the bytes it was parsed from, so a temporary buffer would leave it
+// dangling (the ASan build caught a test doing that): keep the bytes in a variable.
+safetensors_file parse_safetensors(std::vector<unsigned char>&& bytes, std::string_view source = "<memory>") = delete;
+
 template <class E>
 std::vector<E> safetensors_file::values(const std::string& name) const {
     const safetensors_tensor& t = at(name);
