@@ -19,18 +19,18 @@ struct binary_cross_entropy_with_logits {
     static T evaluate(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride, const T* targets,
                       Gradient&& gradient) noexcept {
         const T scale = T(1) / static_cast<T>(rows * outputs);
-        T sum = 0;
+        double sum = 0;  // summed in double, as mean_squared_error (a float sum drifts with the count)
         for (std::size_t r = 0; r < rows; ++r) {
             for (std::size_t j = 0; j < outputs; ++j) {
                 const T x = y[r * y_stride + j];
                 const T t = targets[r * outputs + j];
                 const T e = std::exp(-std::fabs(x));  // in (0, 1]
-                sum += (x > T(0) ? x : T(0)) - x * t + std::log1p(e);
+                sum += static_cast<double>((x > T(0) ? x : T(0)) - x * t + std::log1p(e));
                 const T sigmoid = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
                 gradient(r, j, scale * (sigmoid - t));
             }
         }
-        return sum * scale;
+        return static_cast<T>(sum / static_cast<double>(rows * outputs));
     }
 
     // Element-wise accuracy: the prediction x > 0 against the target t > 1/2. Returns the number

@@ -4,7 +4,8 @@
 namespace hinge::loss {
 
 // L = 1/(rows * Out) * sum (y - t)^2: the mean over every element, as PyTorch's MSELoss.
-// Targets are rows x Out values.
+// Targets are rows x Out values. The loss is summed in double: a float running sum of 256 x 1024
+// squares drifted 6.7e-5 (relative) from the exact mean; the gradient is per element, unaffected.
 struct mean_squared_error {
     template <class T>
     using target_type = T;
@@ -16,15 +17,15 @@ struct mean_squared_error {
     static T evaluate(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride, const T* targets,
                       Gradient&& gradient) noexcept {
         const T scale = T(1) / static_cast<T>(rows * outputs);
-        T sum = 0;
+        double sum = 0;
         for (std::size_t r = 0; r < rows; ++r) {
             for (std::size_t j = 0; j < outputs; ++j) {
                 const T difference = y[r * y_stride + j] - targets[r * outputs + j];
-                sum += difference * difference;
+                sum += static_cast<double>(difference) * static_cast<double>(difference);
                 gradient(r, j, T(2) * scale * difference);
             }
         }
-        return sum * scale;
+        return static_cast<T>(sum / static_cast<double>(rows * outputs));
     }
 };
 

@@ -21,7 +21,7 @@ struct softmax_cross_entropy {
     static T evaluate(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride,
                       const std::uint32_t* labels, Gradient&& gradient) noexcept {
         const T scale = T(1) / static_cast<T>(rows);
-        T total = 0;
+        double total = 0;  // summed in double, as mean_squared_error (a float sum drifts with the count)
         for (std::size_t r = 0; r < rows; ++r) {
             const T* logits = y + r * y_stride;
             const std::uint32_t label = labels[r];
@@ -32,13 +32,13 @@ struct softmax_cross_entropy {
             T sum = 0;
             for (std::size_t j = 0; j < outputs; ++j) sum += std::exp(logits[j] - largest);
             const T log_sum = std::log(sum);
-            total += log_sum - (logits[label] - largest);
+            total += static_cast<double>(log_sum - (logits[label] - largest));
             for (std::size_t j = 0; j < outputs; ++j) {
                 const T probability = std::exp(logits[j] - largest - log_sum);
                 gradient(r, j, scale * (probability - (j == label ? T(1) : T(0))));
             }
         }
-        return total * scale;
+        return static_cast<T>(total / static_cast<double>(rows));
     }
 
     // Classification accuracy: how many rows have their largest logit at the label (the first
