@@ -139,4 +139,24 @@ inline void add_column_sums(const activation_gradient_target<T>& target, std::si
         (V::load_aligned(target.slope_gradient + column) + slope_sum).store_aligned(target.slope_gradient + column);
 }
 
+// What every producer of the previous stage's dL/dz does for one vector of units (columns):
+// turn each row's g = dL/dy into dz with previous_gradient, and keep the column sums of dz (the
+// bias gradient) and of g * dy/dslope (the slope gradient) in registers until add_to.
+template <class Act, class T>
+struct column_sums {
+    // Broadcast zeros: braces would pick xsimd's lane-by-lane constructor.
+    vector<T> bias = vector<T>(T(0));
+    vector<T> slope = vector<T>(T(0));
+
+    vector<T> gradient(vector<T> g, const activation_gradient_target<T>& target, std::size_t row,
+                       std::size_t column) noexcept {
+        const vector<T> dz = previous_gradient<Act>(g, target, row, column, slope);
+        bias += dz;
+        return dz;
+    }
+    void add_to(const activation_gradient_target<T>& target, std::size_t column) const noexcept {
+        add_column_sums<Act>(target, column, bias, slope);
+    }
+};
+
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -99,16 +99,13 @@ inline void batch_norm_backward(std::size_t rows, std::size_t width, const T* du
         const V dbeta = V::load_aligned(shift_gradient + c);
         const V factor = V::load_aligned(scale + c) * V::load_aligned(inverse_std + c) / count;
 
-        V bias_sum(T(0));
-        V slope_sum(T(0));
+        column_sums<PrevAct, T> sums;
         for (std::size_t r = 0; r < rows; ++r) {
             const V xhat = V::load_aligned(normalized + r * width + c);
             const V g = factor * (count * V::load_aligned(du + r * du_stride + c) - dbeta - xhat * dgamma);
-            const V dz = previous_gradient<PrevAct>(g, previous, r, c, slope_sum);
-            dz.store_aligned(dz_prev + r * dz_prev_stride + c);
-            bias_sum += dz;
+            sums.gradient(g, previous, r, c).store_aligned(dz_prev + r * dz_prev_stride + c);
         }
-        add_column_sums<PrevAct>(previous, c, bias_sum, slope_sum);
+        sums.add_to(previous, c);
     }
 }
 

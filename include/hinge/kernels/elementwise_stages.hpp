@@ -46,9 +46,7 @@ inline void flatten_backward(std::size_t samples, const T* dz, std::size_t dz_st
                              std::size_t dz_prev_stride) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = Cp / V::size;
-    V bias_sum[nv];
-    V slope_sum[nv];
-    for (std::size_t v = 0; v < nv; ++v) bias_sum[v] = slope_sum[v] = V(T(0));
+    column_sums<PrevAct, T> sums[nv];
     for (std::size_t n = 0; n < samples; ++n) {
         for (std::size_t p = 0; p < Positions; ++p) {
             const T* g_row = dz + n * dz_stride + p * C;
@@ -57,13 +55,11 @@ inline void flatten_backward(std::size_t samples, const T* dz, std::size_t dz_st
                 const std::size_t c = v * V::size;
                 const V g = c + V::size <= C ? V::load_unaligned(g_row + c)
                                              : load_partial(g_row + c, c < C ? C - c : 0);
-                const V d = previous_gradient<PrevAct>(g, previous, row, c, slope_sum[v]);
-                d.store_aligned(dz_prev + row * dz_prev_stride + c);
-                bias_sum[v] += d;
+                sums[v].gradient(g, previous, row, c).store_aligned(dz_prev + row * dz_prev_stride + c);
             }
         }
     }
-    for (std::size_t v = 0; v < nv; ++v) add_column_sums<PrevAct>(previous, v * V::size, bias_sum[v], slope_sum[v]);
+    for (std::size_t v = 0; v < nv; ++v) sums[v].add_to(previous, v * V::size);
 }
 
 // ---- dropout -----------------------------------------------------------------------------
@@ -102,14 +98,12 @@ inline void dropout_backward(std::size_t rows, const T* dz, std::size_t dz_strid
                              std::size_t dz_prev_stride) noexcept {
     using V = vector<T>;
     for (std::size_t c = 0; c < Cp; c += V::size) {
-        V bias_sum(T(0)), slope_sum(T(0));
+        column_sums<PrevAct, T> sums;
         for (std::size_t r = 0; r < rows; ++r) {
             const V g = V::load_aligned(dz + r * dz_stride + c) * dropout_factor<T>(noise, rate, r, c);
-            const V d = previous_gradient<PrevAct>(g, previous, r, c, slope_sum);
-            d.store_aligned(dz_prev + r * dz_prev_stride + c);
-            bias_sum += d;
+            sums.gradient(g, previous, r, c).store_aligned(dz_prev + r * dz_prev_stride + c);
         }
-        add_column_sums<PrevAct>(previous, c, bias_sum, slope_sum);
+        sums.add_to(previous, c);
     }
 }
 
@@ -147,13 +141,11 @@ inline void residual_add_backward(std::size_t rows, const T* dz, std::size_t dz_
     using V = vector<T>;
     const bool aligned_shortcut = shortcut_stride == Cp;
     for (std::size_t c = 0; c < Cp; c += V::size) {
-        V bias_sum(T(0)), slope_sum(T(0));
+        column_sums<PrevAct, T> sums;
         const std::size_t valid = c < C ? (C - c < V::size ? C - c : V::size) : 0;
         for (std::size_t r = 0; r < rows; ++r) {
             const V g = V::load_aligned(dz + r * dz_stride + c);
-            const V d = previous_gradient<PrevAct>(g, previous, r, c, slope_sum);
-            d.store_aligned(dz_prev + r * dz_prev_stride + c);
-            bias_sum += d;
+            sums.gradient(g, previous, r, c).store_aligned(dz_prev + r * dz_prev_stride + c);
             T* s = shortcut_gradient + r * shortcut_stride + c;
             if (aligned_shortcut) {
                 (accumulate ? V::load_aligned(s) + g : g).store_aligned(s);
@@ -161,7 +153,7 @@ inline void residual_add_backward(std::size_t rows, const T* dz, std::size_t dz_
                 store_partial(accumulate ? load_partial(s, valid) + g : g, s, valid);
             }
         }
-        add_column_sums<PrevAct>(previous, c, bias_sum, slope_sum);
+        sums.add_to(previous, c);
     }
 }
 
@@ -176,18 +168,18 @@ inline void residual_add_backward_projected(std::size_t rows, const T* dz, std::
                                             std::size_t dz_block_stride) noexcept {
     using V = vector<T>;
     for (std::size_t c = 0; c < Cp; c += V::size) {
-        V projection_sum(T(0)), projection_slopes(T(0)), block_sum(T(0)), block_slopes(T(0));
+        column_sums<ProjectionAct, T> projection_sums;
+        column_sums<BlockAct, T> block_sums;
         for (std::size_t r = 0; r < rows; ++r) {
             const V g = V::load_aligned(dz + r * dz_stride + c);
-            const V to_projection = previous_gradient<ProjectionAct>(g, projection, r, c, projection_slopes);
-            const V to_block = previous_gradient<BlockAct>(g, block, r, c, block_slopes);
+            // Both derivatives are taken before either store: dz_block may be dz's own rows.
+            const V to_projection = projection_sums.gradient(g, projection, r, c);
+            const V to_block = block_sums.gradient(g, block, r, c);
             to_projection.store_aligned(dz_projection + r * dz_projection_stride + c);
             to_block.store_aligned(dz_block + r * dz_block_stride + c);
-            projection_sum += to_projection;
-            block_sum += to_block;
         }
-        add_column_sums<ProjectionAct>(projection, c, projection_sum, projection_slopes);
-        add_column_sums<BlockAct>(block, c, block_sum, block_slopes);
+        projection_sums.add_to(projection, c);
+        block_sums.add_to(block, c);
     }
 }
 

@@ -63,21 +63,15 @@ struct derivative_epilogue {
     void operator()(std::size_t first_row, std::size_t valid_rows, std::size_t first_column,
                     vector<T> (&acc)[Rows][NV]) const noexcept {
         using V = vector<T>;
-        V column_sum[NV];
-        V slope_sum[NV];
-        for (std::size_t v = 0; v < NV; ++v) column_sum[v] = slope_sum[v] = V(T(0));
+        column_sums<PrevAct, T> sums[NV];
         for (std::size_t i = 0; i < Rows; ++i) {
             if (i >= valid_rows) break;
             const std::size_t row = first_row + i;
             T* out = dz_prev + row * dz_prev_stride + first_column;
-            for (std::size_t v = 0; v < NV; ++v) {
-                const V dz = previous_gradient<PrevAct>(acc[i][v], previous, row, first_column + v * V::size, slope_sum[v]);
-                dz.store_aligned(out + v * V::size);
-                column_sum[v] += dz;
-            }
+            for (std::size_t v = 0; v < NV; ++v)
+                sums[v].gradient(acc[i][v], previous, row, first_column + v * V::size).store_aligned(out + v * V::size);
         }
-        for (std::size_t v = 0; v < NV; ++v)
-            add_column_sums<PrevAct>(previous, first_column + v * V::size, column_sum[v], slope_sum[v]);
+        for (std::size_t v = 0; v < NV; ++v) sums[v].add_to(previous, first_column + v * V::size);
     }
 };
 

@@ -54,17 +54,13 @@ inline void pooling_backward(std::size_t samples, const T* x, const T* dz, std::
                              std::size_t dz_prev_stride) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = Cp / V::size;
-    V bias_sum[nv];
-    V slope_sum[nv];
-    for (std::size_t v = 0; v < nv; ++v) bias_sum[v] = slope_sum[v] = V(T(0));
+    column_sums<PrevAct, T> sums[nv];
     const V inverse_count(T(1) / static_cast<T>(G.window_size()));
 
     // One input position with incoming gradient g, channels [c, c + V::size).
     auto finish = [&](std::size_t n, std::size_t iy, std::size_t ix, std::size_t v, V g) {
         const std::size_t row = n * G.input_positions() + iy * G.width + ix;
-        const V d = previous_gradient<PrevAct>(g, previous, row, v * V::size, slope_sum[v]);
-        d.store_aligned(dz_prev + row * dz_prev_stride + v * V::size);
-        bias_sum[v] += d;
+        sums[v].gradient(g, previous, row, v * V::size).store_aligned(dz_prev + row * dz_prev_stride + v * V::size);
     };
 
     for (std::size_t n = 0; n < samples; ++n) {
@@ -105,7 +101,7 @@ inline void pooling_backward(std::size_t samples, const T* x, const T* dz, std::
                 if (iy >= G.out_height * G.stride_height || ix >= G.out_width * G.stride_width)
                     for (std::size_t v = 0; v < nv; ++v) finish(n, iy, ix, v, V(T(0)));
     }
-    for (std::size_t v = 0; v < nv; ++v) add_column_sums<PrevAct>(previous, v * V::size, bias_sum[v], slope_sum[v]);
+    for (std::size_t v = 0; v < nv; ++v) sums[v].add_to(previous, v * V::size);
 }
 
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE
