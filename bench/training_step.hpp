@@ -330,24 +330,31 @@ struct mlp_step {
 
     enum class phase { forward, loss, backward, update };
 
-    template <phase Phase>
-    static void bench_hinge_phase(benchmark::State& state) {
+    // One phase of a step, timed alone: the model (hinge_phases or eigen_mlp) first runs a whole
+    // step, so that every phase finds the state it needs, then repeats only Phase.
+    template <phase Phase, class Model>
+    static void bench_phase(benchmark::State& state, Model& model) {
         const fixture& f = shared();
-        auto h = std::make_unique<hinge_phases>(f.initial);
-        h->forward(f.x(0));
-        h->evaluate_loss(f.t(0));
-        h->backward(f.x(0));
+        model.forward(f.x(0));
+        model.evaluate_loss(f.t(0));
+        model.backward(f.x(0));
         std::size_t k = 0;
         for (auto _ : state) {
-            if constexpr (Phase == phase::forward) h->forward(f.x(k));
-            if constexpr (Phase == phase::loss) benchmark::DoNotOptimize(h->evaluate_loss(f.t(k)));
-            if constexpr (Phase == phase::backward) h->backward(f.x(k));
-            if constexpr (Phase == phase::update) h->update();
+            if constexpr (Phase == phase::forward) model.forward(f.x(k));
+            if constexpr (Phase == phase::loss) benchmark::DoNotOptimize(model.evaluate_loss(f.t(k)));
+            if constexpr (Phase == phase::backward) model.backward(f.x(k));
+            if constexpr (Phase == phase::update) model.update();
             benchmark::ClobberMemory();
             k = (k + 1) % batches;
         }
         if constexpr (Phase == phase::forward) set_flops(state, forward_flops);
         if constexpr (Phase == phase::backward) set_flops(state, backward_flops);
+    }
+
+    template <phase Phase>
+    static void bench_hinge_phase(benchmark::State& state) {
+        auto h = std::make_unique<hinge_phases>(shared().initial);
+        bench_phase<Phase>(state, *h);
     }
 
     // ---- Eigen ----------------------------------------------------------------------------------
@@ -444,22 +451,8 @@ struct mlp_step {
 
     template <phase Phase>
     static void bench_eigen_phase(benchmark::State& state) {
-        const fixture& f = shared();
-        auto model = std::make_unique<eigen_mlp>(f, learning_rate);
-        model->forward(f.x(0));
-        model->evaluate_loss(f.t(0));
-        model->backward(f.x(0));
-        std::size_t k = 0;
-        for (auto _ : state) {
-            if constexpr (Phase == phase::forward) model->forward(f.x(k));
-            if constexpr (Phase == phase::loss) benchmark::DoNotOptimize(model->evaluate_loss(f.t(k)));
-            if constexpr (Phase == phase::backward) model->backward(f.x(k));
-            if constexpr (Phase == phase::update) model->update();
-            benchmark::ClobberMemory();
-            k = (k + 1) % batches;
-        }
-        if constexpr (Phase == phase::forward) set_flops(state, forward_flops);
-        if constexpr (Phase == phase::backward) set_flops(state, backward_flops);
+        auto model = std::make_unique<eigen_mlp>(shared(), learning_rate);
+        bench_phase<Phase>(state, *model);
     }
 #endif
 
