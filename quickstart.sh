@@ -14,15 +14,21 @@ set -o pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 
-PACKAGES=(cmake g++ clang-19 ninja-build ccache libboost-dev libboost-test-dev
-          libxsimd-dev libbenchmark-dev libeigen3-dev zlib1g-dev
-          nlohmann-json3-dev libclang-rt-19-dev qemu-user)
-# qemu-user: the consumer's run-time dispatch is also run on emulated older CPUs (mode_test).
+# Each mode installs only what it uses. BUILD_PACKAGES: a compiler, CMake, Ninja, Boost.Hana/Mp11,
+# xsimd and zlib (hinge::io reads the demo's .gz files). No ccache for the demos: it speeds up
+# rebuilds only, and a demo is built once (CMake still uses it when it is installed).
+BUILD_PACKAGES=(cmake g++ ninja-build libboost-dev libxsimd-dev zlib1g-dev)
+# The demos' data (IDX files under /usr/share/datasets/fashion-mnist/) and their plotting.
+DEMO_PACKAGES=("${BUILD_PACKAGES[@]}" dataset-fashion-mnist python3-matplotlib)
+PICTURES_PACKAGES=("${BUILD_PACKAGES[@]}" python3-matplotlib)
+# The test mode adds clang-19, Boost.Test, Google Benchmark, Eigen (benchmark peer), nlohmann-json
+# (safetensors), ccache (five build trees of the same sources), clang's sanitizer and fuzzer
+# runtime, and qemu-user: the consumer's run-time dispatch is also run on emulated older CPUs.
 # The PyTorch parity test (tests/parity) runs when /usr/bin/python3 can import torch and numpy
 # (Debian python3-torch python3-numpy, about 1 GB, so not installed here); otherwise CTest
 # reports it as skipped and mode_test says so.
-# The demo's data (IDX files under /usr/share/datasets/fashion-mnist/) and its plotting.
-DEMO_PACKAGES=(dataset-fashion-mnist python3-matplotlib)
+TEST_PACKAGES=("${BUILD_PACKAGES[@]}" clang-19 ccache libboost-test-dev libbenchmark-dev libeigen3-dev
+               nlohmann-json3-dev libclang-rt-19-dev qemu-user)
 JOBS=2
 
 section() {
@@ -34,17 +40,17 @@ die() {
     exit 1
 }
 
-# ensure_packages [extra packages...]: PACKAGES plus the extras.
+# ensure_packages <packages...>: installs those that are missing.
 ensure_packages() {
     section "Checking Debian packages"
     local missing=() pkg
-    for pkg in "${PACKAGES[@]}" "$@"; do
+    for pkg in "$@"; do
         if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
             missing+=("$pkg")
         fi
     done
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "all present: ${PACKAGES[*]} $*"
+        echo "all present: $*"
         return 0
     fi
     echo "missing: ${missing[*]}"
@@ -71,45 +77,35 @@ configure() {
     cmake -S "$ROOT" -B "$dir" $(generator_args) -DCMAKE_BUILD_TYPE=Release "$@"
 }
 
-mode_demo() {
+# run_demo <target> <minimum test accuracy in %> <what it trains>: builds only examples/<target>,
+# trains it on Fashion-MNIST into build/demo/<target>_learning_curve.csv and renders the PNG
+# (title, target line and label come from the CSV's header, written by examples/fashion_mnist.hpp).
+run_demo() {
+    local target=$1 min_accuracy=$2 what=$3 start=$SECONDS
+    local csv=build/demo/${target}_learning_curve.csv png=build/demo/${target}_learning_curve.png
     ensure_packages "${DEMO_PACKAGES[@]}"
     section "Configure (build/demo)"
     configure build/demo -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF \
         -DHINGE_BUILD_EXAMPLES=ON
-    section "Build examples"
-    cmake --build build/demo -j "$JOBS"
-    [ -x build/demo/examples/fashion_mnist ] ||
-        die "build/demo/examples/fashion_mnist was not built (is zlib1g-dev installed?)"
-    section "Run build/demo/examples/fashion_mnist (784-256-128-10 ReLU MLP, Adam, 15 epochs)"
-    build/demo/examples/fashion_mnist --csv build/demo/fashion_mnist_learning_curve.csv --min-accuracy 89
+    section "Build examples/$target (only the demo's target)"
+    cmake --build build/demo -j "$JOBS" --target "$target"
+    [ -x "build/demo/examples/$target" ] ||
+        die "build/demo/examples/$target was not built (is zlib1g-dev installed?)"
+    section "Run build/demo/examples/$target ($what)"
+    "build/demo/examples/$target" --csv "$csv" --min-accuracy "$min_accuracy"
     section "Render the learning curve"
-    /usr/bin/python3 examples/plot_learning_curve.py build/demo/fashion_mnist_learning_curve.csv \
-        build/demo/fashion_mnist_learning_curve.png
-    section "Demo done (data: build/demo/fashion_mnist_learning_curve.csv, picture: build/demo/fashion_mnist_learning_curve.png)"
+    /usr/bin/python3 examples/plot_learning_curve.py "$csv" "$png"
+    section "Done in $((SECONDS - start)) s (data: $csv, picture: $png)"
 }
 
+mode_demo() { run_demo fashion_mnist 89 "784-256-128-10 ReLU MLP, Adam, 15 epochs"; }
 # The convolutional demo (docs/layers.md): conv 3x3x32, pool, conv 3x3x64, pool, dense 128, dense 10.
-mode_cnn() {
-    ensure_packages "${DEMO_PACKAGES[@]}"
-    section "Configure (build/demo)"
-    configure build/demo -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF \
-        -DHINGE_BUILD_EXAMPLES=ON
-    section "Build examples/fashion_mnist_cnn"
-    cmake --build build/demo -j "$JOBS" --target fashion_mnist_cnn
-    [ -x build/demo/examples/fashion_mnist_cnn ] ||
-        die "build/demo/examples/fashion_mnist_cnn was not built (is zlib1g-dev installed?)"
-    section "Run build/demo/examples/fashion_mnist_cnn (two 3x3 convolutions with max-pooling, Adam, 8 epochs)"
-    build/demo/examples/fashion_mnist_cnn --csv build/demo/fashion_mnist_cnn_learning_curve.csv --min-accuracy 91
-    section "Render the learning curve"
-    /usr/bin/python3 examples/plot_learning_curve.py build/demo/fashion_mnist_cnn_learning_curve.csv \
-        build/demo/fashion_mnist_cnn_learning_curve.png
-    section "CNN demo done (picture: build/demo/fashion_mnist_cnn_learning_curve.png)"
-}
+mode_cnn() { run_demo fashion_mnist_cnn 91 "two 3x3 convolutions with max-pooling, Adam, 8 epochs"; }
 
 # The analysis pictures (docs/analysis.md): CSV from examples/analysis_pictures, PNG from
 # examples/plot_analysis.py with Debian's python3-matplotlib, written into docs/img/.
 mode_pictures() {
-    ensure_packages python3-matplotlib
+    ensure_packages "${PICTURES_PACKAGES[@]}"
     section "Configure (build/pictures)"
     configure build/pictures -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF \
         -DHINGE_BUILD_EXAMPLES=ON
@@ -171,7 +167,7 @@ test_fuzzers() {
 }
 
 mode_test() {
-    ensure_packages
+    ensure_packages "${TEST_PACKAGES[@]}"
     if ! /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; then
         echo "NOTE: /usr/bin/python3 cannot import torch and numpy: the PyTorch parity test (parity.pytorch)"
         echo "      will be reported as skipped. Install python3-torch python3-numpy to run it."
