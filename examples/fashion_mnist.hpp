@@ -3,7 +3,7 @@
 // fashion_mnist_cnn.cpp: a CNN): reads Debian's dataset-fashion-mnist IDX files, trains with Adam
 // and cosine decay through hinge::fitter, prints one line per epoch (a live bar on a terminal),
 // the test accuracy, the time per epoch and the batch-1 latency of the trained model, and writes
-// the learning curve as CSV.
+// the learning curve as CSV (with '#' header lines naming the model and the --min-accuracy target).
 //
 //   <program> [--data DIR] [--epochs N] [--limit N] [--csv FILE] [--seed N] [--min-accuracy P]
 //
@@ -134,8 +134,12 @@ int train_on_fashion_mnist(int argc, char** argv, settings defaults, const char*
     hn::fitter<trainer_type, hn::optim::cosine_decay> fitter(*train, train_data, options, schedule);
     const hn::fit_summary summary = fitter.run(test_data);
 
-    // Learning curve.
+    // Learning curve. The '#' header lines describe the run, so that examples/plot_learning_curve.py
+    // titles the picture for this model and draws this run's target, not another demo's.
     if (std::FILE* csv = std::fopen(s.csv.c_str(), "w")) {
+        std::fprintf(csv, "# title: hinge on Fashion-MNIST: %s; Adam, batch %zu, %zu epochs\n", description, batch_size,
+                     s.epochs);
+        if (s.min_accuracy > 0) std::fprintf(csv, "# target_accuracy_percent: %g\n", s.min_accuracy);
         std::fprintf(csv, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,learning_rate\n");
         for (const hn::epoch_report& r : fitter.history())
             std::fprintf(csv, "%zu,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g\n", r.epoch, r.train_loss, r.train_accuracy,
