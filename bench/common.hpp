@@ -2,7 +2,7 @@
 // Shared by every benchmark: the measured FP32 peak, FLOP/s counters, a main() with defaults, and
 // the summary table (median, spread, GFLOP/s, % of peak, time ratio hinge/peer per workload).
 //
-// Naming (Blazemark style, see STYLE.md): every benchmark is "<workload>/<implementation>",
+// Naming (Blazemark style): every benchmark is "<workload>/<implementation>",
 // e.g. "mlp_64_128_128_10_batch1/hinge", ".../eigen" and ".../libtorch". The table pairs rows by
 // workload: one ratio column per peer. bench/table.py merges the JSON of several binaries and
 // compilers into one table with the same columns.
