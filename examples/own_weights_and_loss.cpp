@@ -1,6 +1,6 @@
 // Bring your own weights and your own loss. Weights are copied in from plain [out][in] arrays
 // (as another framework or a file would hand them over) stage by stage with for_each_index and
-// layer<I>(), then the network is trained with a loss hinge does not ship (Huber), by feeding its
+// layer<I>(), or by PyTorch name through io::tensor_table, then the network is trained with a loss hinge does not ship (Huber), by feeding its
 // dL/dy to backward through seed_output_gradient and applying an optimizer's update by hand.
 // The README's API table quotes the lines marked "README"; a test keeps them in this file.
 #include <array>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <hinge/hinge.hpp>
+#include <hinge/io/architecture.hpp>  // io::tensor_table (header-only; no zlib needed)
 
 namespace hn = hinge;
 
@@ -30,12 +31,23 @@ int main() {
     params->fill_zero();  // biases and padding
     hn::for_each_index<net::stage_count>([&](auto index) {  // README
         constexpr std::size_t I = decltype(index)::value;
-        auto layer = params->layer<I>();  // weight(o, i), bias(o), input_width, output_width
+        // The view of stage I: weight(o, i), bias(o), input_width, output_width.
+        auto layer = params->layer<I>();  // README
         for (std::size_t o = 0; o < layer.output_width; ++o)
             for (std::size_t i = 0; i < layer.input_width; ++i) layer.weight(o, i) = source[I][o * layer.input_width + i];
     });
     // Read back (the export direction is the same loop with the assignment turned around).
     if (params->layer<1>().weight(0, 7) != source[1][7]) return 1;
+
+    // The same import by tensor: every tensor's PyTorch name ("0.weight", "2.bias": the modules
+    // of the equivalent torch.nn.Sequential), shape, and where element k of it lives.
+    auto by_name = std::make_unique<hn::parameters<net>>();
+    by_name->fill_zero();
+    for (const hn::io::tensor_slot& slot : hn::io::tensor_table<net, float>())  // README
+        if (slot.role == hn::io::tensor_role::weight)
+            for (std::size_t k = 0; k < slot.count; ++k) by_name->data()[slot.element(k)] = source[slot.stage][k];
+    for (std::size_t k = 0; k < hn::parameters<net>::storage_size; ++k)
+        if (by_name->data()[k] != params->data()[k]) return 1;
 
     // Train y = |x0| + |x1| with the Huber loss: forward, dL/dy, backward, SGD.
     const std::array<float, batch * 2> x{-1.f, 0.5f, 0.25f, -0.75f, 1.f, 1.f, -0.5f, -0.25f};
@@ -46,7 +58,7 @@ int main() {
     hn::optim::sgd sgd{0.05f};
     float first = 0.f, last = 0.f;
     for (int step = 0; step < 300; ++step) {
-        hn::train_forward(*params, *ws, x.data(), batch);
+        hn::train_forward(*params, *ws, x.data(), batch);  // README
         float loss = 0.f;
         for (std::size_t r = 0; r < batch; ++r) loss += huber(ws->output(r)[0] - t[r]) / float(batch);
         (step == 0 ? first : last) = loss;
