@@ -37,7 +37,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <xsimd/xsimd.hpp>
+#include <hinge/kernels/simd.hpp>  // xsimd, and hinge::kernels::multiply_add
 
 #if HINGE_HAVE_LIBTORCH
 #include <ATen/Parallel.h>
@@ -109,8 +109,10 @@ inline void set_flops(benchmark::State& state, double flops) {
 // Single-core FP32 peak of the build's default xsimd batch (the type hinge's kernels use):
 // 12 independent FMA chains, enough to cover latency x throughput (4 cycles x 2 pipes = 8 on
 // Zen 3/4 and Skylake-class cores). acc = acc * a + b with a = 1 - 2^-20, b = 2^-20 converges to
-// 1, so values stay normal forever. Two FLOPs per lane per FMA. Without FMA in the flags (SSE2),
-// xsimd::fma is a multiply and an add, which are still two FLOPs: then this is that build's peak.
+// 1, so values stay normal forever. Two FLOPs per lane per FMA, through the same multiply_add as
+// hinge's kernels (xsimd::fma is a multiply and an add for AVX-512 in xsimd 8.1, which clang does
+// not fuse: half the peak). Without FMA in the flags (SSE2) it is a multiply and an add, still
+// two FLOPs: then this is that build's peak.
 inline constexpr const char* peak_name = "peak_fma/float";
 
 inline constexpr std::size_t peak_chains = 12;
@@ -129,7 +131,7 @@ inline void peak_fma(benchmark::State& state) {
         benchmark::DoNotOptimize(a);  // opaque: no folding across iterations
         benchmark::DoNotOptimize(b);
         for (std::size_t s = 0; s < steps; ++s) {
-            for (std::size_t k = 0; k < chains; ++k) acc[k] = xsimd::fma(acc[k], a, b);
+            for (std::size_t k = 0; k < chains; ++k) acc[k] = hinge::kernels::multiply_add(acc[k], a, b);
         }
     }
     float sink = 0;
@@ -140,6 +142,18 @@ inline void peak_fma(benchmark::State& state) {
 }
 
 inline void register_peak() { add(peak_name, peak_flops, peak_fma); }
+
+// ---- what built this binary ---------------------------------------------------------------------
+
+inline const char* compiler_name() {
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "g++ " __VERSION__;
+#else
+    return "unknown compiler";
+#endif
+}
 
 // ---- recording reporter and the table ----------------------------------------------------------
 
@@ -265,7 +279,8 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
         impl_width = std::max(impl_width, split(name).second.size());
     }
 
-    std::fprintf(out, "\nSummary (medians of CPU time; %s)\n",
+    std::fprintf(out, "\nSummary (%s, %s kernels; medians of CPU time; %s)\n", compiler_name(),
+                 xsimd::default_arch::name(),
                  peak > 0 ? "% peak relative to the fastest peak_fma/float repetition of this run"
                           : "no peak_fma/float in this run");
     std::fprintf(out, "%-*s  %-*s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width), "workload",
@@ -320,11 +335,7 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
     if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
     // Recorded in the JSON "context" and printed in the console header.
-#if defined(__clang__)
-    benchmark::AddCustomContext("compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
-#endif
+    benchmark::AddCustomContext("compiler", compiler_name());
     benchmark::AddCustomContext("simd", std::string(xsimd::default_arch::name()) + ", " +
                                             std::to_string(xsimd::batch<float>::size) + " floats per batch");
 

@@ -14,7 +14,7 @@ namespace {
 
 using hinge_bench::batch1::mlp;
 
-const char* const archs[] = {"fma3+avx2", "sse4.2", "sse2"};
+const char* const archs[] = {"avx512bw", "fma3+avx2", "sse4.2", "sse2"};
 
 std::string implementation_name(const char* arch) {
     std::string name = std::string("dispatch_") + arch;

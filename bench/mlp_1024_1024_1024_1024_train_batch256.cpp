@@ -4,4 +4,4 @@
 // than Eigen and libtorch. The harness: training_step.hpp.
 #include "training_step.hpp"
 
-HINGE_TRAINING_STEP_MAIN(1024, 1024, 1024, 1024, 256, hinge::loss::mean_squared_error)
+HINGE_TRAINING_STEP_MAIN(256, hinge::loss::mean_squared_error, 1024, 1024, 1024, 1024)

@@ -4,4 +4,4 @@
 // The harness: training_step.hpp.
 #include "training_step.hpp"
 
-HINGE_TRAINING_STEP_MAIN(784, 256, 128, 10, 64, hinge::loss::softmax_cross_entropy)
+HINGE_TRAINING_STEP_MAIN(64, hinge::loss::softmax_cross_entropy, 784, 256, 128, 10)

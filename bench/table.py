@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """One table from the Google Benchmark JSON files of bench/run.sh, for every compiler.
 
-    bench/table.py build/bench-gcc build/bench-clang          the workloads (one row per implementation)
-    bench/table.py --all build/bench-gcc build/bench-clang    also the phases and kernels
+    bench/table.py build/bench-gcc-avx512 build/bench-gcc-avx2 ...   the workloads (one row per implementation)
+    bench/table.py --all build/bench-gcc-native ...                   also the phases and kernels
 
 Each directory holds <binary>.json files (written with --benchmark_out). A workload row is a
 benchmark "<workload>/<impl>" whose workload is the binary's own name (mlp_64_128_128_10_batch1,
 ..., cnn_fashion_mnist_train_batch64); --all adds every other benchmark (phases of the training steps, dense_layer kernels).
 Columns, all from the same binary's run:
+  compiler the directory's name after "bench-" (bench/run.sh: compiler-instruction set)
+  arch     xsimd's arch of the build, from the JSON context (avx512bw, fma3+avx2, sse2, ...)
   median   median over the repetitions of the CPU time per call
   spread   (max - min) / median over the repetitions
   GFLOP/s  FLOPs per call (FLOP/s counter x time of a repetition) / median
@@ -68,6 +70,7 @@ def main(argv):
         for path in sorted(glob.glob(os.path.join(d, "*.json"))):
             binary = os.path.splitext(os.path.basename(path))[0]
             context, runs = load(path)
+            arch = context.get("simd", "?").split(",")[0]
             peak_run = runs.get("peak_fma/float")
             peak = peak_run["flops"] / peak_run["min"] if peak_run and peak_run["min"] > 0 else 0
             for name, r in runs.items():
@@ -83,7 +86,7 @@ def main(argv):
                     ratios.append("%.3f" % (r["median"] / other["median"]) if impl == "hinge" and other else "-")
                 order = (0 if impl == "hinge" else 1 + PEERS.index(impl) if impl in PEERS else 9)
                 rows.append((workload, compiler, order, [
-                    workload, compiler, impl, fmt_time(r["median"]),
+                    workload, compiler, arch, impl, fmt_time(r["median"]),
                     "%.1f%%" % (100 * (r["max"] - r["min"]) / r["median"]),
                     "%.2f" % gflops if gflops else "-",
                     "%.1f" % (100 * gflops * 1e9 / peak) if gflops and peak else "-",
@@ -96,7 +99,7 @@ def main(argv):
         size = [int(t) for t in workload.replace("_", " ").split() if t.isdigit()]
         return (training, workload.startswith("cnn_"), size[:1] + [sum(size)], workload, [os.path.basename(os.path.normpath(d)).replace("bench-", "") for d in dirs].index(compiler), order)
     rows.sort(key=key)
-    header = ["workload", "compiler", "impl", "median", "spread", "GFLOP/s", "% peak", "peak GFLOP/s",
+    header = ["workload", "compiler", "arch", "impl", "median", "spread", "GFLOP/s", "% peak", "peak GFLOP/s",
               "hinge/eigen", "hinge/libtorch"]
     table = [header] + [r[3] for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -104,7 +107,7 @@ def main(argv):
     for i, line in enumerate(table):
         if i > 0 and previous is not None and line[0] != previous:
             print()
-        print("  ".join(c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))))
+        print("  ".join(c.ljust(w) if j < 4 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))))
         previous = line[0] if i > 0 else None
 
 

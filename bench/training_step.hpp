@@ -1,5 +1,5 @@
 #pragma once
-// One SGD training step of an In -> H1 -> H2 -> Out ReLU MLP at batch B, with softmax
+// One SGD training step of a W0 -> W1 -> ... -> Wn ReLU MLP at batch B, with softmax
 // cross-entropy (integer labels) or mean squared error: hinge::trainer, the same step written by
 // hand with Eigen, and libtorch (autograd, one thread), from the same initial parameters and data.
 // One harness for every training workload file. Before anything is timed, each implementation's
@@ -7,9 +7,9 @@
 // against a plain double-precision reference.
 //
 // FLOPs per step (real work; elementwise work, the loss and the update are not counted):
-//   forward                          2*B*(In*H1 + H1*H2 + H2*Out)
-//   weight gradients (x^T dz)        2*B*(In*H1 + H1*H2 + H2*Out)
-//   input gradients, layers 2 and 3  2*B*(H1*H2 + H2*Out)
+//   forward                          2*B*sum(W[l] * W[l+1])
+//   weight gradients (x^T dz)        2*B*sum(W[l] * W[l+1])
+//   input gradients, layers 2..n     2*B*sum over l >= 1 of W[l] * W[l+1]
 //   (layer 1 has none: the gradient of the network input is not needed)
 //
 // The phases (forward, loss, backward, SGD update) are also timed on their own for hinge and
@@ -20,10 +20,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <hinge/hinge.hpp>
@@ -165,10 +167,46 @@ typename Matrix::Scalar eigen_softmax_cross_entropy(const Matrix& z, const Label
 
 // ---- the MLP workloads -----------------------------------------------------------------------------
 
-template <std::size_t In, std::size_t H1, std::size_t H2, std::size_t Out, std::size_t Batch, class Loss>
+// network<input<W0>, sequential<dense<W1>, relu>, ..., dense<Wn>>: ReLU after every layer but the last.
+template <std::size_t I, std::size_t... Widths>
+inline constexpr std::size_t nth_width = std::array<std::size_t, sizeof...(Widths)>{Widths...}[I];
+
+template <class HiddenIndices, std::size_t... Widths>
+struct relu_mlp_network;
+template <std::size_t... Hidden, std::size_t... Widths>
+struct relu_mlp_network<std::index_sequence<Hidden...>, Widths...> {
+    using type = hinge::network<hinge::input<nth_width<0, Widths...>>,
+                                hinge::sequential<hinge::dense<nth_width<Hidden + 1, Widths...>>, hinge::relu>...,
+                                hinge::dense<nth_width<sizeof...(Widths) - 1, Widths...>>>;
+};
+
+// "mlp_32_64x12_4": the widths, a run of three or more equal hidden widths written once with its count.
+inline std::string mlp_name(std::initializer_list<std::size_t> widths) {
+    const std::vector<std::size_t> w(widths);
+    std::string name = "mlp_" + std::to_string(w.front());
+    for (std::size_t l = 1; l + 1 < w.size();) {
+        std::size_t run = 1;
+        while (l + run + 1 < w.size() && w[l + run] == w[l]) ++run;
+        name += "_" + std::to_string(w[l]);
+        if (run >= 3)
+            name += "x" + std::to_string(run);
+        else
+            for (std::size_t k = 1; k < run; ++k) name += "_" + std::to_string(w[l]);
+        l += run;
+    }
+    return name + "_" + std::to_string(w.back());
+}
+
+template <std::size_t Batch, class Loss, std::size_t... Widths>
 struct mlp_step {
-    using net = hinge::network<hinge::input<In>, hinge::dense<H1>, hinge::relu, hinge::dense<H2>, hinge::relu,
-                               hinge::dense<Out>>;
+    static_assert(sizeof...(Widths) >= 3, "training_step.hpp: an MLP workload has at least one hidden layer");
+    using net = typename relu_mlp_network<std::make_index_sequence<sizeof...(Widths) - 2>, Widths...>::type;
+    static constexpr std::size_t layers = sizeof...(Widths) - 1;
+    static constexpr std::size_t widths[] = {Widths...};
+    // (clang 19 does not read `widths` in a constant expression while the class is incomplete)
+    static constexpr std::size_t In = nth_width<0, Widths...>;
+    static constexpr std::size_t Out = nth_width<layers, Widths...>;
+    static_assert(net::stage_count == layers);
     using loss = Loss;
     using trainer = hinge::trainer<net, loss, hinge::optim::sgd, hinge::batch<Batch>>;
     using target_type = typename trainer::target_type;
@@ -179,16 +217,18 @@ struct mlp_step {
 
     static constexpr std::size_t batch = Batch;
     static constexpr std::size_t batches = 4;  // the timed loops cycle through these: the input is not loop-invariant
-    static constexpr std::size_t widths[4] = {In, H1, H2, Out};
     static constexpr float learning_rate = 1e-3f;  // small: thousands of steps leave the weights sane
-    static constexpr double forward_flops = 2.0 * batch * (In * H1 + H1 * H2 + H2 * Out);
-    static constexpr double backward_flops = forward_flops + 2.0 * batch * (H1 * H2 + H2 * Out);
+    static constexpr double products(std::size_t first_layer) {
+        constexpr std::size_t w[] = {Widths...};
+        double sum = 0;
+        for (std::size_t l = first_layer; l < layers; ++l) sum += double(w[l]) * double(w[l + 1]);
+        return sum;
+    }
+    static constexpr double forward_flops = 2.0 * batch * products(0);
+    static constexpr double backward_flops = forward_flops + 2.0 * batch * products(1);
     static constexpr double step_flops = forward_flops + backward_flops;
 
-    static std::string net_name() {
-        return "mlp_" + std::to_string(In) + "_" + std::to_string(H1) + "_" + std::to_string(H2) + "_" +
-               std::to_string(Out);
-    }
+    static std::string net_name() { return mlp_name({Widths...}); }
     static std::string step_workload() { return net_name() + "_train_batch" + std::to_string(batch); }
     static std::string phase_prefix() { return net_name() + "_batch" + std::to_string(batch) + "_"; }
 
@@ -199,8 +239,8 @@ struct mlp_step {
         std::vector<target_type> targets = std::vector<target_type>(batches * batch * targets_per_sample);
         hinge::init::random_generator generator{99};
         mlp_parameters<net> values{initial, 2024, generator};  // and in double
-        const std::vector<double> (&w)[3] = values.w;
-        const std::vector<double> (&b)[3] = values.b;
+        const std::vector<double> (&w)[layers] = values.w;
+        const std::vector<double> (&b)[layers] = values.b;
 
         fixture() {
             for (float& v : inputs) v = static_cast<float>(generator.uniform());  // [0, 1), like pixels
@@ -225,13 +265,13 @@ struct mlp_step {
 
     struct reference_result {
         double loss = 0;
-        std::vector<double> dw[3], db[3];  // dw[l][o * in + i]
+        std::vector<double> dw[layers], db[layers];  // dw[l][o * in + i]
     };
 
     static reference_result reference_step(const fixture& f, std::size_t k) {
-        std::vector<double> a[4];  // a[0] = x, a[l+1] = output of layer l (post-activation)
+        std::vector<double> a[layers + 1];  // a[0] = x, a[l+1] = output of layer l (post-activation)
         a[0].assign(f.x(k), f.x(k) + batch * In);
-        for (std::size_t l = 0; l < 3; ++l) {
+        for (std::size_t l = 0; l < layers; ++l) {
             const std::size_t in = widths[l], out = widths[l + 1];
             a[l + 1].assign(batch * out, 0.0);
             for (std::size_t r = 0; r < batch; ++r)
@@ -240,14 +280,14 @@ struct mlp_step {
                     const double* x = &a[l][r * in];
                     double s = f.b[l][o];
                     for (std::size_t i = 0; i < in; ++i) s += w[i] * x[i];
-                    a[l + 1][r * out + o] = l < 2 ? std::max(s, 0.0) : s;
+                    a[l + 1][r * out + o] = l + 1 < layers ? std::max(s, 0.0) : s;
                 }
         }
         reference_result result;
         std::vector<double> dz(batch * Out);
         const target_type* targets = f.t(k);
         for (std::size_t r = 0; r < batch; ++r) {
-            const double* z = &a[3][r * Out];
+            const double* z = &a[layers][r * Out];
             if constexpr (classification) {
                 const double m = *std::max_element(z, z + Out);
                 double sum = 0;
@@ -264,7 +304,7 @@ struct mlp_step {
                 }
             }
         }
-        for (std::size_t l = 3; l-- > 0;) {
+        for (std::size_t l = layers; l-- > 0;) {
             const std::size_t in = widths[l], out = widths[l + 1];
             result.dw[l].assign(out * in, 0.0);
             result.db[l].assign(out, 0.0);
@@ -371,64 +411,70 @@ struct mlp_step {
         using input_map = Eigen::Map<const matrix, Eigen::Aligned64>;
         using index = Eigen::Index;
 
-        matrix w[3] = {matrix(H1, In), matrix(H2, H1), matrix(Out, H2)};
-        row b[3] = {row(H1), row(H2), row(Out)};
-        matrix h1{batch, H1}, h2{batch, H2}, z3{batch, Out};
-        matrix g3{batch, Out}, g2{batch, H2}, g1{batch, H1};
-        matrix dw[3] = {matrix(H1, In), matrix(H2, H1), matrix(Out, H2)};
-        row db[3] = {row(H1), row(H2), row(Out)};
+        // h[l]: the output of layer l (after its ReLU but for the last), g[l]: dL/d(pre-activation).
+        matrix w[layers], dw[layers], h[layers], g[layers];
+        row b[layers], db[layers];
         float rate;
 
         eigen_mlp(const fixture& f, float learning) : rate(learning) {
-            for (std::size_t l = 0; l < 3; ++l)
-                for (index o = 0; o < w[l].rows(); ++o) {
+            for (std::size_t l = 0; l < layers; ++l) {
+                const auto out = index(widths[l + 1]), in = index(widths[l]);
+                w[l].resize(out, in);
+                dw[l].resize(out, in);
+                b[l].resize(out);
+                db[l].resize(out);
+                h[l].resize(index(batch), out);
+                g[l].resize(index(batch), out);
+                for (index o = 0; o < out; ++o) {
                     b[l](o) = static_cast<float>(f.b[l][std::size_t(o)]);
-                    for (index i = 0; i < w[l].cols(); ++i)
-                        w[l](o, i) = static_cast<float>(f.w[l][std::size_t(o * w[l].cols() + i)]);
+                    for (index i = 0; i < in; ++i) w[l](o, i) = static_cast<float>(f.w[l][std::size_t(o * in + i)]);
                 }
+            }
         }
 
         static input_map input(const float* x) { return input_map(x, batch, In); }
 
         void forward(const float* xp) {
-            const input_map x = input(xp);
-            h1.noalias() = x * w[0].transpose();
-            h1 = (h1.rowwise() + b[0]).cwiseMax(0.0f);
-            h2.noalias() = h1 * w[1].transpose();
-            h2 = (h2.rowwise() + b[1]).cwiseMax(0.0f);
-            z3.noalias() = h2 * w[2].transpose();
-            z3.rowwise() += b[2];
+            h[0].noalias() = input(xp) * w[0].transpose();
+            for (std::size_t l = 0; l < layers; ++l) {
+                if (l > 0) h[l].noalias() = h[l - 1] * w[l].transpose();
+                if (l + 1 < layers)
+                    h[l] = (h[l].rowwise() + b[l]).cwiseMax(0.0f);
+                else
+                    h[l].rowwise() += b[l];
+            }
         }
 
-        // The mean loss; leaves dL/dz3 in g3.
+        // The mean loss; leaves dL/dz in g[layers - 1].
         float evaluate_loss(const target_type* targets) {
+            const matrix& z = h[layers - 1];
+            matrix& dz = g[layers - 1];
             if constexpr (classification) {
-                return eigen_softmax_cross_entropy(z3, targets, g3);
+                return eigen_softmax_cross_entropy(z, targets, dz);
             } else {
                 const float scale = 1.0f / (batch * Out);
-                g3 = z3 - Eigen::Map<const matrix>(targets, batch, Out);
-                const float total = g3.squaredNorm();
-                g3 *= 2 * scale;
+                dz = z - Eigen::Map<const matrix>(targets, batch, Out);
+                const float total = dz.squaredNorm();
+                dz *= 2 * scale;
                 return total * scale;
             }
         }
 
         void backward(const float* xp) {
-            const input_map x = input(xp);
-            dw[2].noalias() = g3.transpose() * h2;
-            db[2] = g3.colwise().sum();
-            g2.noalias() = g3 * w[2];
-            g2 = (h2.array() > 0.0f).select(g2, 0.0f);
-            dw[1].noalias() = g2.transpose() * h1;
-            db[1] = g2.colwise().sum();
-            g1.noalias() = g2 * w[1];
-            g1 = (h1.array() > 0.0f).select(g1, 0.0f);
-            dw[0].noalias() = g1.transpose() * x;
-            db[0] = g1.colwise().sum();
+            for (std::size_t l = layers; l-- > 0;) {
+                if (l > 0)
+                    dw[l].noalias() = g[l].transpose() * h[l - 1];
+                else
+                    dw[l].noalias() = g[l].transpose() * input(xp);
+                db[l] = g[l].colwise().sum();
+                if (l == 0) break;
+                g[l - 1].noalias() = g[l] * w[l];
+                g[l - 1] = (h[l - 1].array() > 0.0f).select(g[l - 1], 0.0f);
+            }
         }
 
         void update() {
-            for (std::size_t l = 0; l < 3; ++l) {
+            for (std::size_t l = 0; l < layers; ++l) {
                 w[l] -= rate * dw[l];
                 b[l] -= rate * db[l];
             }
@@ -465,12 +511,12 @@ struct mlp_step {
     // optimizer.zero_grad() does), so that they stay readable after a step. One thread (set in
     // common.hpp). Inputs and targets are wrapped as tensors once, outside the timed loop.
     struct torch_mlp {
-        at::Tensor w[3], b[3];
+        at::Tensor w[layers], b[layers];
         std::vector<at::Tensor> inputs, targets;
         float rate;
 
         torch_mlp(fixture& f, float learning) : rate(learning) {
-            for (std::size_t l = 0; l < 3; ++l) {
+            for (std::size_t l = 0; l < layers; ++l) {
                 const auto out = std::int64_t(widths[l + 1]), in = std::int64_t(widths[l]);
                 w[l] = at::empty({out, in}, at::kFloat);
                 b[l] = at::empty({out}, at::kFloat);
@@ -499,12 +545,14 @@ struct mlp_step {
         }
 
         float step(std::size_t k) {
-            for (std::size_t l = 0; l < 3; ++l)
+            for (std::size_t l = 0; l < layers; ++l)
                 for (at::Tensor* p : {&w[l], &b[l]})
                     if (p->grad().defined()) p->mutable_grad().zero_();
-            const at::Tensor h1 = at::relu(at::addmm(b[0], inputs[k], w[0].t()));
-            const at::Tensor h2 = at::relu(at::addmm(b[1], h1, w[1].t()));
-            const at::Tensor z = at::addmm(b[2], h2, w[2].t());
+            at::Tensor z = inputs[k];
+            for (std::size_t l = 0; l < layers; ++l) {
+                z = at::addmm(b[l], z, w[l].t());
+                if (l + 1 < layers) z = at::relu(z);
+            }
             at::Tensor value;
             if constexpr (classification)
                 value = at::cross_entropy_loss(z, targets[k]);
@@ -513,7 +561,7 @@ struct mlp_step {
             value.backward();
             {
                 at::NoGradGuard no_grad;
-                for (std::size_t l = 0; l < 3; ++l) {
+                for (std::size_t l = 0; l < layers; ++l) {
                     w[l].sub_(w[l].grad(), rate);
                     b[l].sub_(b[l].grad(), rate);
                 }
@@ -536,9 +584,9 @@ struct mlp_step {
     // error grows like sqrt(n) ulp for a sequential float sum (hinge's MSE over 256 x 1024 was
     // 6.7e-5 relative off before its losses summed in double; Eigen's is 2e-6), so the tolerance is 4 sqrt(n) 2^-24 + 1e-6 relative (7e-6 for 64 x 10, 1.2e-4
     // for 256 x 1024).
-    static step_checker<3> checker(const char* who, const reference_result& ref) {
+    static step_checker<layers> checker(const char* who, const reference_result& ref) {
         const double loss_relative = 4 * std::sqrt(double(batch) * Out) * 0x1p-24 + 1e-6;
-        return step_checker<3>(who, ref.loss, ref.dw, ref.db, learning_rate, 1e-4, loss_relative);
+        return step_checker<layers>(who, ref.loss, ref.dw, ref.db, learning_rate, 1e-4, loss_relative);
     }
 
     static void verify() {
@@ -549,7 +597,7 @@ struct mlp_step {
         auto params = std::make_unique<hinge::parameters<net>>(f.initial);
         auto t = std::make_unique<trainer>(*params, hinge::optim::sgd{learning_rate});
         const float hinge_loss = t->step(f.x(0), f.t(0), batch);
-        const step_checker<3> hc = checker("hinge", ref);
+        const step_checker<layers> hc = checker("hinge", ref);
         hc.loss(hinge_loss);
         hc.all(f.w, f.b, *params, t->last_gradients());
         std::fprintf(stderr, "verified %s: hinge loss %.6f (double reference %.6f)", step_workload().c_str(),
@@ -558,7 +606,7 @@ struct mlp_step {
 #if HINGE_HAVE_EIGEN
         auto model = std::make_unique<eigen_mlp>(f, learning_rate);
         const float eigen_loss = model->step(f.x(0), f.t(0));
-        const step_checker<3> ec = checker("eigen", ref);
+        const step_checker<layers> ec = checker("eigen", ref);
         ec.loss(eigen_loss);
         ec.all(
             f.w, f.b, [&](std::size_t l, std::size_t o, std::size_t i) { return model->dw[l](o, i); },
@@ -570,7 +618,7 @@ struct mlp_step {
 #if HINGE_HAVE_LIBTORCH
         auto torch = std::make_unique<torch_mlp>(f, learning_rate);
         const float torch_loss = torch->step(0);
-        const step_checker<3> tc = checker("libtorch", ref);
+        const step_checker<layers> tc = checker("libtorch", ref);
         tc.loss(torch_loss);
         auto at2 = [](const at::Tensor& x, std::size_t o, std::size_t i) {
             return double(x.data_ptr<float>()[o * std::size_t(x.size(1)) + i]);
@@ -610,10 +658,11 @@ struct mlp_step {
 
 }  // namespace hinge_bench::training
 
-// One training workload per file: HINGE_TRAINING_STEP_MAIN(In, H1, H2, Out, Batch, Loss).
-#define HINGE_TRAINING_STEP_MAIN(In, H1, H2, Out, Batch, Loss)                                  \
+// One training workload per file: HINGE_TRAINING_STEP_MAIN(Batch, Loss, W0, W1, ..., Wn), the
+// widths from the input to the output.
+#define HINGE_TRAINING_STEP_MAIN(Batch, Loss, ...)                                              \
     namespace {                                                                                 \
-    using workload_type = ::hinge_bench::training::mlp_step<In, H1, H2, Out, Batch, Loss>;      \
+    using workload_type = ::hinge_bench::training::mlp_step<Batch, Loss, __VA_ARGS__>;          \
     void verify() { workload_type::verify(); }                                                  \
     void register_benchmarks() { workload_type::register_benchmarks(); }                        \
     }                                                                                           \

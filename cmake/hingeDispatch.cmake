@@ -6,7 +6,8 @@
 # (typically the x86-64 baseline) and reaches the kernels through hinge::dispatched_inference /
 # hinge::dispatched_step (include/hinge/runtime/dispatch.hpp).
 #
-# ARCHS (default: fma3_avx2 sse4_2 sse2, i.e. hinge::dispatch_archs) may hold:
+# ARCHS (default: avx512bw fma3_avx2 sse4_2 sse2, i.e. hinge::dispatch_archs) may hold:
+#   avx512bw   -march=x86-64-v4   (AVX-512 F/BW/CD/DQ/VL: Skylake-SP / Zen 4 and later)
 #   sse2       -march=x86-64      (every x86-64 CPU)
 #   sse4_2     -march=x86-64-v2   (SSE4.2, POPCNT: Nehalem, 2008, and later)
 #   fma3_avx2  -march=x86-64-v3   (AVX2, FMA: Haswell / Zen 1 and later)
@@ -29,7 +30,7 @@ function(hinge_add_dispatch target)
     message(FATAL_ERROR "hinge_add_dispatch(${target}): give the entries files with SOURCES")
   endif()
   if(NOT arg_ARCHS)
-    set(arg_ARCHS fma3_avx2 sse4_2 sse2)
+    set(arg_ARCHS avx512bw fma3_avx2 sse4_2 sse2)
   endif()
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     message(FATAL_ERROR "hinge_add_dispatch: only g++ and clang++ flags are known (compiler: ${CMAKE_CXX_COMPILER_ID})")
@@ -44,8 +45,10 @@ function(hinge_add_dispatch target)
       set(flags -march=x86-64-v2)
     elseif(arch STREQUAL "fma3_avx2")
       set(flags -march=x86-64-v3)
+    elseif(arch STREQUAL "avx512bw")
+      set(flags -march=x86-64-v4)
     else()
-      message(FATAL_ERROR "hinge_add_dispatch(${target}): unknown arch '${arch}' (known: sse2 sse4_2 fma3_avx2)")
+      message(FATAL_ERROR "hinge_add_dispatch(${target}): unknown arch '${arch}' (known: avx512bw fma3_avx2 sse4_2 sse2)")
     endif()
     set(objects ${target}_dispatch_${arch})
     add_library(${objects} OBJECT ${arg_SOURCES})

@@ -27,7 +27,7 @@ int main() {
     std::printf("consumer: default arch %s\n", std::string(hn::dispatched_inference<net>{}.arch_name()).c_str());
     hn::inference<net> direct;
     const float expected = direct(params, std::span<const float, 1>(&x[0], 1))[0];
-    for (const char* arch : {"fma3+avx2", "sse4.2", "sse2"}) {
+    for (const char* arch : {"avx512bw", "fma3+avx2", "sse4.2", "sse2"}) {
         try {
             hn::dispatched_inference<net> dispatched(arch);
             const float y = dispatched(params, std::span<const float, 1>(&x[0], 1))[0];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: dispatch_symbols.sh <arch: sse2 | sse4_2 | fma3_avx2> <entries object file>
+# Usage: dispatch_symbols.sh <arch: sse2 | sse4_2 | fma3_avx2 | avx512bw> <entries object file>
 #
 # Passes when every function the object defines with external linkage carries its arch in its
 # name: hinge's instruction-set namespace (hinge::kernels::isa_sse2, ...), or an xsimd arch type
@@ -15,6 +15,7 @@ case "$arch" in
     sse2) markers='isa_sse2|xsimd::sse2' ;;
     sse4_2) markers='isa_sse4_2|xsimd::sse4_2' ;;
     fma3_avx2) markers='isa_fma3_avx2|xsimd::fma3<xsimd::avx2>' ;;
+    avx512bw) markers='isa_avx512bw|xsimd::avx512bw' ;;
     *) echo "dispatch_symbols: unknown arch '$arch'" >&2; exit 2 ;;
 esac
 nm_tool=${NM:-nm}

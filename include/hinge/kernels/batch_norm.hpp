@@ -39,7 +39,7 @@ inline void batch_norm_forward_training(std::size_t rows, std::size_t width, con
         V squares(T(0));
         for (std::size_t r = 0; r < rows; ++r) {
             const V d = V::load_aligned(z + r * width + c) - mean;
-            squares = xsimd::fma(d, d, squares);
+            squares = multiply_add(d, d, squares);
         }
         const V variance = squares / count;
         const V inv_std = V(T(1)) / xsimd::sqrt(variance + V(bn.epsilon));
@@ -57,7 +57,7 @@ inline void batch_norm_forward_training(std::size_t rows, std::size_t width, con
             const std::size_t at = r * width + c;
             const V xhat = (V::load_aligned(z + at) - mean) * inv_std;
             xhat.store_aligned(normalized + at);
-            const V u = xsimd::fma(gamma, xhat, beta);
+            const V u = multiply_add(gamma, xhat, beta);
             if constexpr (keeps_pre_activation<Act>) u.store_aligned(pre_activation + at);
             activate<Act>(u, activation, r, c).store_aligned(y + at);
         }
@@ -75,7 +75,7 @@ inline void batch_norm_forward_inference(std::size_t rows, std::size_t width, co
         const V shift = V::load_aligned(bn.shift + c) - V::load_aligned(bn.running_mean + c) * scale;
         for (std::size_t r = 0; r < rows; ++r) {
             const std::size_t at = r * width + c;
-            activate<Act>(xsimd::fma(V::load_aligned(z + at), scale, shift), activation, r, c).store_aligned(y + at);
+            activate<Act>(multiply_add(V::load_aligned(z + at), scale, shift), activation, r, c).store_aligned(y + at);
         }
     }
 }
@@ -94,7 +94,7 @@ inline void batch_norm_backward(std::size_t rows, std::size_t width, const T* du
     for (std::size_t c = 0; c < width; c += V::size) {
         V dgamma(T(0));
         for (std::size_t r = 0; r < rows; ++r)
-            dgamma = xsimd::fma(V::load_aligned(du + r * du_stride + c), V::load_aligned(normalized + r * width + c), dgamma);
+            dgamma = multiply_add(V::load_aligned(du + r * du_stride + c), V::load_aligned(normalized + r * width + c), dgamma);
         dgamma.store_aligned(scale_gradient + c);
         const V dbeta = V::load_aligned(shift_gradient + c);
         const V factor = V::load_aligned(scale + c) * V::load_aligned(inverse_std + c) / count;

@@ -76,7 +76,7 @@ struct derivative_epilogue {
 };
 
 // Weight gradient: the tile is stored as is, into the panel layout of the weights
-// (panel j of rows 0..depth-1, row stride P).
+// (panel j of rows 0..depth-1, row stride P). A tile may span several panels.
 template <class T>
 struct panel_store_epilogue {
     T* c;
@@ -84,18 +84,17 @@ struct panel_store_epilogue {
 
     T* partial(std::size_t row, std::size_t column) const noexcept {
         constexpr std::size_t P = panel_width<T>;
-        return c + column / P * panel_step + row * P;
+        return c + column / P * panel_step + row * P + column % P;
     }
 
     template <std::size_t Rows, std::size_t NV>
     void operator()(std::size_t first_row, std::size_t valid_rows, std::size_t first_column,
                     vector<T> (&acc)[Rows][NV]) const noexcept {
         using V = vector<T>;
-        constexpr std::size_t P = panel_width<T>;
-        T* panel = c + first_column / P * panel_step;
         for (std::size_t i = 0; i < Rows; ++i) {
             if (i >= valid_rows) break;
-            for (std::size_t v = 0; v < NV; ++v) acc[i][v].store_aligned(panel + (first_row + i) * P + v * V::size);
+            for (std::size_t v = 0; v < NV; ++v)
+                acc[i][v].store_aligned(partial(first_row + i, first_column + v * V::size));
         }
     }
 };

@@ -23,21 +23,25 @@ struct depth_block_position {
     bool last;
 };
 
-// One tile: Rows rows of A times one panel of B, accumulated over `depth` in registers.
+// One tile: Rows rows of A times Panels consecutive panels of B (panel q at b + q * b_panel_step),
+// accumulated over `depth` in registers. The epilogue sees the tile's columns as one row of
+// Panels * vectors_per_panel vectors starting at first_column.
 // @pre a_rows[i] is valid for every i < Rows (the caller repeats the last valid row for tails);
 //      b is 64-byte aligned and so is every row of it.
-template <std::size_t Rows, class T, class Epilogue>
+template <std::size_t Rows, std::size_t Panels, class T, class Epilogue>
 inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::size_t a_depth_step,
-                       const T* b, std::size_t b_row_step, Epilogue& epilogue, std::size_t first_row,
-                       std::size_t valid_rows, std::size_t first_column, depth_block_position block) noexcept {
+                       const T* b, std::size_t b_panel_step, std::size_t b_row_step, Epilogue& epilogue,
+                       std::size_t first_row, std::size_t valid_rows, std::size_t first_column,
+                       depth_block_position block) noexcept {
     using V = vector<T>;
-    constexpr std::size_t nv = vectors_per_panel<T>;
+    constexpr std::size_t npv = vectors_per_panel<T>;
+    constexpr std::size_t nv = Panels * npv;
     V acc[Rows][nv];
     for (std::size_t i = 0; i < Rows; ++i) {
         for (std::size_t v = 0; v < nv; ++v)
             acc[i][v] = block.first || i >= valid_rows
                             ? V(T(0))
-                            : V::load_aligned(epilogue.partial(first_row + i, first_column) + v * V::size);
+                            : V::load_aligned(epilogue.partial(first_row + i, first_column + v * V::size));
     }
 
     std::size_t a_offset = 0;
@@ -52,10 +56,12 @@ inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::s
 #endif
     for (std::size_t p = 0; p < depth; ++p) {
         V panel_row[nv];
-        for (std::size_t v = 0; v < nv; ++v) panel_row[v] = V::load_aligned(b + v * V::size);
+        for (std::size_t q = 0; q < Panels; ++q)
+            for (std::size_t v = 0; v < npv; ++v)
+                panel_row[q * npv + v] = V::load_aligned(b + q * b_panel_step + v * V::size);
         for (std::size_t i = 0; i < Rows; ++i) {
             const V a(a_rows[i][a_offset]);
-            for (std::size_t v = 0; v < nv; ++v) acc[i][v] = xsimd::fma(a, panel_row[v], acc[i][v]);
+            for (std::size_t v = 0; v < nv; ++v) acc[i][v] = multiply_add(a, panel_row[v], acc[i][v]);
         }
         a_offset += a_depth_step;
         b += b_row_step;
@@ -68,7 +74,7 @@ inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::s
     for (std::size_t i = 0; i < Rows; ++i) {
         if (i >= valid_rows) break;
         for (std::size_t v = 0; v < nv; ++v)
-            acc[i][v].store_aligned(epilogue.partial(first_row + i, first_column) + v * V::size);
+            acc[i][v].store_aligned(epilogue.partial(first_row + i, first_column + v * V::size));
     }
 }
 
@@ -91,13 +97,13 @@ inline void single_row_panel(std::size_t depth, const T* a, std::size_t a_depth_
             const V x(a[(p + s) * a_depth_step]);
             const T* row = b + (p + s) * b_row_step;
             for (std::size_t v = 0; v < nv; ++v)
-                acc[s][v] = xsimd::fma(x, V::load_aligned(row + v * V::size), acc[s][v]);
+                acc[s][v] = multiply_add(x, V::load_aligned(row + v * V::size), acc[s][v]);
         }
     }
     for (std::size_t s = 0; s < depth - unrolled_depth; ++s) {
         const V x(a[(unrolled_depth + s) * a_depth_step]);
         const T* row = b + (unrolled_depth + s) * b_row_step;
-        for (std::size_t v = 0; v < nv; ++v) acc[s][v] = xsimd::fma(x, V::load_aligned(row + v * V::size), acc[s][v]);
+        for (std::size_t v = 0; v < nv; ++v) acc[s][v] = multiply_add(x, V::load_aligned(row + v * V::size), acc[s][v]);
     }
     // Accumulators that no depth step reached are still zero; adding them would put up to two
     // dependent vector adds on the critical path of a short layer (In < 4, e.g. the first layer
@@ -146,7 +152,9 @@ inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panel
         const depth_block_position block{p0 == 0 && !accumulate, p0 + block_depth == depth};
         if constexpr (Packed)
             pack_a_block<Mr>(rows, block_depth, a + p0 * a_depth_step, a_row_step, a_depth_step, a_packing_scratch);
-        for (std::size_t j = 0; j < panels; ++j) {
+        // Tiles of micro_panels<T> panels, then a one-panel tile for an odd last panel.
+        constexpr std::size_t Q = micro_panels<T>;
+        for (std::size_t j = 0; j < panels; j += Q) {
             const T* panel = b + j * b_panel_step + p0 * b_row_step;
             for (std::size_t i0 = 0; i0 < rows; i0 += Mr) {
                 const std::size_t valid = std::min(Mr, rows - i0);
@@ -162,7 +170,12 @@ inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panel
                     for (std::size_t i = 0; i < Mr; ++i)
                         a_rows[i] = a + (i0 + std::min(i, valid - 1)) * a_row_step + p0 * a_depth_step;
                 }
-                micro_tile<Mr>(block_depth, a_rows, step, panel, b_row_step, epilogue, i0, valid, j * P, block);
+                if (Q == 1 || j + Q <= panels)
+                    micro_tile<Mr, Q>(block_depth, a_rows, step, panel, b_panel_step, b_row_step, epilogue, i0,
+                                      valid, j * P, block);
+                else
+                    micro_tile<Mr, 1>(block_depth, a_rows, step, panel, b_panel_step, b_row_step, epilogue, i0,
+                                      valid, j * P, block);
             }
         }
     }

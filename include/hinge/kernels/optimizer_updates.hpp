@@ -22,7 +22,7 @@ inline void sgd_update(T* p, const T* g, T rate, T decay, std::size_t size) noex
     const V r(rate);
     const V keep(T(1) - rate * decay);
     for (std::size_t i = 0; i < size; i += V::size) {
-        const V updated = xsimd::fnma(r, V::load_aligned(g + i), keep * V::load_aligned(p + i));
+        const V updated = subtract_product(r, V::load_aligned(g + i), keep * V::load_aligned(p + i));
         updated.store_aligned(p + i);
     }
 }
@@ -35,12 +35,12 @@ inline void momentum_update(T* p, const T* g, T* v, T rate, T mu, T decay, std::
     const V r(rate), m(mu), wd(decay);
     for (std::size_t i = 0; i < size; i += V::size) {
         const V param = V::load_aligned(p + i);
-        const V d = xsimd::fma(wd, param, V::load_aligned(g + i));
-        const V velocity = xsimd::fma(m, V::load_aligned(v + i), d);
+        const V d = multiply_add(wd, param, V::load_aligned(g + i));
+        const V velocity = multiply_add(m, V::load_aligned(v + i), d);
         velocity.store_aligned(v + i);
         V direction = velocity;
-        if constexpr (Nesterov) direction = xsimd::fma(m, velocity, d);
-        xsimd::fnma(r, direction, param).store_aligned(p + i);
+        if constexpr (Nesterov) direction = multiply_add(m, velocity, d);
+        subtract_product(r, direction, param).store_aligned(p + i);
     }
 }
 
@@ -67,13 +67,13 @@ inline void adam_update(T* p, const T* g, T* m, T* v, const adam_coefficients<T>
     const V eps(c.epsilon), step(c.step_size), scale(c.inv_sqrt_c2), keep(c.keep), wd(c.coupled_decay);
     for (std::size_t i = 0; i < size; i += V::size) {
         const V param = keep * V::load_aligned(p + i);
-        const V d = xsimd::fma(wd, param, V::load_aligned(g + i));
-        const V first = xsimd::fma(b1, V::load_aligned(m + i), one_minus_b1 * d);
-        const V second = xsimd::fma(b2, V::load_aligned(v + i), one_minus_b2 * (d * d));
+        const V d = multiply_add(wd, param, V::load_aligned(g + i));
+        const V first = multiply_add(b1, V::load_aligned(m + i), one_minus_b1 * d);
+        const V second = multiply_add(b2, V::load_aligned(v + i), one_minus_b2 * (d * d));
         first.store_aligned(m + i);
         second.store_aligned(v + i);
-        const V denominator = xsimd::fma(xsimd::sqrt(second), scale, eps);
-        xsimd::fnma(step, first / denominator, param).store_aligned(p + i);
+        const V denominator = multiply_add(xsimd::sqrt(second), scale, eps);
+        subtract_product(step, first / denominator, param).store_aligned(p + i);
     }
 }
 
@@ -83,7 +83,7 @@ inline void add_scaled(T* g, const T* p, T lambda, std::size_t size) noexcept {
     using V = vector<T>;
     const V l(lambda);
     for (std::size_t i = 0; i < size; i += V::size)
-        xsimd::fma(l, V::load_aligned(p + i), V::load_aligned(g + i)).store_aligned(g + i);
+        multiply_add(l, V::load_aligned(p + i), V::load_aligned(g + i)).store_aligned(g + i);
 }
 
 // sum of p^2 over one block, accumulated in four vectors to hide the FMA latency.
@@ -95,11 +95,11 @@ inline T sum_of_squares(const T* p, std::size_t size) noexcept {
     for (; i + 4 * V::size <= size; i += 4 * V::size)
         for (std::size_t k = 0; k < 4; ++k) {
             const V x = V::load_aligned(p + i + k * V::size);
-            acc[k] = xsimd::fma(x, x, acc[k]);
+            acc[k] = multiply_add(x, x, acc[k]);
         }
     for (; i < size; i += V::size) {
         const V x = V::load_aligned(p + i);
-        acc[0] = xsimd::fma(x, x, acc[0]);
+        acc[0] = multiply_add(x, x, acc[0]);
     }
     return xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
 }

@@ -13,7 +13,7 @@ inline void subtract_scaled(T* p, const T* g, T rate, std::size_t size) noexcept
     using V = vector<T>;
     const V r(rate);
     for (std::size_t i = 0; i < size; i += V::size) {
-        const V updated = xsimd::fnma(r, V::load_aligned(g + i), V::load_aligned(p + i));
+        const V updated = subtract_product(r, V::load_aligned(g + i), V::load_aligned(p + i));
         updated.store_aligned(p + i);
     }
 }

@@ -13,7 +13,7 @@
 //     HINGE_DISPATCH_TRAINER(my_trainer)         // trainer<...>::step
 //
 //     # CMakeLists.txt
-//     hinge_add_dispatch(my_app SOURCES my_entries.cpp ARCHS fma3_avx2 sse4_2 sse2)
+//     hinge_add_dispatch(my_app SOURCES my_entries.cpp ARCHS avx512bw fma3_avx2 sse4_2 sse2)
 //
 //     // anywhere in my_app (built with the baseline flags):
 //     hinge::dispatched_inference<my_net> infer;         // picks the best arch the CPU has, once
@@ -22,7 +22,7 @@
 //     float loss = step(trainer, inputs, targets, rows);
 //
 // The choice follows xsimd::dispatch over dispatch_archs (best first); a constructor argument
-// forces one arch by name ("fma3+avx2", "sse4.2", "sse2": xsimd's Arch::name()), for tests and
+// forces one arch by name ("avx512bw", "fma3+avx2", "sse4.2", "sse2": xsimd's Arch::name()), for tests and
 // for users who know better. Calls allocate nothing and throw nothing; constructors may throw
 // (an unknown or unavailable forced arch). A missing entries object for an arch in the list is a
 // link error naming dispatched_inference_entry<that arch, ...>.
@@ -38,7 +38,7 @@
 #include <string>
 #include <string_view>
 
-#include <xsimd/xsimd.hpp>
+#include <hinge/detail/xsimd.hpp>
 
 #include <hinge/runtime/passes.hpp>
 #include <hinge/runtime/trainer.hpp>
@@ -46,9 +46,11 @@
 namespace hinge {
 
 // The x86-64 instruction sets hinge_add_dispatch compiles for by default, best first (xsimd 8.1
-// takes the first whose version the CPU reaches). AVX-512 is not listed: xsimd 8.1 does not
-// compile hinge's kernels for it with g++ 12 (docs/performance.md).
-using dispatch_archs = xsimd::arch_list<xsimd::fma3<xsimd::avx2>, xsimd::sse4_2, xsimd::sse2>;
+// takes the first whose version the CPU reaches). AVX-512 (avx512bw, -march=x86-64-v4) comes
+// first because it is measured faster than AVX2+FMA on the AVX-512 host for every workload of
+// bench/, training and batch 1 (docs/performance.md); xsimd::rsqrt, which does not compile for
+// avx512f with xsimd 8.1, is not used by hinge.
+using dispatch_archs = xsimd::arch_list<xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::sse4_2, xsimd::sse2>;
 
 // The per-arch entry points: declared here, defined in dispatch_entries.hpp, instantiated by the
 // HINGE_DISPATCH_* macros in a file compiled for Arch.
@@ -114,7 +116,7 @@ class dispatched_inference {
 public:
     // The best arch of Archs that this CPU runs.
     dispatched_inference() : dispatched_inference(std::string_view{}) {}
-    // A named arch ("fma3+avx2", "sse4.2", "sse2"); throws std::invalid_argument when it is not
+    // A named arch ("avx512bw", "fma3+avx2", "sse4.2", "sse2"); throws std::invalid_argument when it is not
     // in Archs or this CPU cannot run it.
     explicit dispatched_inference(std::string_view arch)
         : entry_(detail::choose_entry<entry_function>(
