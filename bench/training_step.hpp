@@ -520,8 +520,8 @@ struct mlp_step {
                 const auto out = std::int64_t(widths[l + 1]), in = std::int64_t(widths[l]);
                 w[l] = at::empty({out, in}, at::kFloat);
                 b[l] = at::empty({out}, at::kFloat);
-                float* wp = w[l].data_ptr<float>();
-                float* bp = b[l].data_ptr<float>();
+                float* wp = w[l].template data_ptr<float>();
+                float* bp = b[l].template data_ptr<float>();
                 for (std::size_t o = 0; o < widths[l + 1]; ++o) {
                     bp[o] = static_cast<float>(f.b[l][o]);
                     for (std::size_t i = 0; i < widths[l]; ++i)
