@@ -115,11 +115,11 @@ BOOST_AUTO_TEST_CASE(the_default_is_the_best_arch_the_cpu_runs) {
 
 BOOST_AUTO_TEST_CASE(an_arch_the_program_was_not_built_for_is_refused_by_name) {
     try {
-        hinge::dispatched_inference<mlp> infer("avx512bw");
+        hinge::dispatched_inference<mlp> infer("avx512f");  // xsimd knows it; hinge does not build it
         BOOST_FAIL("constructed with an arch that is not in dispatch_archs");
     } catch (const std::invalid_argument& e) {
         const std::string message = e.what();
-        BOOST_TEST(message.find("'avx512bw'") != std::string::npos);
+        BOOST_TEST(message.find("'avx512f'") != std::string::npos);
         BOOST_TEST(message.find("avx512bw, fma3+avx2, sse4.2, sse2") != std::string::npos);
     }
 }
