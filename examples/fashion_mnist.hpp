@@ -94,6 +94,12 @@ int train_on_fashion_mnist(int argc, char** argv, settings defaults, const char*
         return 77;
     }
 
+    // Flush-to-zero and denormals-are-zero for this thread (runtime/denormals.hpp). Without it,
+    // Adam's tiny second moments and gradients become subnormal as training converges, and every
+    // operation on them takes a slow microcode path: measured on a Sapphire Rapids guest (g++ 12,
+    // AVX-512), epoch 1 took 0.68 s and epochs 4-15 1.5-1.7 s; with the guard every epoch took
+    // 0.57-0.59 s. Values below 1.2e-38 become 0, which changes the last digits of the loss.
+    const hn::flush_denormals_guard denormals_flushed;
     const auto load_start = std::chrono::steady_clock::now();
     const hn::io::labelled_images train_set = hn::io::read_labelled_images(
         find_file(s.data, "train-images-idx3-ubyte"), find_file(s.data, "train-labels-idx1-ubyte"));
