@@ -2,9 +2,11 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <span>
 #include <type_traits>
 
+#include <hinge/core/diagnostic.hpp>
 #include <hinge/runtime/passes.hpp>
 
 namespace hinge {
@@ -116,6 +118,7 @@ public:
     // Forward pass and loss only (no gradient, no update) on `rows` <= B samples: for validation
     // and test sets. Uses the training workspace, so it overwrites last_workspace().
     batch_evaluation<T> evaluate(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
+        detail::expect_rows<batch_size>(rows, "trainer::evaluate: rows must be in 1..batch size");
         forward(params_, workspace_, inputs, rows);
         constexpr std::size_t last = Net::stage_count - 1;
         const T loss = Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
@@ -127,6 +130,7 @@ public:
     // Correct decisions of the last forward pass (step or evaluate) against `targets`; 0 when the
     // loss has no notion of accuracy (mean squared error).
     std::size_t count_correct(const target_type* targets, std::size_t rows) const noexcept {
+        detail::expect_rows<batch_size>(rows, "trainer::count_correct: rows must be in 1..batch size");
         if constexpr (has_accuracy) {
             constexpr std::size_t last = Net::stage_count - 1;
             return Loss::count_correct(rows, Net::output_size, workspace_.template activation<last>(),
