@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include <hinge/core/concepts.hpp>
+#include <hinge/core/diagnostic.hpp>
 #include <hinge/core/shape.hpp>
 #include <hinge/layers/window.hpp>
 
@@ -30,15 +31,21 @@ struct conv2d {
     static constexpr window_geometry geometry() {
         return detail::make_window_geometry<Arriving>(Kernel, Kernel, Stride, Stride, Dilation, Dilation, Padding);
     }
-    template <class Arriving>
+    template <class Arriving, std::size_t Stage = unknown_stage>
     static constexpr auto output_shape() {
-        static_assert(Arriving::rank == 3,
-                      "conv2d: the arriving value (Arriving) is not an image <H, W, C>; use conv1d for a "
-                      "sequence <L, C>, or start the network with input<H, W, C>");
-        constexpr window_geometry g = geometry<Arriving>();
-        static_assert(g.out_height > 0 && g.out_width > 0,
-                      "conv2d<..., padding::valid>: the kernel is larger than the arriving image (Arriving)");
-        return shape<g.out_height, g.out_width, Filters>{};
+        if constexpr (Arriving::rank != 3) {
+            using namespace diagnostic;
+            HINGE_REJECT("conv2d: the arriving value (arriving_shape) is not an image <H, W, C>, because conv2d "
+                         "slides a 2-D window; use conv1d for a sequence <L, C>, or start the network with "
+                         "input<H, W, C>",
+                         stage_index<Stage>, conv2d, arriving_shape<Arriving>, arriving_rank<Arriving::rank>);
+            return shape<1, 1, Filters>{};  // no further error from the geometry of a non-image
+        } else {
+            constexpr window_geometry g = geometry<Arriving>();
+            static_assert(g.out_height > 0 && g.out_width > 0,
+                          "conv2d<..., padding::valid>: the kernel is larger than the arriving image (Arriving)");
+            return shape<g.out_height, g.out_width, Filters>{};
+        }
     }
     template <class Arriving>
     static constexpr std::size_t fan_in() {

@@ -108,9 +108,33 @@ public:
         return step(inputs.data(), targets.data(), batch_size);
     }
 
+    // Targets or inputs of another type or count: a hinge error instead of an overload failure
+    // (the loss may say what it takes, e.g. softmax_cross_entropy: labels, not one-hot floats).
+    template <class X, class Y>
+        requires(!std::is_convertible_v<const X&, std::span<const T, batch_size * Net::input_size>> ||
+                 !std::is_convertible_v<const Y&, std::span<const target_type, batch_size * targets_per_sample>>)
+    T step(const X& inputs, const Y& targets) noexcept {
+        using namespace diagnostic;
+        using given = std::remove_cvref_t<decltype(*std::data(targets))>;
+        constexpr std::size_t given_count = static_count<std::remove_cvref_t<Y>>();
+        if constexpr (!std::is_same_v<given, target_type> &&
+                      requires { Loss::template reject_targets<given, given_count, batch_size * targets_per_sample>(); })
+            Loss::template reject_targets<given, given_count, batch_size * targets_per_sample>();
+        else
+            HINGE_REJECT("trainer::step(inputs, targets): inputs must be a span of B * Net::input_size values and "
+                         "targets a span of B * targets_per_sample values of Loss::target_type; pass spans of "
+                         "expected_size",
+                         given_size<static_count<std::remove_cvref_t<X>>()>, expected_size<batch_size * Net::input_size>,
+                         given_type<given>, given_size<given_count>, expected_size<batch_size * targets_per_sample>);
+        (void)inputs;
+        return T(0);
+    }
+
     // One step on the first `rows` samples (1 <= rows <= B), for a last partial batch: the loss
     // and its gradient are means over those rows, so a partial batch is a smaller batch.
+    // rows outside 1..B is a contract violation (message and abort), checked before anything runs.
     T step(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
+        detail::expect_rows<batch_size>(rows, "trainer::step: rows must be in 1..batch size");
         return detail::training_step(params_, workspace_, gradients_, optimizer_, state_, loss_, inputs, targets,
                                      rows, ++steps_);
     }
