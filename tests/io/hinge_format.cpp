@@ -273,7 +273,7 @@ BOOST_AUTO_TEST_CASE(another_architecture_names_the_first_stage_that_differs) {
     using shorter = hn::network<hn::input<5>, hn::dense<18>, hn::prelu>;
     auto t = std::make_unique<hn::parameters<shorter>>();
     expect_rejected(*p, [&](auto& q) { io::load_from_bytes(q, io::save_to_bytes(*t)); },
-                    {"different architecture: the file has 1 stages, the network has 3; the file ends before stage 1 "
+                    {"different architecture: the file has 1 stage, the network has 4; the file ends before stage 1 "
                      "(expected 'dense 18->7 identity')"});
     // A count that differs where the first differing stage is not the missing one: the counts are
     // still named first.
@@ -281,7 +281,7 @@ BOOST_AUTO_TEST_CASE(another_architecture_names_the_first_stage_that_differs) {
                                hn::leaky_relu<0.2f>, hn::dense<3>>;
     auto l = std::make_unique<hn::parameters<longer>>();
     expect_rejected(*p, [&](auto& q) { io::load_from_bytes(q, io::save_to_bytes(*l)); },
-                    {"different architecture: the file has 4 stages, the network has 3; stage 1 differs: expected "
+                    {"different architecture: the file has 5 stages, the network has 4; stage 1 differs: expected "
                      "'dense 18->7 identity', found 'dense 18->8 identity'"});
 }
 

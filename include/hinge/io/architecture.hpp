@@ -287,10 +287,10 @@ inline std::vector<std::string_view> split_stages(std::string_view d) {
 // has 2; "), then the first part that differs ("stage 1 differs: expected '...', found '...'").
 inline std::string architecture_difference(std::string_view expected, std::string_view found) {
     const auto e = split_stages(expected), f = split_stages(found);
+    const auto stages = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " stage" : " stages"); };
     std::string counts;
     if (e.size() != f.size())
-        counts = "the file has " + std::to_string(f.size() - 1) + " stages, the network has " +
-                 std::to_string(e.size() - 1) + "; ";
+        counts = "the file has " + stages(f.size() - 1) + ", the network has " + std::to_string(e.size() - 1) + "; ";
     for (std::size_t i = 0; i < e.size() || i < f.size(); ++i) {
         const std::string where = i == 0 ? std::string("the input") : "stage " + std::to_string(i - 1);
         if (i >= f.size()) return counts + "the file ends before " + where + " (expected '" + std::string(e[i]) + "')";
