@@ -29,11 +29,19 @@ template <std::size_t N> struct expected_size {};
 template <std::size_t N> struct given_size {};
 template <std::size_t N> struct arriving_rank {};
 template <class Shape> struct arriving_shape {};
+template <class Shape> struct block_input_shape {};
 template <class Shape> struct block_output_shape {};
+template <class Shape> struct projected_shape {};
+template <std::size_t N> struct kernel_span {};     // (Kernel - 1) * Dilation + 1 positions
+template <std::size_t N> struct pooling_window {};
+template <float V> struct slope {};
+template <float V> struct momentum {};
+template <float V> struct epsilon {};
 template <class A> struct activation {};
 template <class T> struct given_type {};
 template <class T> struct not_a_layer {};
 template <class A> struct second_activation {};
+template <class L> struct loss_type {};
 
 // A string literal as a template argument (g++ prints it as a string).
 template <std::size_t N>

@@ -144,20 +144,28 @@ struct open_residual {};
 template <class... Frames>
 struct residual_stack {};
 
-template <class Arriving, class BlockOutput>
+// Stage is the index of the residual_add stage the block closes with (after its projection, if any).
+template <std::size_t Stage, class Arriving, class BlockOutput>
 constexpr bool check_residual_shapes() {
-    static_assert(std::is_same_v<Arriving, BlockOutput>,
-                  "hinge::residual<Block...>: the block must give back the shape it receives, because its "
-                  "output is added to its input; Arriving is the shape entering the block and BlockOutput "
-                  "the shape it produces (use a projection, e.g. a 1x1 conv2d outside the residual, to change it)");
+    if constexpr (!std::is_same_v<Arriving, BlockOutput>) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::residual<Block...>: the block must give back the shape it receives, because its "
+                     "output is added to its input; change the last layer of the block to give block_input_shape, or "
+                     "use residual_with<Projection, Block...> to project the shortcut",
+                     stage_index<Stage>, block_input_shape<Arriving>, block_output_shape<BlockOutput>);
+    }
     return true;
 }
 
-template <class Projected, class BlockOutput>
+template <std::size_t Stage, class Projection, class Projected, class BlockOutput>
 constexpr bool check_projection_shapes() {
-    static_assert(std::is_same_v<Projected, BlockOutput>,
-                  "hinge::residual_with<Projection, Block...>: the projection must produce the block's output "
-                  "shape, because the two are added; Projected is the projection's output and BlockOutput the block's");
+    if constexpr (!std::is_same_v<Projected, BlockOutput>) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::residual_with<Projection, Block...>: the projection must produce the output shape "
+                     "of the block, because the two are added; change the projection so that projected_shape equals "
+                     "block_output_shape",
+                     stage_index<Stage>, Projection, projected_shape<Projected>, block_output_shape<BlockOutput>);
+    }
     return true;
 }
 
@@ -227,7 +235,7 @@ struct group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>, 
 template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class... Rest>
 struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Frames...>, stage_list<Stages...>,
                        residual_end, Rest...> {
-    static_assert(check_residual_shapes<Entering, Shape>());
+    static_assert(check_residual_shapes<sizeof...(Stages), Entering, Shape>());
     static_assert(sizeof...(Stages) > Source, "hinge::residual<Block...>: the block must contain at least one layer");
     using type = typename group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>,
                                           residual_add<Source>, Rest...>::type;
@@ -242,7 +250,7 @@ struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Fr
     static_assert(Source > 0, "hinge::residual_with: a projection shortcut cannot start at the network input; "
                               "put a layer before the block");
     using projected = output_shape_of<P, Entering, sizeof...(Stages)>;
-    static_assert(check_projection_shapes<projected, Shape>());
+    static_assert(check_projection_shapes<sizeof...(Stages), P, projected, Shape>());
     using type = typename group_and_infer<
         Shape, residual_stack<Frames...>,
         stage_list<Stages..., stage<projection<P, Source>, identity, Entering, projected>>,
