@@ -16,6 +16,8 @@ struct softmax_cross_entropy {
     using target_type = std::uint32_t;
     template <std::size_t Outputs>
     static constexpr std::size_t targets_per_sample = 1;
+    // It applies its own softmax: trainer rejects an activation before it (loss/logits.hpp).
+    static constexpr bool expects_logits = true;
 
     // Called by trainer::step when the targets passed are not std::uint32_t labels (Given is
     // their element type): the common mistake is one-hot float targets.

@@ -6,7 +6,9 @@
 #include <span>
 #include <type_traits>
 
+#include <hinge/activations/identity.hpp>
 #include <hinge/core/diagnostic.hpp>
+#include <hinge/loss/logits.hpp>
 #include <hinge/runtime/passes.hpp>
 
 namespace hinge {
@@ -68,6 +70,25 @@ T training_step(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, 
 template <class Arch, class Trainer>
 struct dispatched_training_step_entry;  // runtime/dispatch.hpp
 
+// A loss that applies its own softmax or sigmoid (loss::expects_logits) must get the last stage's
+// raw outputs: an element-wise activation there would be applied twice, legal but almost always
+// a mistake. after_activation<Loss> says it is meant.
+namespace detail {
+template <class Net, class Loss>
+constexpr bool check_loss_takes_logits() {
+    using last = typename Net::template stage<Net::stage_count - 1>;
+    if constexpr (::hinge::loss::expects_logits<Loss> && !std::is_same_v<typename last::activation, identity>) {
+        using namespace diagnostic;
+        HINGE_REJECT("trainer<Net, Loss>: Loss applies its own softmax or sigmoid to raw logits, so an element-wise "
+                     "activation on the last stage squashes the outputs twice and weakens the gradient; remove the "
+                     "activation after the last layer, or write loss::after_activation<Loss> if it is intended",
+                     stage_index<Net::stage_count - 1>, typename last::layer_type,
+                     activation<typename last::activation>, loss_type<Loss>);
+    }
+    return true;
+}
+}  // namespace detail
+
 // A loss that can count correct decisions (argmax = label, or sign = target) has an accuracy.
 template <class Loss, class T>
 concept loss_with_accuracy = requires(const T* y, const typename Loss::template target_type<T>* t) {
@@ -98,6 +119,7 @@ public:
     using target_type = typename Loss::template target_type<T>;
     static constexpr std::size_t targets_per_sample = Loss::template targets_per_sample<Net::output_size>;
     static constexpr bool has_accuracy = loss_with_accuracy<Loss, T>;
+    static_assert(detail::check_loss_takes_logits<Net, Loss>());
 
     explicit trainer(parameters<Net, T>& params, Optimizer optimizer = {}, Loss loss = {}) noexcept
         : params_(params), optimizer_(optimizer), loss_(loss) {}
