@@ -5,6 +5,14 @@
 #        diagnostics; ctest judges them with PASS_REGULAR_EXPRESSION. If the file
 #        compiles anyway, a sentinel matched by FAIL_REGULAR_EXPRESSION is printed
 #        (and the compiler output is NOT, so it cannot match the expected regex).
+#        Also, in fails mode:
+#        - the diagnostics are written to OUTPUT_FILE when given (the README check reads them);
+#        - more than MAX_LINES lines of diagnostics print HINGE_COMPILE_FAIL_TOO_MANY_LINES
+#          (one mistake must be one short error, not a cascade);
+#        - each `// expect-error-line: <regex>` of SOURCE is an alternative that must match one
+#          single line containing "error:" (the facts belong on the error line, not in a note);
+#          if none does, HINGE_COMPILE_FAIL_FACTS_NOT_ON_ERROR_LINE is printed.
+#        ctest fails the test on either sentinel (FAIL_REGULAR_EXPRESSION).
 cmake_minimum_required(VERSION 3.25)
 foreach(_v MODE SOURCE FLAGS_FILE)
   if(NOT DEFINED ${_v})
@@ -53,7 +61,33 @@ else()
     message(FATAL_ERROR
       "HINGE_COMPILE_FAIL_UNEXPECTEDLY_COMPILED: ${SOURCE} compiled with -DHINGE_EXPECT_FAIL")
   endif()
-  # Print nothing but the compiler's diagnostics: any text of ours could
+  if(DEFINED OUTPUT_FILE)
+    file(WRITE "${OUTPUT_FILE}" "${_out}")
+  endif()
+  string(REGEX REPLACE "\n$" "" _trimmed "${_out}")
+  string(REPLACE ";" "\\;" _escaped "${_trimmed}")
+  string(REPLACE "\n" ";" _lines "${_escaped}")
+  list(LENGTH _lines _line_count)
+  if(DEFINED MAX_LINES AND _line_count GREATER MAX_LINES)
+    message("HINGE_COMPILE_FAIL_TOO_MANY_LINES: ${_line_count} lines of diagnostics, at most ${MAX_LINES} allowed")
+  endif()
+  file(STRINGS ${SOURCE} _line_expect REGEX "^[ \t]*//[ \t]*expect-error-line:")
+  if(_line_expect)
+    set(_found OFF)
+    foreach(_e IN LISTS _line_expect)
+      string(REGEX REPLACE "^[ \t]*//[ \t]*expect-error-line:[ \t]*" "" _re "${_e}")
+      string(STRIP "${_re}" _re)
+      foreach(_l IN LISTS _lines)
+        if(_l MATCHES "error:" AND _l MATCHES "${_re}")
+          set(_found ON)
+        endif()
+      endforeach()
+    endforeach()
+    if(NOT _found)
+      message("HINGE_COMPILE_FAIL_FACTS_NOT_ON_ERROR_LINE: no line with error: matches an expect-error-line regex")
+    endif()
+  endif()
+  # Otherwise print nothing but the compiler's diagnostics: any text of ours could
   # accidentally match the expected regex.
   message("${_out}")
 endif()

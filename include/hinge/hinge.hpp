@@ -35,6 +35,7 @@
 #include <hinge/init/mean_shift.hpp>
 #include <hinge/loss/binary_cross_entropy_with_logits.hpp>
 #include <hinge/loss/l2.hpp>
+#include <hinge/loss/logits.hpp>
 #include <hinge/loss/mean_squared_error.hpp>
 #include <hinge/loss/softmax_cross_entropy.hpp>
 #include <hinge/optim/adam.hpp>

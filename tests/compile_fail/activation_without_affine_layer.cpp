@@ -1,5 +1,6 @@
 // An activation with no affine layer before it has nothing to be fused into.
 // expect-error: an element-wise activation must follow an affine layer
+// expect-error-line: stage_index<0>, hinge::diagnostic::activation<hinge::relu>.*must follow an affine layer
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

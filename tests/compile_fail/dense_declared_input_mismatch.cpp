@@ -1,5 +1,6 @@
 // A block that declares its input width (dense<Width, In>) placed after a layer of another width.
 // expect-error: dense<Width, In>: the declared input width In must equal the width arriving
+// expect-error-line: stage_index<1>, hinge::dense<32, 64>, hinge::diagnostic::declared_input_width<64>, hinge::diagnostic::arriving_width<48>.*the declared input width In must equal
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

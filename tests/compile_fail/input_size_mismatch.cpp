@@ -1,7 +1,9 @@
-// Feeding a sample of the wrong size to inference is rejected at compile time: the span's extent
-// is part of the call's type.
-// expect-error: (no matching|no match for call|could not convert|no viable)
+// Feeding a sample of the wrong size to inference is rejected at compile time, with a hinge message
+// naming both counts (a constrained catch-all overload), not an overload failure.
+// expect-error: inference<Net>: the input must hold exactly as many values as the network input
+// expect-error-line: given_size<5>, hinge::diagnostic::expected_size<4>.*inference<Net>
 #include <array>
+#include <span>
 
 #include <hinge/hinge.hpp>
 
@@ -14,8 +16,10 @@ int main() {
     hn::inference<model> run;
 #ifdef HINGE_EXPECT_FAIL
     const std::array<float, 5> x{};
+    const std::span<const float, 5> input(x);  // the case of issue 18: a span, not an overload failure
 #else
     const std::array<float, 4> x{};
+    const std::span<const float, 4> input(x);
 #endif
-    return static_cast<int>(run(p, x)[0]);
+    return static_cast<int>(run(p, input)[0]);
 }

@@ -1,6 +1,7 @@
 // leaky_relu<Slope> needs 0 <= Slope < 1: f(z) = max(Slope z, z) must keep the sign of z, or the
 // derivative cannot be taken from the output.
 // expect-error: leaky_relu<Slope>: Slope must satisfy 0 <= Slope < 1
+// expect-error-line: slope<1.5.*Slope must satisfy 0 <= Slope < 1
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

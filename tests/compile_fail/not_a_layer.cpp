@@ -1,5 +1,6 @@
 // A type that is not a layer in the layer list.
 // expect-error: every argument after input<...> must be a layer
+// expect-error-line: not_a_layer<not_a_layer>.*must be a layer
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

@@ -1,5 +1,6 @@
 // A residual block whose output shape differs from its input: the error shows both shapes.
 // expect-error: the block must give back the shape it receives
+// expect-error-line: stage_index<3>, hinge::diagnostic::block_input_shape<hinge::shape<8, 8, 16> ?>, hinge::diagnostic::block_output_shape<hinge::shape<8, 8, 32> ?>.*the block must give back
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

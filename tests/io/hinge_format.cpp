@@ -273,7 +273,16 @@ BOOST_AUTO_TEST_CASE(another_architecture_names_the_first_stage_that_differs) {
     using shorter = hn::network<hn::input<5>, hn::dense<18>, hn::prelu>;
     auto t = std::make_unique<hn::parameters<shorter>>();
     expect_rejected(*p, [&](auto& q) { io::load_from_bytes(q, io::save_to_bytes(*t)); },
-                    {"the file ends before stage 1 (expected 'dense 18->7 identity')"});
+                    {"different architecture: the file has 1 stage, the network has 4; the file ends before stage 1 "
+                     "(expected 'dense 18->7 identity')"});
+    // A count that differs where the first differing stage is not the missing one: the counts are
+    // still named first.
+    using longer = hn::network<hn::input<5>, hn::dense<18>, hn::prelu, hn::dense<8>, hn::dense<7>, hn::batch_norm,
+                               hn::leaky_relu<0.2f>, hn::dense<3>>;
+    auto l = std::make_unique<hn::parameters<longer>>();
+    expect_rejected(*p, [&](auto& q) { io::load_from_bytes(q, io::save_to_bytes(*l)); },
+                    {"different architecture: the file has 5 stages, the network has 4; stage 1 differs: expected "
+                     "'dense 18->7 identity', found 'dense 18->8 identity'"});
 }
 
 BOOST_AUTO_TEST_CASE(tensor_table_edits_with_a_valid_checksum_are_caught) {

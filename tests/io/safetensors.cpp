@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/activations/relu.hpp>
+#include <hinge/activations/tanh.hpp>
 #include <hinge/layers/batch_norm.hpp>
 #include <hinge/layers/convolution.hpp>
 #include <hinge/layers/dense.hpp>
@@ -312,6 +314,53 @@ BOOST_AUTO_TEST_CASE(mismatches_with_the_network_are_named) {
                     R"(,"2.weight":{"dtype":"F32","shape":[1],"data_offsets":[36,40]}})",
                 40),
         lenient));
+}
+
+// Tensor names and shapes alone do not tell a relu network from a tanh one: hinge's metadata does.
+BOOST_AUTO_TEST_CASE(a_file_of_another_architecture_is_rejected_by_its_hinge_metadata) {
+    using relu_net = hn::network<hn::input<4>, hn::dense<8>, hn::relu, hn::dense<3>>;
+    using tanh_net = hn::network<hn::input<4>, hn::dense<8>, hn::tanh, hn::dense<3>>;
+    using leaky_net = hn::network<hn::input<4>, hn::dense<8>, hn::leaky_relu<0.1f>, hn::dense<3>>;
+    using leakier_net = hn::network<hn::input<4>, hn::dense<8>, hn::leaky_relu<0.2f>, hn::dense<3>>;
+    using bn_net = hn::network<hn::input<4>, hn::dense<8>, hn::relu, hn::dense<3>, hn::batch_norm>;
+    auto r = std::make_unique<hn::parameters<relu_net>>();
+    fill_distinct(*r);
+    auto t = std::make_unique<hn::parameters<tanh_net>>();
+    fill_distinct(*t);
+    for (auto& v : std::span(t->data(), hn::parameters<tanh_net>::storage_size)) v = -v;  // differs from r
+    const bytes from_relu = io::save_safetensors_to_bytes(*r);
+
+    // An activation: named, both architectures, parameters untouched (byte for byte).
+    expect_rejected(*t, [&](auto& q) { io::load_safetensors_from_bytes(q, from_relu, {}, "relu.safetensors"); },
+                    {"relu.safetensors: different architecture: stage 0 differs: expected 'dense 4->8 tanh', found "
+                     "'dense 4->8 relu'",
+                     "expected 'input 4 | dense 4->8 tanh | dense 8->3 identity', found 'input 4 | dense 4->8 relu | "
+                     "dense 8->3 identity'",
+                     "set safetensors_options::check_architecture = false"});
+    // An activation's parameter.
+    auto k = std::make_unique<hn::parameters<leaky_net>>();
+    fill_distinct(*k);
+    auto k2 = std::make_unique<hn::parameters<leakier_net>>();
+    expect_rejected(*k2, [&](auto& q) { io::load_safetensors_from_bytes(q, io::save_safetensors_to_bytes(*k)); },
+                    {"stage 0 differs", "leaky_relu(slope 0x3dcccccd)", "leaky_relu(slope 0x3e4ccccd)"});
+    // A layer kind more: the stage counts are named.
+    auto b = std::make_unique<hn::parameters<bn_net>>();
+    expect_rejected(*b, [&](auto& q) { io::load_safetensors_from_bytes(q, from_relu); },
+                    {"the file has 2 stages, the network has 3; the file ends before stage 2"});
+
+    // The documented way out: check_architecture = false loads the tensors by name and shape.
+    io::safetensors_options unchecked;
+    unchecked.check_architecture = false;
+    io::load_safetensors_from_bytes(*t, from_relu, unchecked);
+    BOOST_TEST(std::memcmp(t->data(), r->data(), sizeof(float) * hn::parameters<relu_net>::storage_size) == 0);
+
+    // A file without hinge's metadata (PyTorch's) is not checked.
+    const io::safetensors_file parsed = io::parse_safetensors(from_relu);
+    io::safetensors_writer plain;
+    for (const auto& [key, tensor] : parsed.tensors) plain.add<float>(key, tensor.shape, parsed.values<float>(key));
+    auto u = std::make_unique<hn::parameters<tanh_net>>();
+    io::load_safetensors_from_bytes(*u, plain.bytes());
+    BOOST_TEST(std::memcmp(u->data(), r->data(), sizeof(float) * hn::parameters<relu_net>::storage_size) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(missing_files_are_named) {

@@ -17,6 +17,7 @@
 #include <hinge/runtime/dispatch.hpp>
 
 #include "../allocation_counter.hpp"
+#include "../support/contract_test_support.hpp"
 #include "dispatch_network.hpp"
 
 namespace {
@@ -168,6 +169,21 @@ void check_training_on_every_arch(double tolerance) {
 BOOST_AUTO_TEST_CASE(training_steps_on_every_arch_match_the_direct_path) {
     check_training_on_every_arch<mlp_trainer>(1e-4);
     check_training_on_every_arch<cnn_trainer>(1e-4);
+}
+
+// dispatched_step checks its row count before it picks the per-arch entry (detail::expect_rows).
+BOOST_AUTO_TEST_CASE(dispatched_step_rejects_rows_outside_1_to_B) {
+    const auto params = initialised<mlp, float>(5);
+    auto trainer = std::make_unique<mlp_trainer>(*params);
+    const hinge::dispatched_step<mlp_trainer> step;
+    const std::vector<float> x = uniform_values<float>(mlp_trainer::batch_size * mlp::input_size, 3);
+    const std::vector<float> t = uniform_values<float>(mlp_trainer::batch_size * mlp_trainer::targets_per_sample, 4);
+    for (const std::size_t rows : {std::size_t{0}, mlp_trainer::batch_size + 1, static_cast<std::size_t>(-1)}) {
+        hinge_test::expect_contract_violation([&] { (void)step(*trainer, x.data(), t.data(), rows); },
+                                              "dispatched_step: rows must be in 1..batch size (got " +
+                                                  std::to_string(rows) + ", limit 8)");
+    }
+    hinge_test::expect_no_contract_violation([&] { (void)step(*trainer, x.data(), t.data(), 1); });
 }
 
 BOOST_AUTO_TEST_CASE(dispatched_inference_allocates_nothing) {

@@ -55,6 +55,16 @@ struct targets_for<hn::loss::binary_cross_entropy_with_logits> {
 };
 template <class Base>
 struct targets_for<hn::loss::with_l2<Base>> : targets_for<Base> {};
+template <class Base>
+struct targets_for<hn::loss::after_activation<Base>> : targets_for<Base> {};
+
+// loss/logits.hpp: the losses that apply their own softmax or sigmoid say so, with_l2 passes it
+// on, and after_activation<Loss> (the opt-in for an activation on the last stage) clears it.
+static_assert(hn::loss::expects_logits<hn::loss::softmax_cross_entropy>);
+static_assert(hn::loss::expects_logits<hn::loss::binary_cross_entropy_with_logits>);
+static_assert(hn::loss::expects_logits<hn::loss::with_l2<hn::loss::softmax_cross_entropy>>);
+static_assert(!hn::loss::expects_logits<hn::loss::mean_squared_error>);
+static_assert(!hn::loss::expects_logits<hn::loss::after_activation<hn::loss::binary_cross_entropy_with_logits>>);
 
 // Every logical parameter (weights and biases of each stage), by reference.
 template <class Block, class F>
@@ -121,6 +131,8 @@ BOOST_AUTO_TEST_CASE(softmax_cross_entropy_gradient_matches_central_differences)
 
 BOOST_AUTO_TEST_CASE(binary_cross_entropy_with_logits_gradient_matches_central_differences) {
     check_gradient<hn::loss::binary_cross_entropy_with_logits>();
+    // The opt-in wrapper is the same loss.
+    check_gradient<hn::loss::after_activation<hn::loss::binary_cross_entropy_with_logits>>();
 }
 
 BOOST_AUTO_TEST_CASE(l2_penalty_gradient_matches_central_differences) {

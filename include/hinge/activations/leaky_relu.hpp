@@ -1,5 +1,6 @@
 #pragma once
 #include <hinge/activations/value_ops.hpp>
+#include <hinge/core/diagnostic.hpp>
 
 namespace hinge {
 
@@ -21,12 +22,18 @@ namespace hinge {
 // (see init/scheme.hpp).
 template <float Slope = 0.01f>
 struct leaky_relu {
-    static_assert(Slope >= 0.0f && Slope < 1.0f,
-                  "leaky_relu<Slope>: Slope must satisfy 0 <= Slope < 1, because then "
-                  "f(z) = max(Slope z, z) keeps the sign of z, which the backward pass relies on to "
-                  "take the derivative from the output (use prelu for a learned slope)");
-
-    static constexpr bool elementwise = true;
+    // The check runs in the initialiser of `elementwise`, not at class scope: a failed class-scope
+    // static_assert makes clang treat leaky_relu<1.5f> as an invalid class, and the network then
+    // adds "not a layer" errors to the one that matters.
+    static constexpr bool elementwise = [] {
+        if constexpr (!(Slope >= 0.0f && Slope < 1.0f)) {
+            HINGE_REJECT("leaky_relu<Slope>: Slope must satisfy 0 <= Slope < 1, because then f(z) = max(Slope z, z) "
+                         "keeps the sign of z, which the backward pass relies on to take the derivative from the "
+                         "output; use a slope in [0, 1), or prelu for a learned slope",
+                         diagnostic::slope<Slope>);
+        }
+        return true;
+    }();
     static constexpr bool piecewise_linear = true;
     static constexpr bool derivative_from_output = true;
     static constexpr float negative_slope = Slope;

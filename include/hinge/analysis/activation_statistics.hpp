@@ -130,10 +130,11 @@ public:
     }
 
     // Adds the first `rows` rows of every stage's output that the last forward pass (forward or
-    // train_forward) left in ws.
+    // train_forward) left in ws. rows = 0 adds nothing; rows > Batch is a contract violation.
     template <std::size_t Batch, class T, bool ForTraining>
     void observe(const workspace<Net, Batch, T, ForTraining>& ws, std::size_t rows) noexcept {
         if (rows == 0) return;
+        hinge::detail::expect_rows<Batch>(rows, "activation_statistics::observe: rows must be at most the batch size");
         for_each_index<Net::stage_count>([&](auto index) {
             constexpr std::size_t i = decltype(index)::value;
             constexpr std::size_t width = Net::template stage<i>::output_width;

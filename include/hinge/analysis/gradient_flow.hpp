@@ -86,6 +86,7 @@ public:
     template <class LossGradient>
     const result_type& measure(parameters<Net, T>& params, const T* x, std::size_t rows,
                                LossGradient&& loss_gradient) noexcept {
+        hinge::detail::expect_rows<Batch>(rows, "gradient_flow::measure: rows must be in 1..batch size");
         for (std::size_t r = 0; r < rows; ++r)
             for (std::size_t j = 0; j < Net::output_size; ++j)
                 seed_[r * Net::output_size + j] = static_cast<T>(loss_gradient(r, j));

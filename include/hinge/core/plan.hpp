@@ -20,6 +20,7 @@
 
 #include <hinge/activations/identity.hpp>
 #include <hinge/core/concepts.hpp>
+#include <hinge/core/diagnostic.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/shape.hpp>
 #include <hinge/layers/residual.hpp>
@@ -63,16 +64,28 @@ namespace hana = boost::hana;
 
 // ---- pass 1: flatten nested sequential<> blocks -------------------------------------------
 
+// An error here means an argument of network<> is neither a layer nor a sequential<> block. The
+// check is a function, not a class-scope static_assert: a failed one there makes clang treat
+// flattened<L> as invalid, and every use of the plan then adds errors (219 lines for an `int`).
+// The non-layer is dropped from the plan, so nothing after this one message fails.
+template <class L>
+constexpr bool check_layer_argument() {
+    if constexpr (!layer<L>) {
+        HINGE_REJECT("hinge::network: every argument after input<...> must be a layer (dense<N>, conv2d, "
+                     "max_pool2d, flatten, batch_norm, dropout, ...), an element-wise activation (relu, "
+                     "leaky_relu<a>, ...) or a sequential<...> / residual<...> block, because the planner "
+                     "only knows how to build stages from those; remove or replace the type in not_a_layer",
+                     diagnostic::not_a_layer<L>);
+    }
+    return layer<L>;
+}
+
 template <class L>
 struct flattened {
-    // An error here means an argument of network<> is neither a layer nor a sequential<> block;
-    // the offending type is the L of this template.
-    static_assert(layer<L>,
-                  "hinge::network: every argument after input<...> must be a layer (dense<N>, conv2d, "
-                  "max_pool2d, flatten, batch_norm, dropout, ...), an element-wise activation (relu, "
-                  "leaky_relu<a>, ...) or a sequential<...> / residual<...> block, because the planner "
-                  "only knows how to build stages from those");
-    static constexpr auto value = hana::make_tuple(hana::type_c<L>);
+    static constexpr auto value = [] {
+        if constexpr (check_layer_argument<L>()) return hana::make_tuple(hana::type_c<L>);
+        else return hana::make_tuple();
+    }();
 };
 
 template <class... L>
@@ -104,14 +117,22 @@ struct flattened<residual<L...>> {
 // (a 50-layer network took 6.2 s and 617 MB of g++ to plan, measured here), so they are plain
 // pattern matching on parameter packs: one instantiation per stage (0.96 s and 118 MB).
 
-template <class Activation, bool FollowsAnAffineLayer, bool AffineLayerAlreadyHasOne>
+// An activation that no stage layer took. Stages are the stages planned so far: none means it
+// comes first; otherwise the last one already has its activation.
+template <class Activation, class... Stages>
 constexpr bool check_activation_position() {
-    static_assert(FollowsAnAffineLayer,
-                  "hinge::network: an element-wise activation must follow an affine layer such as "
-                  "dense<N> (or a batch_norm), because it is fused into that layer's kernels");
-    static_assert(!AffineLayerAlreadyHasOne,
-                  "hinge::network: only one element-wise activation may follow an affine layer, "
-                  "because each stage fuses exactly one activation into its kernels");
+    using namespace diagnostic;
+    if constexpr (sizeof...(Stages) == 0) {
+        HINGE_REJECT("hinge::network: an element-wise activation must follow an affine layer such as dense<N> "
+                     "(or a batch_norm), because it is fused into that layer's kernels; put a layer before it",
+                     stage_index<0>, activation<Activation>);
+    } else {
+        using previous = boost::mp11::mp_back<stage_list<Stages...>>;
+        HINGE_REJECT("hinge::network: only one element-wise activation may follow an affine layer, because each "
+                     "stage fuses exactly one activation into its kernels; remove one, or put a layer between them",
+                     stage_index<sizeof...(Stages) - 1>, typename previous::layer_type,
+                     activation<typename previous::activation>, second_activation<Activation>);
+    }
     return true;
 }
 
@@ -123,20 +144,28 @@ struct open_residual {};
 template <class... Frames>
 struct residual_stack {};
 
-template <class Arriving, class BlockOutput>
+// Stage is the index of the residual_add stage the block closes with (after its projection, if any).
+template <std::size_t Stage, class Arriving, class BlockOutput>
 constexpr bool check_residual_shapes() {
-    static_assert(std::is_same_v<Arriving, BlockOutput>,
-                  "hinge::residual<Block...>: the block must give back the shape it receives, because its "
-                  "output is added to its input; Arriving is the shape entering the block and BlockOutput "
-                  "the shape it produces (use a projection, e.g. a 1x1 conv2d outside the residual, to change it)");
+    if constexpr (!std::is_same_v<Arriving, BlockOutput>) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::residual<Block...>: the block must give back the shape it receives, because its "
+                     "output is added to its input; change the last layer of the block to give block_input_shape, or "
+                     "use residual_with<Projection, Block...> to project the shortcut",
+                     stage_index<Stage>, block_input_shape<Arriving>, block_output_shape<BlockOutput>);
+    }
     return true;
 }
 
-template <class Projected, class BlockOutput>
+template <std::size_t Stage, class Projection, class Projected, class BlockOutput>
 constexpr bool check_projection_shapes() {
-    static_assert(std::is_same_v<Projected, BlockOutput>,
-                  "hinge::residual_with<Projection, Block...>: the projection must produce the block's output "
-                  "shape, because the two are added; Projected is the projection's output and BlockOutput the block's");
+    if constexpr (!std::is_same_v<Projected, BlockOutput>) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::residual_with<Projection, Block...>: the projection must produce the output shape "
+                     "of the block, because the two are added; change the projection so that projected_shape equals "
+                     "block_output_shape",
+                     stage_index<Stage>, Projection, projected_shape<Projected>, block_output_shape<BlockOutput>);
+    }
     return true;
 }
 
@@ -156,14 +185,24 @@ struct group_and_infer<Shape, Stack, stage_list<Stages...>> {
     using type = stage_list<Stages...>;
 };
 
-template <class Layer, class Shape>
-using output_shape_of = decltype(Layer::template output_shape<Shape>());
+// The layer's output shape for Shape arriving at stage Stage. hinge's layers take the stage index
+// as a second template argument, so that their errors name the stage; a layer written without it
+// is asked with the shape only.
+template <class Layer, class Shape, std::size_t Stage>
+constexpr auto output_shape_at() {
+    if constexpr (requires { Layer::template output_shape<Shape, Stage>(); })
+        return Layer::template output_shape<Shape, Stage>();
+    else
+        return Layer::template output_shape<Shape>();
+}
+template <class Layer, class Shape, std::size_t Stage = unknown_stage>
+using output_shape_of = decltype(output_shape_at<Layer, Shape, Stage>());
 
 // A stage layer followed by an activation: one stage.
 template <class Shape, class Stack, class... Stages, class Layer, class Activation, class... Rest>
     requires(stage_layer<Layer> && elementwise_activation<Activation>)
 struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Activation, Rest...> {
-    using out = output_shape_of<Layer, Shape>;
+    using out = output_shape_of<Layer, Shape, sizeof...(Stages)>;
     using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, Activation, Shape, out>>,
                                           Rest...>::type;
 };
@@ -172,7 +211,7 @@ struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Activation, R
 template <class Shape, class Stack, class... Stages, class Layer, class... Rest>
     requires(stage_layer<Layer>)
 struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Rest...> {
-    using out = output_shape_of<Layer, Shape>;
+    using out = output_shape_of<Layer, Shape, sizeof...(Stages)>;
     using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, identity, Shape, out>>,
                                           Rest...>::type;
 };
@@ -181,7 +220,7 @@ struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Rest...> {
 template <class Shape, class Stack, class... Stages, class Activation, class... Rest>
     requires(elementwise_activation<Activation>)
 struct group_and_infer<Shape, Stack, stage_list<Stages...>, Activation, Rest...> {
-    static_assert(check_activation_position<Activation, sizeof...(Stages) != 0, sizeof...(Stages) != 0>());
+    static_assert(check_activation_position<Activation, Stages...>());
     using type = typename group_and_infer<Shape, Stack, stage_list<Stages...>, Rest...>::type;  // carry on after the error
 };
 
@@ -196,7 +235,7 @@ struct group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>, 
 template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class... Rest>
 struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Frames...>, stage_list<Stages...>,
                        residual_end, Rest...> {
-    static_assert(check_residual_shapes<Entering, Shape>());
+    static_assert(check_residual_shapes<sizeof...(Stages), Entering, Shape>());
     static_assert(sizeof...(Stages) > Source, "hinge::residual<Block...>: the block must contain at least one layer");
     using type = typename group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>,
                                           residual_add<Source>, Rest...>::type;
@@ -210,8 +249,8 @@ struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Fr
                   "hinge::residual_with<Projection, Block...>: Projection must be one dense or convolution layer");
     static_assert(Source > 0, "hinge::residual_with: a projection shortcut cannot start at the network input; "
                               "put a layer before the block");
-    using projected = output_shape_of<P, Entering>;
-    static_assert(check_projection_shapes<projected, Shape>());
+    using projected = output_shape_of<P, Entering, sizeof...(Stages)>;
+    static_assert(check_projection_shapes<sizeof...(Stages), P, projected, Shape>());
     using type = typename group_and_infer<
         Shape, residual_stack<Frames...>,
         stage_list<Stages..., stage<projection<P, Source>, identity, Entering, projected>>,

@@ -25,8 +25,9 @@
 // header length runs past the file, the JSON is malformed or not an object, a name repeats, an
 // entry lacks or mistypes dtype/shape/data_offsets, a dtype is unknown, the offsets are reversed,
 // run past the end or overlap another tensor's, the byte count differs from shape x dtype size,
-// a tensor that Net needs is missing or has another shape or an unusable dtype, or (unless
-// allowed) the file holds tensors that Net does not use. Loading decodes into a temporary block
+// a tensor that Net needs is missing or has another shape or an unusable dtype, (unless
+// allowed) the file holds tensors that Net does not use, or (unless disabled) its hinge.architecture
+// metadata describes another network. Loading decodes into a temporary block
 // and copies it over the caller's only at the end.
 #include <algorithm>
 #include <cstddef>
@@ -310,6 +311,12 @@ struct safetensors_options {
     // Loading: tensors in the file that Net has no place for are an error unless this is set
     // (BatchNorm1d's "num_batches_tracked" is always accepted and ignored).
     bool allow_unused_tensors = false;
+    // Loading: a file that carries hinge's "hinge.architecture" metadata (every file hinge writes
+    // does) must describe Net, or the load is a file_error naming both architectures and the first
+    // stage that differs: tensor names and shapes alone let a relu network's file load into a
+    // tanh network. Files without that metadata (PyTorch's, other tools') are never checked. Set
+    // this to false to load a file whose metadata is stale, e.g. edited by another tool.
+    bool check_architecture = true;
 };
 
 // The bytes of a safetensors file with every tensor of `params` (F32 for float, F64 for double),
@@ -350,6 +357,13 @@ template <class Net, class T, class Role>
 void load_safetensors(parameter_block<Net, T, Role>& params, const safetensors_file& file,
                       const safetensors_options& options = {}) {
     const std::string& src = file.source;
+    if (const auto meta = file.metadata.find("hinge.architecture");
+        options.check_architecture && meta != file.metadata.end() && meta->second != architecture_description<Net>)
+        throw file_error(src + ": different architecture: " +
+                         detail::architecture_difference(architecture_description<Net>, meta->second) +
+                         "; expected '" + std::string(architecture_description<Net>) + "', found '" + meta->second +
+                         "' (the file's hinge.architecture metadata; set safetensors_options::check_architecture = "
+                         "false to load it anyway)");
     const std::vector<tensor_slot> table = tensor_table<Net, T>();
     auto staged = std::make_unique<parameter_block<Net, T, Role>>();
     T* block = staged->data();

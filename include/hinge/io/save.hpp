@@ -76,31 +76,6 @@ inline std::uint32_t crc32_of(std::span<const unsigned char> bytes) noexcept {
     return static_cast<std::uint32_t>(crc);
 }
 
-// "a | b | c" -> the i-th " | "-separated part.
-inline std::vector<std::string_view> split_stages(std::string_view d) {
-    std::vector<std::string_view> parts;
-    for (;;) {
-        const std::size_t bar = d.find(" | ");
-        parts.push_back(d.substr(0, bar));
-        if (bar == std::string_view::npos) break;
-        d.remove_prefix(bar + 3);
-    }
-    return parts;
-}
-
-// Which part of two architecture descriptions differs first, in words.
-inline std::string first_difference(std::string_view expected, std::string_view found) {
-    const auto e = split_stages(expected), f = split_stages(found);
-    for (std::size_t i = 0; i < e.size() || i < f.size(); ++i) {
-        const std::string where = i == 0 ? std::string("the input") : "stage " + std::to_string(i - 1);
-        if (i >= f.size()) return "the file ends before " + where + " (expected '" + std::string(e[i]) + "')";
-        if (i >= e.size()) return "the file has an extra " + where + " ('" + std::string(f[i]) + "')";
-        if (e[i] != f[i])
-            return where + " differs: expected '" + std::string(e[i]) + "', found '" + std::string(f[i]) + "'";
-    }
-    return "the descriptions are equal but the fingerprints differ";
-}
-
 inline std::string shape_text(std::span<const std::uint64_t> shape) {
     std::string s = "[";
     for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -254,7 +229,7 @@ void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsi
                          scalar_code_name(scalar));
     constexpr std::string_view expected_description = architecture_description<Net>;
     if (fingerprint != architecture_fingerprint<Net> || description != expected_description)
-        throw file_error(src + ": different architecture: " + detail::first_difference(expected_description, description) +
+        throw file_error(src + ": different architecture: " + detail::architecture_difference(expected_description, description) +
                          "; expected '" + std::string(expected_description) + "' (fingerprint " +
                          detail::hex(architecture_fingerprint<Net>, 16) + "), found '" + std::string(description) +
                          "' (fingerprint " + detail::hex(fingerprint, 16) + ")");

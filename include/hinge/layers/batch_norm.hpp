@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <hinge/core/concepts.hpp>
+#include <hinge/core/diagnostic.hpp>
 
 namespace hinge {
 
@@ -16,11 +17,22 @@ namespace hinge {
 // convolution layer for inference.
 template <float Momentum = 0.1f, float Epsilon = 1e-5f>
 struct batch_norm_with {
-    static_assert(Momentum > 0.0f && Momentum <= 1.0f,
-                  "batch_norm_with<Momentum, Epsilon>: Momentum must be in (0, 1], because it is the weight of the new batch");
-    static_assert(Epsilon > 0.0f, "batch_norm_with<Momentum, Epsilon>: Epsilon must be positive, because it keeps 1/sqrt(var + eps) finite");
-
-    static constexpr bool opens_stage = true;
+    // The checks run in the initialiser of `opens_stage`, not at class scope: a failed class-scope
+    // static_assert makes clang treat the class as invalid, and the network then adds "not a
+    // layer" errors to the one that matters (as for leaky_relu).
+    static constexpr bool opens_stage = [] {
+        using namespace diagnostic;
+        if constexpr (!(Momentum > 0.0f && Momentum <= 1.0f)) {
+            HINGE_REJECT("batch_norm_with<Momentum, Epsilon>: Momentum must be in (0, 1], because it is the weight "
+                         "of the new batch in the running statistics; use e.g. 0.1f (PyTorch's default)",
+                         momentum<Momentum>);
+        } else if constexpr (!(Epsilon > 0.0f)) {
+            HINGE_REJECT("batch_norm_with<Momentum, Epsilon>: Epsilon must be positive, because it keeps "
+                         "1/sqrt(var + eps) finite; use e.g. 1e-5f (PyTorch's default)",
+                         epsilon<Epsilon>);
+        }
+        return true;
+    }();
     static constexpr stage_kind kind = stage_kind::batch_norm;
     static constexpr float momentum = Momentum;
     static constexpr float epsilon = Epsilon;

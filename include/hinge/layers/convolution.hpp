@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include <hinge/core/concepts.hpp>
+#include <hinge/core/diagnostic.hpp>
 #include <hinge/core/shape.hpp>
 #include <hinge/layers/window.hpp>
 
@@ -30,15 +31,29 @@ struct conv2d {
     static constexpr window_geometry geometry() {
         return detail::make_window_geometry<Arriving>(Kernel, Kernel, Stride, Stride, Dilation, Dilation, Padding);
     }
-    template <class Arriving>
+    template <class Arriving, std::size_t Stage = unknown_stage>
     static constexpr auto output_shape() {
-        static_assert(Arriving::rank == 3,
-                      "conv2d: the arriving value (Arriving) is not an image <H, W, C>; use conv1d for a "
-                      "sequence <L, C>, or start the network with input<H, W, C>");
-        constexpr window_geometry g = geometry<Arriving>();
-        static_assert(g.out_height > 0 && g.out_width > 0,
-                      "conv2d<..., padding::valid>: the kernel is larger than the arriving image (Arriving)");
-        return shape<g.out_height, g.out_width, Filters>{};
+        if constexpr (Arriving::rank != 3) {
+            using namespace diagnostic;
+            HINGE_REJECT("conv2d: the arriving value (arriving_shape) is not an image <H, W, C>, because conv2d "
+                         "slides a 2-D window; use conv1d for a sequence <L, C>, or start the network with "
+                         "input<H, W, C>",
+                         stage_index<Stage>, conv2d, arriving_shape<Arriving>, arriving_rank<Arriving::rank>);
+            return shape<1, 1, Filters>{};  // no further error from the geometry of a non-image
+        } else {
+            constexpr window_geometry g = geometry<Arriving>();
+            if constexpr (g.out_height == 0 || g.out_width == 0) {
+                using namespace diagnostic;
+                HINGE_REJECT("conv2d<..., padding::valid>: the kernel (kernel_span positions, with the dilation) is "
+                             "larger than the arriving image (arriving_shape), because a valid window must fit "
+                             "inside the image; use padding::same, a smaller kernel or dilation, or pool less before",
+                             stage_index<Stage>, conv2d, arriving_shape<Arriving>,
+                             kernel_span<detail::window_span(Kernel, Dilation)>);
+                return shape<1, 1, Filters>{};  // carry on with a valid shape: one error only
+            } else {
+                return shape<g.out_height, g.out_width, Filters>{};
+            }
+        }
     }
     template <class Arriving>
     static constexpr std::size_t fan_in() {
@@ -63,14 +78,28 @@ struct conv1d {
     static constexpr window_geometry geometry() {
         return detail::make_window_geometry<Arriving>(1, Kernel, 1, Stride, 1, Dilation, Padding);
     }
-    template <class Arriving>
+    template <class Arriving, std::size_t Stage = unknown_stage>
     static constexpr auto output_shape() {
-        static_assert(Arriving::rank == 2,
-                      "conv1d: the arriving value (Arriving) is not a sequence <L, C>; use conv2d for an "
-                      "image <H, W, C>, or start the network with input<L, C>");
-        constexpr window_geometry g = geometry<Arriving>();
-        static_assert(g.out_width > 0, "conv1d<..., padding::valid>: the kernel is longer than the arriving sequence (Arriving)");
-        return shape<g.out_width, Filters>{};
+        using namespace diagnostic;
+        if constexpr (Arriving::rank != 2) {
+            HINGE_REJECT("conv1d: the arriving value (arriving_shape) is not a sequence <L, C>, because conv1d "
+                         "slides a 1-D window; use conv2d for an image <H, W, C>, or start the network with "
+                         "input<L, C>",
+                         stage_index<Stage>, conv1d, arriving_shape<Arriving>, arriving_rank<Arriving::rank>);
+            return shape<1, Filters>{};  // no further error from the geometry of a non-sequence
+        } else {
+            constexpr window_geometry g = geometry<Arriving>();
+            if constexpr (g.out_width == 0) {
+                HINGE_REJECT("conv1d<..., padding::valid>: the kernel (kernel_span positions, with the dilation) is "
+                             "longer than the arriving sequence (arriving_shape), because a valid window must fit "
+                             "inside it; use padding::same, a smaller kernel or dilation",
+                             stage_index<Stage>, conv1d, arriving_shape<Arriving>,
+                             kernel_span<detail::window_span(Kernel, Dilation)>);
+                return shape<1, Filters>{};
+            } else {
+                return shape<g.out_width, Filters>{};
+            }
+        }
     }
     template <class Arriving>
     static constexpr std::size_t fan_in() {

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <hinge/core/concepts.hpp>
+#include <hinge/core/diagnostic.hpp>
 #include <hinge/core/shape.hpp>
 
 namespace hinge {
@@ -21,14 +22,20 @@ struct dense {
     static constexpr stage_kind kind = stage_kind::dense;
     static constexpr std::size_t width = Width;
 
-    template <class Arriving>
+    // Stage is the index of the stage this layer opens (the planner passes it, for the errors).
+    template <class Arriving, std::size_t Stage = unknown_stage>
     static constexpr auto output_shape() {
-        static_assert(is_flat<Arriving>,
-                      "dense<Width>: the arriving value is an image or a sequence (see Arriving); put "
-                      "flatten or global_avg_pool before dense, because dense needs a flat vector");
-        static_assert(In == any_width || In == Arriving::size,
-                      "dense<Width, In>: the declared input width In must equal the width arriving "
-                      "from the previous layer (Arriving), because W has exactly In columns");
+        using namespace diagnostic;
+        if constexpr (!is_flat<Arriving>) {
+            HINGE_REJECT("dense<Width>: the arriving value is an image or a sequence (arriving_shape), because "
+                         "dense needs a flat vector; put flatten or global_avg_pool before dense",
+                         stage_index<Stage>, dense, arriving_shape<Arriving>);
+        } else if constexpr (In != any_width && In != Arriving::size) {
+            HINGE_REJECT("dense<Width, In>: the declared input width In must equal the width arriving from the "
+                         "previous layer, because W has exactly In columns; change In, or the width of the "
+                         "layer before",
+                         stage_index<Stage>, dense, declared_input_width<In>, arriving_width<Arriving::size>);
+        }
         return shape<Width>{};
     }
     template <class Arriving>

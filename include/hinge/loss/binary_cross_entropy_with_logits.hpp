@@ -14,6 +14,8 @@ struct binary_cross_entropy_with_logits {
     using target_type = T;
     template <std::size_t Outputs>
     static constexpr std::size_t targets_per_sample = Outputs;
+    // It applies its own sigmoid: trainer rejects an activation before it (loss/logits.hpp).
+    static constexpr bool expects_logits = true;
 
     template <class T, class Gradient>
     static T evaluate(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride, const T* targets,

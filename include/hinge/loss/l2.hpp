@@ -2,6 +2,7 @@
 #include <cstddef>
 
 #include <hinge/core/storage.hpp>
+#include <hinge/loss/logits.hpp>
 #include <hinge/kernels/optimizer_updates.hpp>
 
 namespace hinge::loss {
@@ -24,6 +25,7 @@ struct with_l2 {
     using target_type = typename Base::template target_type<T>;
     template <std::size_t Outputs>
     static constexpr std::size_t targets_per_sample = Base::template targets_per_sample<Outputs>;
+    static constexpr bool expects_logits = loss::expects_logits<Base>;
 
     template <class T, class Target, class Gradient>
     static T evaluate(std::size_t rows, std::size_t outputs, const T* y, std::size_t y_stride, const Target* targets,

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <hinge/core/diagnostic.hpp>
 #include <hinge/detail/contract.hpp>
 
 namespace hinge::loss {
@@ -15,6 +16,18 @@ struct softmax_cross_entropy {
     using target_type = std::uint32_t;
     template <std::size_t Outputs>
     static constexpr std::size_t targets_per_sample = 1;
+    // It applies its own softmax: trainer rejects an activation before it (loss/logits.hpp).
+    static constexpr bool expects_logits = true;
+
+    // Called by trainer::step when the targets passed are not std::uint32_t labels (Given is
+    // their element type): the common mistake is one-hot float targets.
+    template <class Given, std::size_t GivenCount, std::size_t ExpectedCount>
+    static constexpr void reject_targets() {
+        using namespace diagnostic;
+        HINGE_REJECT("softmax_cross_entropy takes std::uint32_t class labels, one per sample, not one-hot floats; "
+                     "pass the index of the true class of each sample",
+                     given_type<Given>, given_size<GivenCount>, expected_size<ExpectedCount>);
+    }
 
     // @pre labels[r] < outputs (checked: a violation aborts with a message).
     template <class T, class Gradient>

@@ -153,6 +153,7 @@ public:
     // One step on the first `rows` samples (1 <= rows <= the trainer's batch size).
     value_type operator()(Trainer& trainer, const value_type* inputs, const target_type* targets,
                           std::size_t rows) const noexcept {
+        detail::expect_rows<Trainer::batch_size>(rows, "dispatched_step: rows must be in 1..batch size");
         return entry_.function(trainer, inputs, targets, rows);
     }
     value_type operator()(Trainer& trainer,

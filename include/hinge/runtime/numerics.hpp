@@ -21,6 +21,7 @@
 #include <string>
 
 #include <hinge/core/storage.hpp>
+#include <hinge/detail/contract.hpp>
 
 namespace hinge {
 
@@ -114,6 +115,7 @@ std::optional<non_finite_value<T>> first_non_finite(const parameter_block<Net, T
 template <class Net, std::size_t Batch, class T, bool ForTraining>
 std::optional<non_finite_value<T>> first_non_finite(const workspace<Net, Batch, T, ForTraining>& ws,
                                                     std::size_t rows = Batch) noexcept {
+    detail::expect_rows<Batch>(rows, "first_non_finite: rows must be in 1..batch size");
     std::optional<non_finite_value<T>> found;
     for_each_index<Net::stage_count>([&](auto index) {
         constexpr std::size_t i = decltype(index)::value;

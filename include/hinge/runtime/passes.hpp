@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include <hinge/core/storage.hpp>
+#include <hinge/detail/contract.hpp>
 #include <hinge/kernels/batch_norm.hpp>
 #include <hinge/kernels/convolution.hpp>
 #include <hinge/kernels/dense.hpp>
@@ -149,12 +150,16 @@ void zero_column_sums(gradients<Net, T>& grads) noexcept {
 }  // namespace detail::inline HINGE_ISA_NAMESPACE
 
 inline namespace HINGE_ISA_NAMESPACE {
-// Runs every stage on `rows` samples (rows <= Batch) of x (rows x Net::input_size, contiguous),
+// Every function here that takes `rows` checks 1 <= rows <= Batch first (detail::expect_rows: a
+// contract violation prints the value and aborts), so a bad count never reaches a kernel.
+//
+// Runs every stage on `rows` samples (1 <= rows <= Batch) of x (rows x Net::input_size, contiguous),
 // with inference semantics. Afterwards ws.activation<I>() holds every stage's output and
 // ws.output(r) the network's.
 template <class Net, std::size_t Batch, class T, bool ForTraining>
 void forward(const parameters<Net, T>& params, workspace<Net, Batch, T, ForTraining>& ws, const T* x,
              std::size_t rows = Batch) noexcept {
+    detail::expect_rows<Batch>(rows, "forward: rows must be in 1..batch size");
     detail::run_forward<detail::pass_kind::inference>(params, ws, x, rows, 0);
 }
 
@@ -164,6 +169,7 @@ void forward(const parameters<Net, T>& params, workspace<Net, Batch, T, ForTrain
 template <class Net, std::size_t Batch, class T>
 void train_forward(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
                    std::size_t rows = Batch, std::uint64_t noise_seed = 0) noexcept {
+    detail::expect_rows<Batch>(rows, "train_forward: rows must be in 1..batch size");
     detail::run_forward<detail::pass_kind::training>(params, ws, x, rows, noise_seed);
 }
 
@@ -189,6 +195,7 @@ public:
                     std::size_t rows) noexcept
         : target_(detail::gradient_target<Net, last>(parameter_data, ws, grads)),
           dz_(ws.template pre_activation_gradient<last>()) {
+        detail::expect_rows<Batch>(rows, "output_gradient: rows must be in 1..batch size");
         detail::zero_column_sums<Net, last>(grads);
         for (std::size_t r = 0; r < rows; ++r)
             for (std::size_t j = s.output_width; j < s.padded_output; ++j) dz_[r * stride + j] = T(0);
@@ -217,6 +224,7 @@ namespace detail::inline HINGE_ISA_NAMESPACE {
 template <class Net, std::size_t Batch, class T, class LossGradient>
 void seed_output_gradient(const T* parameter_data, workspace<Net, Batch, T, true>& ws, gradients<Net, T>& grads,
                           std::size_t rows, LossGradient& loss_gradient) noexcept {
+    detail::expect_rows<Batch>(rows, "seed_output_gradient: rows must be in 1..batch size");
     const output_gradient<Net, Batch, T> sink(parameter_data, ws, grads, rows);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < Net::output_size; ++j) sink(r, j, static_cast<T>(loss_gradient(r, j)));
@@ -394,6 +402,7 @@ template <class Net, std::size_t Batch, class T>
 void backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
               gradients<Net, T>& grads, std::size_t rows = Batch,
               input_gradient want_input_gradient = input_gradient::skip) noexcept {
+    detail::expect_rows<Batch>(rows, "backward: rows must be in 1..batch size");
     for_each_index_reversed<Net::stage_count>([&](auto index) {
         detail::stage_backward<Net, decltype(index)::value>(params, ws, x, grads, rows, want_input_gradient);
     });

@@ -2,9 +2,13 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <span>
 #include <type_traits>
 
+#include <hinge/activations/identity.hpp>
+#include <hinge/core/diagnostic.hpp>
+#include <hinge/loss/logits.hpp>
 #include <hinge/runtime/passes.hpp>
 
 namespace hinge {
@@ -66,6 +70,25 @@ T training_step(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, 
 template <class Arch, class Trainer>
 struct dispatched_training_step_entry;  // runtime/dispatch.hpp
 
+// A loss that applies its own softmax or sigmoid (loss::expects_logits) must get the last stage's
+// raw outputs: an element-wise activation there would be applied twice, legal but almost always
+// a mistake. after_activation<Loss> says it is meant.
+namespace detail {
+template <class Net, class Loss>
+constexpr bool check_loss_takes_logits() {
+    using last = typename Net::template stage<Net::stage_count - 1>;
+    if constexpr (::hinge::loss::expects_logits<Loss> && !std::is_same_v<typename last::activation, identity>) {
+        using namespace diagnostic;
+        HINGE_REJECT("trainer<Net, Loss>: Loss applies its own softmax or sigmoid to raw logits, so an element-wise "
+                     "activation on the last stage squashes the outputs twice and weakens the gradient; remove the "
+                     "activation after the last layer, or write loss::after_activation<Loss> if it is intended",
+                     stage_index<Net::stage_count - 1>, typename last::layer_type,
+                     activation<typename last::activation>, loss_type<Loss>);
+    }
+    return true;
+}
+}  // namespace detail
+
 // A loss that can count correct decisions (argmax = label, or sign = target) has an accuracy.
 template <class Loss, class T>
 concept loss_with_accuracy = requires(const T* y, const typename Loss::template target_type<T>* t) {
@@ -96,6 +119,7 @@ public:
     using target_type = typename Loss::template target_type<T>;
     static constexpr std::size_t targets_per_sample = Loss::template targets_per_sample<Net::output_size>;
     static constexpr bool has_accuracy = loss_with_accuracy<Loss, T>;
+    static_assert(detail::check_loss_takes_logits<Net, Loss>());
 
     explicit trainer(parameters<Net, T>& params, Optimizer optimizer = {}, Loss loss = {}) noexcept
         : params_(params), optimizer_(optimizer), loss_(loss) {}
@@ -106,9 +130,33 @@ public:
         return step(inputs.data(), targets.data(), batch_size);
     }
 
+    // Targets or inputs of another type or count: a hinge error instead of an overload failure
+    // (the loss may say what it takes, e.g. softmax_cross_entropy: labels, not one-hot floats).
+    template <class X, class Y>
+        requires(!std::is_convertible_v<const X&, std::span<const T, batch_size * Net::input_size>> ||
+                 !std::is_convertible_v<const Y&, std::span<const target_type, batch_size * targets_per_sample>>)
+    T step(const X& inputs, const Y& targets) noexcept {
+        using namespace diagnostic;
+        using given = std::remove_cvref_t<decltype(*std::data(targets))>;
+        constexpr std::size_t given_count = static_count<std::remove_cvref_t<Y>>();
+        if constexpr (!std::is_same_v<given, target_type> &&
+                      requires { Loss::template reject_targets<given, given_count, batch_size * targets_per_sample>(); })
+            Loss::template reject_targets<given, given_count, batch_size * targets_per_sample>();
+        else
+            HINGE_REJECT("trainer::step(inputs, targets): inputs must be a span of B * Net::input_size values and "
+                         "targets a span of B * targets_per_sample values of Loss::target_type; pass spans of "
+                         "expected_size",
+                         given_size<static_count<std::remove_cvref_t<X>>()>, expected_size<batch_size * Net::input_size>,
+                         given_type<given>, given_size<given_count>, expected_size<batch_size * targets_per_sample>);
+        (void)inputs;
+        return T(0);
+    }
+
     // One step on the first `rows` samples (1 <= rows <= B), for a last partial batch: the loss
     // and its gradient are means over those rows, so a partial batch is a smaller batch.
+    // rows outside 1..B is a contract violation (message and abort), checked before anything runs.
     T step(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
+        detail::expect_rows<batch_size>(rows, "trainer::step: rows must be in 1..batch size");
         return detail::training_step(params_, workspace_, gradients_, optimizer_, state_, loss_, inputs, targets,
                                      rows, ++steps_);
     }
@@ -116,6 +164,7 @@ public:
     // Forward pass and loss only (no gradient, no update) on `rows` <= B samples: for validation
     // and test sets. Uses the training workspace, so it overwrites last_workspace().
     batch_evaluation<T> evaluate(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
+        detail::expect_rows<batch_size>(rows, "trainer::evaluate: rows must be in 1..batch size");
         forward(params_, workspace_, inputs, rows);
         constexpr std::size_t last = Net::stage_count - 1;
         const T loss = Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
@@ -127,6 +176,7 @@ public:
     // Correct decisions of the last forward pass (step or evaluate) against `targets`; 0 when the
     // loss has no notion of accuracy (mean squared error).
     std::size_t count_correct(const target_type* targets, std::size_t rows) const noexcept {
+        detail::expect_rows<batch_size>(rows, "trainer::count_correct: rows must be in 1..batch size");
         if constexpr (has_accuracy) {
             constexpr std::size_t last = Net::stage_count - 1;
             return Loss::count_correct(rows, Net::output_size, workspace_.template activation<last>(),
