@@ -25,6 +25,8 @@
 #include <hinge/layers/dense.hpp>
 #include <hinge/layers/dropout.hpp>
 #include <hinge/layers/flatten.hpp>
+#include <hinge/layers/gru.hpp>
+#include <hinge/layers/lstm.hpp>
 #include <hinge/layers/pooling.hpp>
 #include <hinge/layers/residual.hpp>
 

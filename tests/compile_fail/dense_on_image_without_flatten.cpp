@@ -1,5 +1,5 @@
 // dense directly after a convolution: the image must be flattened (or pooled) first.
-// expect-error: dense<Width>: the arriving value is an image or a sequence
+// expect-error: dense<Width>: the arriving value is an image
 // expect-error-line: stage_index<1>, hinge::dense<10, 0>, hinge::diagnostic::arriving_shape<hinge::shape<8, 8, 4> ?>.*put flatten or global_avg_pool before dense
 #include <hinge/hinge.hpp>
 

@@ -31,9 +31,13 @@ template <class Net, std::size_t Batch>
 double probe_loss(hn::parameters<Net, double>& p, hn::workspace<Net, Batch, double>& ws, const double* x,
                   std::size_t rows) {
     hn::train_forward(p, ws, x, rows, 1234);
+    // One row per sample, or per (sample, step) of a sequence output, as losses see them.
+    constexpr std::size_t last = Net::stage_count - 1;
+    const double* y = ws.template activation<last>();
+    constexpr std::size_t stride = hn::workspace<Net, Batch, double>::template activation_stride<last>;
     double loss = 0;
-    for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t j = 0; j < Net::output_size; ++j) loss += probe_weight(r, j) * ws.output(r)[j];
+    for (std::size_t r = 0; r < rows * Net::output_positions; ++r)
+        for (std::size_t j = 0; j < Net::output_channels; ++j) loss += probe_weight(r, j) * y[r * stride + j];
     return loss;
 }
 
@@ -134,13 +138,24 @@ void fill_random(hn::parameters<Net, double>& p, std::uint64_t seed, double scal
             if constexpr (requires { view.weight(o, 0); }) {
                 for (std::size_t in = 0; in < view_type::input_width; ++in) view.weight(o, in) = scale * (2 * random.uniform() - 1);
                 view.bias(o) = 0.1 * (2 * random.uniform() - 1);
+            } else if constexpr (requires { view.weight_ih(o, 0); }) {
+                for (std::size_t g = 0; g < view_type::gates; ++g) {
+                    const std::size_t row = g * view_type::output_width + o;
+                    for (std::size_t in = 0; in < view_type::input_width; ++in)
+                        view.weight_ih(row, in) = scale * (2 * random.uniform() - 1);
+                    for (std::size_t h = 0; h < view_type::output_width; ++h)
+                        view.weight_hh(row, h) = scale * (2 * random.uniform() - 1);
+                    view.bias_ih(row) = 0.3 * (2 * random.uniform() - 1);
+                    view.bias_hh(row) = 0.3 * (2 * random.uniform() - 1);
+                }
             } else if constexpr (requires { view.scale(o); }) {
                 view.scale(o) = 0.5 + random.uniform();
                 view.shift(o) = 0.2 * (2 * random.uniform() - 1);
                 view.running_mean(o) = 0;
                 view.running_variance(o) = 1;
             }
-            if (view.has_slope()) view.slope(o) = 0.1 + 0.3 * random.uniform();
+            if constexpr (requires { view.slope(o); })
+                if (view.has_slope()) view.slope(o) = 0.1 + 0.3 * random.uniform();
         }
     });
 }

@@ -15,6 +15,7 @@ enum class stage_kind {
     flatten,       // <H, W, C> or <L, C> to <H*W*C>: a copy that drops the channel padding
     dropout,       // training: random units set to zero, the rest scaled; inference: a copy
     residual_add,  // closes residual<Block...>: y = x + the input of the block
+    recurrent,     // gru / lstm: a cell applied step by step along a sequence, with a hidden state
 };
 
 // A layer that opens a stage: it has a kind, and maps the shape arriving from the previous stage
@@ -38,6 +39,12 @@ concept convolution_layer = stage_layer<L> && L::kind == stage_kind::convolution
 
 template <class L>
 concept normalization_layer = stage_layer<L> && L::kind == stage_kind::batch_norm;
+
+// A recurrent layer (gru, lstm): Gates gate pre-activations per unit from the input (x W_ih + b_ih)
+// and from the previous hidden state (h W_hh + b_hh), combined by the layer's cell equations
+// (layers/recurrent.hpp describes the interface).
+template <class L>
+concept recurrent_layer = stage_layer<L> && L::kind == stage_kind::recurrent;
 
 template <class L>
 concept layer = stage_layer<L> || elementwise_activation<L>;

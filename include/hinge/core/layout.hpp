@@ -22,6 +22,7 @@
 #include <hinge/activations/concepts.hpp>
 #include <hinge/core/concepts.hpp>
 #include <hinge/core/network.hpp>
+#include <hinge/layers/window.hpp>
 
 namespace hinge {
 
@@ -74,6 +75,30 @@ struct stage_layout {
     std::size_t residual_source;
     bool residual_accumulates;
     bool residual_projected;  // residual_add of residual_with: the added stage is the projection
+
+    // Recurrent stages (gru, lstm). Gate pre-activations are gate-major, each gate padded to
+    // whole panels: gate g of unit j is column g * padded_output + j of a gate_width row, so a
+    // recurrent stage's W_ih (input_width x gate_width) and W_hh (output_width x gate_width) are
+    // stored exactly like dense weights of gate_width outputs, and b_ih / b_hh like their biases.
+    std::size_t gate_width = 0;                          // gates x padded_output
+    std::size_t steps = 1;                               // sequence steps the cell runs over (L)
+    std::size_t recurrent_weight_offset = no_offset;     // W_hh; weight_offset / bias_offset are W_ih / b_ih
+    std::size_t recurrent_bias_offset = no_offset;       // b_hh
+    // Into a workspace's sequence rows (inference and training), per sample: the gate values of
+    // every step (steps x gate_width; first the input projection a, overwritten by the gates),
+    // one more vector per step (steps x padded_output: gru's r_n, lstm's c_t), and the state each
+    // step starts from (steps x state_width: h_{t-1}, and for lstm c_{t-1}).
+    std::size_t gate_offset = no_offset;
+    std::size_t extra_offset = no_offset;
+    std::size_t previous_state_offset = no_offset;
+    std::size_t state_width = 0;  // padded_output, or 2 x padded_output with a cell state
+
+    // Into a sequence state block (per sample, see sequence_state below): what a stateful stage
+    // carries from one pass to the next. Recurrent: h (then c). Causal conv1d: the last
+    // (K - 1) * dilation input positions, a ring of context_rows rows of context_row_width values.
+    std::size_t state_offset = no_offset;
+    std::size_t context_rows = 0;
+    std::size_t context_row_width = 0;
 };
 
 template <class Net, class T>
@@ -84,6 +109,7 @@ struct layout {
     struct totals {
         std::size_t trainable = 0, parameters = 0, activations = 0, training_rows = 0, statistics = 0, skip_rows = 0;
         std::size_t input_skip = no_offset;
+        std::size_t sequence_rows = 0, state = 0;
     };
 
     // Row stride of the pre-activation gradient buffers of flat stages: one panel more than the
@@ -124,6 +150,36 @@ struct layout {
             if constexpr (affine_layer<L> || normalization_layer<L>) {
                 s.bias_offset = end.trainable;
                 end.trainable += s.padded_output;
+            }
+            if constexpr (recurrent_layer<L>) {
+                s.gate_width = L::gates * padded;
+                s.steps = S::input_positions;
+                s.state_width = (L::has_cell_state ? 2 : 1) * padded;
+                s.weight_offset = end.trainable;
+                end.trainable += S::input_width * s.gate_width;
+                s.recurrent_weight_offset = end.trainable;
+                end.trainable += S::output_width * s.gate_width;
+                s.bias_offset = end.trainable;
+                end.trainable += s.gate_width;
+                s.recurrent_bias_offset = end.trainable;
+                end.trainable += s.gate_width;
+                s.gate_offset = end.sequence_rows;
+                end.sequence_rows += s.steps * s.gate_width;
+                s.extra_offset = end.sequence_rows;
+                end.sequence_rows += s.steps * padded;
+                s.previous_state_offset = end.sequence_rows;
+                end.sequence_rows += s.steps * s.state_width;
+                s.state_offset = end.state;
+                end.state += s.state_width;
+            }
+            if constexpr (convolution_layer<L>) {
+                constexpr window_geometry g = L::template geometry<typename S::input_shape>();
+                if constexpr (L::padding_kind == padding::causal) {
+                    s.context_rows = g.pad_left;
+                    s.context_row_width = i == 0 ? S::input_shape::channels : round_up(S::input_shape::channels, panel);
+                    s.state_offset = end.state;
+                    end.state += s.context_rows * s.context_row_width;
+                }
             }
             if constexpr (has_learned_slope<A>) {
                 s.slope_offset = end.trainable;
@@ -184,6 +240,12 @@ struct layout {
     static constexpr std::size_t training_row_size = plan.second.training_rows;
     static constexpr std::size_t statistics_size = plan.second.statistics;
     static constexpr std::size_t skip_row_size = plan.second.skip_rows;
+    // Per sample: the recurrent stages' gate, extra and previous-state rows (every workspace).
+    static constexpr std::size_t sequence_row_size = plan.second.sequence_rows;
+    // Per sample: everything the stateful stages carry between passes (recurrent h and c, the
+    // causal convolutions' past inputs).
+    static constexpr std::size_t state_size = plan.second.state;
+    static constexpr bool has_state = state_size > 0;
     // Where the shortcut gradient of a residual block that starts at the network input waits.
     static constexpr std::size_t input_skip_offset = plan.second.input_skip;
 
@@ -205,8 +267,12 @@ struct layout {
             if (s.weight_offset == no_offset) continue;
             // Row blocks of any micro-kernel height mr <= max_micro_rows cover at most
             // In + max_micro_rows rows (the last block is padded by repeating its last row).
-            const std::size_t depth = s.positions == 1 ? rows : s.positions;
-            const std::size_t size = (s.input_width + max_micro_rows) * (depth < depth_block ? depth : depth_block);
+            // Convolutions take one product per sample (depth: positions); dense and recurrent
+            // stages one over all rows x positions (recurrent: W_hh's fan-in is output_width).
+            const std::size_t depth = s.kind == stage_kind::convolution ? s.positions : rows * s.steps * s.positions;
+            const std::size_t fan_in = s.kind == stage_kind::recurrent ? std::max(s.input_width, s.output_width)
+                                                                       : s.input_width;
+            const std::size_t size = (fan_in + max_micro_rows) * (depth < depth_block ? depth : depth_block);
             largest = size > largest ? size : largest;
         }
         return largest;
@@ -223,9 +289,47 @@ struct layout {
                 const std::size_t cin = S::input_shape::channels;
                 const std::size_t size = round_up(cin, panel) * (S::input_width / cin) * S::output_width;
                 largest = std::max(largest, size);
+            } else if constexpr (recurrent_layer<typename S::layer_type>) {
+                // W_ih^T and W_hh^T, one at a time: gate_width columns of W as rows.
+                const std::size_t fan_in = std::max(S::input_width, S::output_width);
+                largest = std::max(largest, round_up(fan_in, panel) * stages[i].gate_width);
             }
         });
         return largest;
+    }();
+
+    // Per sample, a recurrent stage's forward scratch: r = h W_hh + b_hh of one step.
+    static constexpr std::size_t recurrent_step_size = [] {
+        std::size_t largest = 0;
+        for (const stage_layout& s : stages) largest = std::max(largest, s.gate_width);
+        return largest;
+    }();
+    // Per sample, a recurrent stage's backward scratch: dL/da of every step (steps x gate_width),
+    // dL/dr of every step when it differs (gru), and three vectors carried from step to step:
+    // dL/dh, dL/dc and the part of dL/dh_{t-1} that bypasses W_hh.
+    static constexpr std::size_t recurrent_gradient_size = [] {
+        std::size_t largest = 0;
+        for_each_index<stage_count>([&](auto i) {
+            using L = typename Net::template stage<decltype(i)::value>::layer_type;
+            if constexpr (recurrent_layer<L>) {
+                const stage_layout& s = stages[i];
+                const std::size_t size =
+                    s.steps * s.gate_width * (L::same_pre_activation_gradients ? 1 : 2) + 3 * s.padded_output;
+                largest = std::max(largest, size);
+            }
+        });
+        return largest;
+    }();
+    // Per sample: the gradient of a sequence input when stage 0 works per step (dense on a
+    // sequence, a recurrent layer), whose product writes rows of whole panels: positions x pad(C),
+    // unpadded into the input gradient afterwards.
+    static constexpr std::size_t padded_input_gradient_size = [] {
+        using S = typename Net::template stage<0>;
+        using L = typename S::layer_type;
+        if constexpr ((dense_layer<L> || recurrent_layer<L>) && Net::input_shape::rank == 2)
+            return Net::input_shape::positions * round_up(Net::input_shape::channels, panel);
+        else
+            return std::size_t{0};
     }();
 
     // Per-sample scratch of convolutions: the windows of the input laid out as rows

@@ -14,6 +14,7 @@ constexpr std::size_t stage_parameter_count() {
     std::size_t count = 0;
     if constexpr (affine_layer<L>) count = in * out + out;
     else if constexpr (normalization_layer<L>) count = 2 * out;
+    else if constexpr (recurrent_layer<L>) count = L::gates * out * (in + out + 2);  // W_ih, W_hh, b_ih, b_hh
     if (has_learned_slope<typename Stage::activation>) count += out;
     return count;
 }
@@ -39,6 +40,13 @@ struct network {
         if constexpr (stage_count > 0) return stage_at<stages, stage_count - 1>::output_size;
         else return std::size_t{0};  // after the error above, without a cascade
     }();
+    // The output as rows: one per sample (a flat output), or one per step of a sequence output
+    // <L, C>, each of output_channels values. Losses see rows x positions rows of channels.
+    static constexpr std::size_t output_positions = [] {
+        if constexpr (stage_count > 0) return stage_at<stages, stage_count - 1>::positions;
+        else return std::size_t{1};
+    }();
+    static constexpr std::size_t output_channels = output_size / output_positions;
     // Logical count of trainable parameters (weights, biases, learned slopes, batch-norm scales
     // and shifts), without the padding of the storage layout and without buffers.
     static constexpr std::size_t parameter_count = [] {
@@ -54,15 +62,17 @@ struct network {
                   "network<input<N>, batch_norm, ...>: batch_norm must follow a dense or convolution layer, because it "
                   "normalises that layer's outputs; standardise the input data instead");
     static_assert(stage_count == 0 || normalization_layer<typename stage_at<stages, 0>::layer_type> ||
-                      affine_layer<typename stage_at<stages, 0>::layer_type>,
-                  "network<input<...>, Layers...>: the first layer must be dense or a convolution (pooling, "
-                  "flatten and dropout of the raw input are not supported: do them to the data beforehand)");
+                      affine_layer<typename stage_at<stages, 0>::layer_type> ||
+                      recurrent_layer<typename stage_at<stages, 0>::layer_type>,
+                  "network<input<...>, Layers...>: the first layer must be dense, a convolution or a recurrent "
+                  "layer (pooling, flatten and dropout of the raw input are not supported: do them to the data "
+                  "beforehand)");
 };
 
 // Whether every stage is dense or batch_norm (a multilayer perceptron): the networks that the
 // analysis toolkit (analysis/) understands.
 template <class Net>
-inline constexpr bool multilayer_perceptron = []<std::size_t... I>(std::index_sequence<I...>) {
+inline constexpr bool multilayer_perceptron = Net::input_shape::rank == 1 && []<std::size_t... I>(std::index_sequence<I...>) {
     return ((dense_layer<typename Net::template stage<I>::layer_type> ||
              normalization_layer<typename Net::template stage<I>::layer_type>) && ...);
 }(std::make_index_sequence<Net::stage_count>{});

@@ -43,7 +43,7 @@ struct stage {
     static constexpr std::size_t input_positions = InShape::positions;
     static constexpr std::size_t output_width = OutShape::channels;
     static constexpr std::size_t input_width = [] {
-        if constexpr (affine_layer<Layer>) return Layer::template fan_in<InShape>();
+        if constexpr (affine_layer<Layer> || recurrent_layer<Layer>) return Layer::template fan_in<InShape>();
         else return InShape::channels;
     }();
     // Outputs each input value reaches (Glorot's fan-out): units, times the kernel taps of a
@@ -198,12 +198,32 @@ constexpr auto output_shape_at() {
 template <class Layer, class Shape, std::size_t Stage = unknown_stage>
 using output_shape_of = decltype(output_shape_at<Layer, Shape, Stage>());
 
+// A stage layer whose output must stay as it is (a recurrent layer's output is the state its next
+// step reads) says so with accepts_activation = false; an activation after it is an error, and
+// the stage is planned without it, so that nothing else fails.
+template <class Layer, class Activation, std::size_t Stage>
+constexpr bool check_layer_accepts_activation() {
+    if constexpr (requires { Layer::accepts_activation; }) {
+        if constexpr (!Layer::accepts_activation) {
+            using namespace diagnostic;
+            HINGE_REJECT("hinge::network: this layer's output is its hidden state, which its next step reads, so no "
+                         "element-wise activation can be fused after it (and it is already bounded by tanh); put a "
+                         "layer between them, e.g. dense<N> then the activation",
+                         stage_index<Stage>, Layer, activation<Activation>);
+            return false;
+        }
+    }
+    return true;
+}
+
 // A stage layer followed by an activation: one stage.
 template <class Shape, class Stack, class... Stages, class Layer, class Activation, class... Rest>
     requires(stage_layer<Layer> && elementwise_activation<Activation>)
 struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Activation, Rest...> {
+    using fused = std::conditional_t<check_layer_accepts_activation<Layer, Activation, sizeof...(Stages)>(),
+                                     Activation, identity>;
     using out = output_shape_of<Layer, Shape, sizeof...(Stages)>;
-    using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, Activation, Shape, out>>,
+    using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, fused, Shape, out>>,
                                           Rest...>::type;
 };
 

@@ -92,6 +92,48 @@ private:
     T* slope_;
 };
 
+// The view of a recurrent stage (gru, lstm): PyTorch's four tensors, indexed as PyTorch indexes
+// them. Row o of W_ih [Gates * Hidden, In] / W_hh [Gates * Hidden, Hidden] and element o of the
+// biases belong to gate o / Hidden, unit o % Hidden (gru: r, z, n; lstm: i, f, g, o).
+template <class T, std::size_t In, std::size_t Hidden, std::size_t Gates>
+class recurrent_view {
+public:
+    static constexpr std::size_t input_width = In;
+    static constexpr std::size_t output_width = Hidden;
+    static constexpr std::size_t gates = Gates;
+    static constexpr std::size_t gate_rows = Gates * Hidden;  // rows of PyTorch's weight_ih / weight_hh
+    static constexpr std::size_t panel = panel_width<std::remove_const_t<T>>;
+    static constexpr std::size_t padded_output = round_up(Hidden, panel);
+    static constexpr std::size_t gate_width = Gates * padded_output;
+
+    constexpr recurrent_view(T* weight_ih, T* weight_hh, T* bias_ih, T* bias_hh) noexcept
+        : weight_ih_(weight_ih), weight_hh_(weight_hh), bias_ih_(bias_ih), bias_hh_(bias_hh) {}
+
+    constexpr T& weight_ih(std::size_t row, std::size_t input) const noexcept {
+        return at(weight_ih_, In, column(row), input);
+    }
+    constexpr T& weight_hh(std::size_t row, std::size_t hidden) const noexcept {
+        return at(weight_hh_, Hidden, column(row), hidden);
+    }
+    constexpr T& bias_ih(std::size_t row) const noexcept { return bias_ih_[column(row)]; }
+    constexpr T& bias_hh(std::size_t row) const noexcept { return bias_hh_[column(row)]; }
+    constexpr bool has_slope() const noexcept { return false; }
+
+    // Where PyTorch's row lives among the stage's gate_width columns.
+    static constexpr std::size_t column(std::size_t row) noexcept {
+        return row / Hidden * padded_output + row % Hidden;
+    }
+
+private:
+    static constexpr T& at(T* w, std::size_t fan_in, std::size_t column, std::size_t input) noexcept {
+        return w[column / panel * (fan_in * panel) + input * panel + column % panel];
+    }
+    T* weight_ih_;
+    T* weight_hh_;
+    T* bias_ih_;
+    T* bias_hh_;
+};
+
 namespace detail {
 struct parameters_role {};
 struct gradients_role {};
@@ -136,7 +178,11 @@ private:
         static_assert(I < Net::stage_count, "parameters<Net>::layer<I>: I must be less than Net::stage_count");
         constexpr stage_layout s = layout_type::stages[I];
         U* slope = s.slope_offset == no_offset ? nullptr : base + s.slope_offset;
-        if constexpr (s.weight_offset != no_offset)
+        if constexpr (s.recurrent_weight_offset != no_offset)
+            return recurrent_view<U, s.input_width, s.output_width, s.gate_width / s.padded_output>(
+                base + s.weight_offset, base + s.recurrent_weight_offset, base + s.bias_offset,
+                base + s.recurrent_bias_offset);
+        else if constexpr (s.weight_offset != no_offset)
             return dense_view<U, s.input_width, s.output_width>(base + s.weight_offset, base + s.bias_offset, slope);
         else if constexpr (s.scale_offset == no_offset)
             return slope_only_view<U, s.output_width>(slope);
@@ -154,6 +200,27 @@ using parameters = parameter_block<Net, T, detail::parameters_role>;
 
 template <class Net, class T = float>
 using gradients = parameter_block<Net, T, detail::gradients_role>;
+
+// What the stateful stages of a network carry from one pass to the next, for Batch independent
+// sequences: the hidden state h (and lstm's c) of every recurrent stage, and the last
+// (K - 1) * dilation inputs of every causal conv1d (a ring: `passes` counts the passes since the
+// start, so a stage whose input has L positions per pass finds the newest row of its ring at
+// passes * L without moving any). Trivially copyable: saving a stream's state is a copy of this
+// object. All zeros = the start of a sequence.
+template <class Net, std::size_t Batch, class T = float>
+struct sequence_state {
+    static constexpr std::size_t size_per_sample = layout<Net, T>::state_size;
+    alignas(storage_alignment) std::array<T, Batch * size_per_sample> values{};
+    std::uint64_t passes = 0;
+
+    T* sample(std::size_t row) noexcept { return values.data() + row * size_per_sample; }
+    const T* sample(std::size_t row) const noexcept { return values.data() + row * size_per_sample; }
+    void reset() noexcept {
+        values.fill(T(0));
+        passes = 0;
+    }
+    friend bool operator==(const sequence_state&, const sequence_state&) = default;
+};
 
 // Buffers for a forward pass over up to Batch samples, and, when ForTraining, for the backward
 // pass: the gradient of each stage's pre-activation (two buffers, reused alternately, since only
@@ -193,6 +260,15 @@ public:
                       "are padded in storage; read ws.activation<stage_count - 1>() with activation_stride");
         return std::span<const T, Net::output_size>(activation<last>() + row * layout_type::stages[last].row_size,
                                                     Net::output_size);
+    }
+
+    // Output of step `position` of sample `row`, for a network whose output is a sequence <L, C>
+    // (rows of padded channels in storage).
+    std::span<const T, Net::output_channels> output(std::size_t row, std::size_t position) const noexcept {
+        constexpr std::size_t last = Net::stage_count - 1;
+        return std::span<const T, Net::output_channels>(
+            activation<last>() + (row * Net::output_positions + position) * layout_type::stages[last].padded_output,
+            Net::output_channels);
     }
 
     // Gradient of the loss with respect to stage I's pre-activation (valid during backward), row
@@ -275,6 +351,33 @@ public:
         return statistics_.data() + layout_type::stages[I].statistics_offset;
     }
 
+    // Sequence state (networks with recurrent layers or causal convolutions). By default every
+    // pass starts each sample's sequence afresh (zero state; the stored state is neither read
+    // nor changed). With carry_state(true), a pass starts from the stored state and the pass
+    // owner advances it to the state after the pass (trainer::step after its update, forward at
+    // the end): consecutive windows of a long signal then give exactly the outputs of one pass
+    // over the whole signal (truncated BPTT: gradients stop at the window's start).
+    void carry_state(bool carry) noexcept { carry_ = carry; }
+    bool carries_state() const noexcept { return carry_; }
+    void reset_state() noexcept { state_.reset(); }
+    sequence_state<Net, Batch, T>& state() noexcept { return state_; }
+    const sequence_state<Net, Batch, T>& state() const noexcept { return state_; }
+
+    // Recurrent stage I's sequence rows (see layout: gates, extra, previous state), per sample.
+    T* sequence_rows() noexcept { return sequence_rows_.data(); }
+    const T* sequence_rows() const noexcept { return sequence_rows_.data(); }
+    T* recurrent_step_scratch() noexcept { return recurrent_step_.data(); }
+    T* recurrent_gradient_scratch() noexcept
+        requires ForTraining
+    {
+        return recurrent_gradient_.data();
+    }
+    T* padded_input_gradient() noexcept
+        requires ForTraining
+    {
+        return padded_input_gradient_.data();
+    }
+
     // The noise seed of the last training pass, from which backward recomputes dropout masks.
     std::uint64_t training_noise_seed() const noexcept { return noise_seed_; }
     void set_training_noise_seed(std::uint64_t seed) noexcept { noise_seed_ = seed; }
@@ -293,7 +396,13 @@ private:
     alignas(storage_alignment) std::array<T, if_training(layout_type::packed_input_size(Batch))> packed_inputs_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::training_row_size)> training_rows_{};
     alignas(storage_alignment) std::array<T, if_training(layout_type::statistics_size)> statistics_{};
+    alignas(storage_alignment) std::array<T, Batch * layout_type::sequence_row_size> sequence_rows_{};
+    alignas(storage_alignment) std::array<T, Batch * layout_type::recurrent_step_size> recurrent_step_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::recurrent_gradient_size)> recurrent_gradient_{};
+    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input_gradient_size)> padded_input_gradient_{};
+    sequence_state<Net, Batch, T> state_{};
     std::uint64_t noise_seed_ = 0;
+    bool carry_ = false;
 };
 
 }  // namespace hinge

@@ -80,7 +80,7 @@ template <class Net, std::size_t I>
 using following_activation_t = typename decltype(following_activation<Net, I>())::type;
 
 // Fills params: for every dense or convolution stage I, weights drawn with the variance choose(index) returns
-// (index = std::integral_constant<std::size_t, I>), biases zero; for batch_norm stages scale 1,
+// (index = std::integral_constant<std::size_t, I>), biases zero; recurrent stages as below; for batch_norm stages scale 1,
 // shift 0, running mean 0 and running variance 1; learned activation slopes (prelu) their
 // initial_slope; padding zero.
 //
@@ -114,6 +114,20 @@ void fill(parameters<Net, T>& params, std::uint64_t seed, distribution law, Choo
                 view.scale(o) = T(1);
                 view.running_variance(o) = T(1);
             }
+        } else if constexpr (recurrent_layer<L>) {
+            // Recurrent layers take PyTorch's law whatever the scheme: W_ih and W_hh ~ U(-k, k),
+            // k = 1 / sqrt(Hidden), known to train gru and lstm (the gates are sigmoids, so He's
+            // gain does not apply). Biases start at 0, except lstm's forget gate at 1, so that the
+            // cell keeps its memory from the first steps on (Jozefowicz et al. 2015).
+            const double bound = 1.0 / std::sqrt(static_cast<double>(view.output_width));
+            for (std::size_t o = 0; o < view.gate_rows; ++o) {
+                for (std::size_t in = 0; in < view.input_width; ++in)
+                    view.weight_ih(o, in) = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
+                for (std::size_t h = 0; h < view.output_width; ++h)
+                    view.weight_hh(o, h) = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
+            }
+            if constexpr (L::has_cell_state)
+                for (std::size_t o = 0; o < view.output_width; ++o) view.bias_ih(view.output_width + o) = T(1);
         }
         if constexpr (has_learned_slope<typename S::activation>)
             for (std::size_t o = 0; o < view.output_width; ++o)

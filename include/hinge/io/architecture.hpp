@@ -37,6 +37,7 @@
 #include <hinge/activations/tanh.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/layers/pooling.hpp>
+#include <hinge/layers/recurrent.hpp>
 #include <hinge/layers/window.hpp>
 
 namespace hinge::io {
@@ -219,6 +220,9 @@ constexpr void describe(Out& out) {
             put(out, L::projected ? "residual_add(projection " : "residual_add(from ");
             put_number(out, L::source_plus_one);
             put(out, ") ");
+        } else if constexpr (recurrent_layer<L>) {
+            put(out, L::name);
+            put(out, L::output == returns::all_steps ? "(all steps) " : "(last step) ");
         } else {
             // An error here means a new kind of stage layer exists that parameter files do not
             // describe yet: extend describe() and tensor_table() for it.
@@ -353,12 +357,19 @@ struct tensor_slot {
     std::size_t fan_in;
     std::size_t panel;
     channel_order order;
+    // Recurrent tensors: PyTorch's row o (gate o / gate_rows, unit o % gate_rows) is column
+    // o / gate_rows * gate_stride + o % gate_rows here (each gate padded to panels); 0: o itself.
+    std::size_t gate_rows = 0;
+    std::size_t gate_stride = 0;
 
-    // Weight element (o, j): panel o / P, row order(j), column o % P (tests/io/hinge_format.cpp
-    // checks it against dense_view::weight).
+    constexpr std::size_t column(std::size_t o) const noexcept {
+        return gate_rows == 0 ? o : o / gate_rows * gate_stride + o % gate_rows;
+    }
+    // Weight element (o, j): panel column(o) / P, row order(j), column(o) % P
+    // (tests/io/hinge_format.cpp checks it against dense_view::weight).
     constexpr std::size_t element(std::size_t k) const noexcept {
-        if (fan_in == 0) return offset + order.hinge_index(k);
-        const std::size_t o = k / fan_in, i = order.hinge_index(k % fan_in);
+        if (fan_in == 0) return offset + (gate_rows == 0 ? order.hinge_index(k) : column(k));
+        const std::size_t o = column(k / fan_in), i = order.hinge_index(k % fan_in);
         return offset + o / panel * (fan_in * panel) + i * panel + o % panel;
     }
 };
@@ -400,7 +411,30 @@ std::vector<tensor_slot> tensor_table() {
             table.push_back({stage + std::string(name(role)), std::move(torch_name), role, i, module, 1, {out, 1, 1, 1},
                              out, trainable, offset, 0, 1, leaving});
         };
-        if constexpr (affine_layer<L>) {
+        if constexpr (recurrent_layer<L>) {
+            // torch.nn.GRU / nn.LSTM with num_layers = 1: "<k>.weight_ih_l0" [G H, C],
+            // "<k>.weight_hh_l0" [G H, H], "<k>.bias_ih_l0" [G H], "<k>.bias_hh_l0" [G H]
+            // (multilayer_recurrent_names renames a stack to one module's _l0, _l1, ...).
+            constexpr std::size_t rows = L::gates * out, P = layout<Net, T>::panel;
+            const auto matrix = [&](std::string name, std::size_t fan_in, std::size_t offset) {
+                tensor_slot t{stage + name, torch + name + "_l0", tensor_role::weight, i, module, 2, {rows, fan_in, 1, 1},
+                              rows * fan_in, true, offset, fan_in, P, channel_order{}};
+                t.gate_rows = out;
+                t.gate_stride = s.padded_output;
+                table.push_back(std::move(t));
+            };
+            const auto biases = [&](std::string name, std::size_t offset) {
+                tensor_slot t{stage + name, torch + name + "_l0", tensor_role::bias, i, module, 1, {rows, 1, 1, 1},
+                              rows, true, offset, 0, 1, channel_order{}};
+                t.gate_rows = out;
+                t.gate_stride = s.padded_output;
+                table.push_back(std::move(t));
+            };
+            matrix("weight_ih", in, s.weight_offset);
+            matrix("weight_hh", out, s.recurrent_weight_offset);
+            biases("bias_ih", s.bias_offset);
+            biases("bias_hh", s.recurrent_bias_offset);
+        } else if constexpr (affine_layer<L>) {
             tensor_slot weight{stage + "weight", torch + "weight", tensor_role::weight, i, module, 2, {out, in, 1, 1},
                                out * in, true, s.weight_offset, in, layout<Net, T>::panel, arriving};
             if constexpr (convolution_layer<L>) {

@@ -18,6 +18,7 @@
 // positions of the input (its padded channel count, or its channel count for the network input).
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include <hinge/kernels/epilogues.hpp>
@@ -50,6 +51,51 @@ inline void gather_windows(const T* x, std::size_t x_stride, T* windows) noexcep
     }
 }
 
+// The past of a causal conv1d: the last R = (K - 1) * dilation input positions before the pass,
+// in a ring (core/storage.hpp, sequence_state): the input of absolute position tau is row
+// tau mod R. `position` is the absolute position of the pass's first input.
+template <class T>
+struct causal_context {
+    const T* ring = nullptr;      // sample 0's ring; sample n's at ring + n * sample_stride
+    std::size_t sample_stride = 0;
+    std::size_t rows = 0;         // R
+    std::size_t row_width = 0;    // values per ring row (the input's position stride)
+    std::uint64_t position = 0;
+
+    const T* sample(std::size_t n) const noexcept { return ring + n * sample_stride; }
+};
+
+// gather_windows for a causal conv1d that continues a sequence: taps before the pass's first
+// input read the ring instead of the zero padding.
+template <window_geometry G, class T>
+inline void gather_causal_windows(const T* x, std::size_t x_stride, const T* ring, const causal_context<T>& context,
+                                  T* windows) noexcept {
+    static_assert(G.height == 1 && G.stride_width == 1, "a causal window slides along a sequence, one step at a time");
+    constexpr std::size_t fan_in = G.kernel_width * G.channels;
+    const std::size_t first_slot = static_cast<std::size_t>(context.position % context.rows);
+    for (std::size_t ox = 0; ox < G.out_width; ++ox) {
+        T* row = windows + ox * fan_in;
+        for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
+            const std::size_t reach = ox + kw * G.dilation_width;  // input position + pad_left
+            const T* source = reach >= G.pad_left
+                                  ? x + (reach - G.pad_left) * x_stride
+                                  : ring + (first_slot + context.rows - (G.pad_left - reach)) % context.rows *
+                                               context.row_width;
+            std::memcpy(row + kw * G.channels, source, G.channels * sizeof(T));
+        }
+    }
+}
+
+// After a pass of `positions` inputs (rows of x_stride values), the ring holds the last R of them.
+template <class T>
+inline void push_causal_context(std::size_t positions, const T* x, std::size_t x_stride, T* ring,
+                                const causal_context<T>& context) noexcept {
+    const std::size_t first = positions > context.rows ? positions - context.rows : 0;
+    for (std::size_t p = first; p < positions; ++p)
+        std::memcpy(ring + static_cast<std::size_t>((context.position + p) % context.rows) * context.row_width,
+                    x + p * x_stride, context.row_width * sizeof(T));
+}
+
 // True when the windows are the input itself (1 x 1 kernel, stride 1, no padding, and the input
 // rows already contiguous), so that gathering can be skipped.
 template <window_geometry G>
@@ -64,11 +110,20 @@ struct window_rows {
     const T* rows;
     std::size_t row_step;
 };
+// With a context (a causal conv1d continuing a sequence; null otherwise), sample n's taps before
+// the first input come from its ring.
 template <window_geometry G, class T>
-inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T* scratch) noexcept {
+inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T* scratch,
+                                        const causal_context<T>* context = nullptr, std::size_t n = 0) noexcept {
     if constexpr (windows_are_the_input<G>) {
         return {sample, x_stride};
     } else {
+        if constexpr (G.height == 1 && G.stride_width == 1) {
+            if (context) {
+                gather_causal_windows<G>(sample, x_stride, context->sample(n), *context, scratch);
+                return {scratch, G.window_size() * G.channels};
+            }
+        }
         gather_windows<G>(sample, x_stride, scratch);
         return {scratch, G.window_size() * G.channels};
     }
@@ -79,14 +134,16 @@ inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T
 // sample so that each sample draws its own.
 template <class Act, window_geometry G, std::size_t Cout, class T>
 inline void convolution_forward(std::size_t samples, const T* x, std::size_t x_stride, const T* w, const T* b, T* y,
-                                const activation_inputs<T>& activation, T* z, T* windows) noexcept {
+                                const activation_inputs<T>& activation, T* z, T* windows,
+                                const causal_context<T>* context = nullptr) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Cout, P) / P;
     constexpr std::size_t fan_in = G.window_size() * G.channels;
     constexpr std::size_t positions = G.output_positions();
     constexpr std::size_t y_stride = panels * P;
     for (std::size_t n = 0; n < samples; ++n) {
-        const window_rows<T> a = windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows);
+        const window_rows<T> a =
+            windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows, context, n);
         activation_inputs<T> per_sample = activation;
         per_sample.noise.seed += 0x632be59bd9b4e019ull * n;
         bias_activation_epilogue<Act, T> epilogue{b, y + n * positions * y_stride, y_stride, per_sample,
@@ -99,14 +156,16 @@ inline void convolution_forward(std::size_t samples, const T* x, std::size_t x_s
 // packing_scratch: (fan_in + max_micro_rows) x min(positions, depth_block) values.
 template <window_geometry G, std::size_t Cout, class T>
 inline void convolution_weight_gradient(std::size_t samples, const T* x, std::size_t x_stride, const T* dz,
-                                        std::size_t dz_stride, T* dw, T* windows, T* packing_scratch) noexcept {
+                                        std::size_t dz_stride, T* dw, T* windows, T* packing_scratch,
+                                        const causal_context<T>* context = nullptr) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Cout, P) / P;
     constexpr std::size_t fan_in = G.window_size() * G.channels;
     constexpr std::size_t positions = G.output_positions();
     panel_store_epilogue<T> epilogue{dw, fan_in * P};
     for (std::size_t n = 0; n < samples; ++n) {
-        const window_rows<T> a = windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows);
+        const window_rows<T> a =
+            windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows, context, n);
         // A = windows^T: a window row is a depth step here.
         gemm(fan_in, positions, panels, a.rows, std::size_t{1}, a.row_step, dz + n * positions * dz_stride, P,
              dz_stride, epilogue, packing_scratch, n > 0);

@@ -26,6 +26,7 @@ struct conv2d {
     static constexpr bool opens_stage = true;
     static constexpr stage_kind kind = stage_kind::convolution;
     static constexpr std::size_t filters = Filters;
+    static constexpr padding padding_kind = Padding;
 
     template <class Arriving>
     static constexpr window_geometry geometry() {
@@ -40,6 +41,12 @@ struct conv2d {
                          "input<H, W, C>",
                          stage_index<Stage>, conv2d, arriving_shape<Arriving>, arriving_rank<Arriving::rank>);
             return shape<1, 1, Filters>{};  // no further error from the geometry of a non-image
+        } else if constexpr (Padding == padding::causal) {
+            using namespace diagnostic;
+            HINGE_REJECT("conv2d<..., padding::causal>: causal padding is defined for sequences only, because an "
+                         "image has no direction of time; use padding::same or padding::valid, or conv1d on input<L, C>",
+                         stage_index<Stage>, conv2d, arriving_shape<Arriving>);
+            return shape<Arriving::height, Arriving::width, Filters>{};
         } else {
             constexpr window_geometry g = geometry<Arriving>();
             if constexpr (g.out_height == 0 || g.out_width == 0) {
@@ -62,7 +69,9 @@ struct conv2d {
 };
 
 // conv1d<Filters, Kernel, Stride, Padding, Dilation> on a sequence <L, C>. A dilated causal
-// stack (WaveNet, TCN) is conv1d<F, 2, 1, padding::valid, D> with D = 1, 2, 4, ...
+// stack (WaveNet, TCN) is conv1d<F, 2, 1, padding::causal, D> with D = 1, 2, 4, ...: every layer
+// keeps the length, output t depends on inputs up to t only, and hinge::stream runs the stack one
+// sample at a time (padding::valid shortens the sequence by (K - 1) D per layer instead).
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
           std::size_t Dilation = 1>
 struct conv1d {
@@ -73,6 +82,7 @@ struct conv1d {
     static constexpr bool opens_stage = true;
     static constexpr stage_kind kind = stage_kind::convolution;
     static constexpr std::size_t filters = Filters;
+    static constexpr padding padding_kind = Padding;
 
     template <class Arriving>
     static constexpr window_geometry geometry() {
@@ -87,6 +97,12 @@ struct conv1d {
                          "input<L, C>",
                          stage_index<Stage>, conv1d, arriving_shape<Arriving>, arriving_rank<Arriving::rank>);
             return shape<1, Filters>{};  // no further error from the geometry of a non-sequence
+        } else if constexpr (Padding == padding::causal && Stride != 1) {
+            HINGE_REJECT("conv1d<..., padding::causal>: a causal convolution must have stride 1, because its output "
+                         "has one value per input step (what a stream produces sample by sample); use Stride = 1, "
+                         "or padding::valid for a strided convolution",
+                         stage_index<Stage>, conv1d, diagnostic::stride<Stride>);
+            return shape<Arriving::width, Filters>{};
         } else {
             constexpr window_geometry g = geometry<Arriving>();
             if constexpr (g.out_width == 0) {

@@ -7,9 +7,12 @@
 namespace hinge {
 
 // dense<Width>: a fully connected layer, y = W x + b, with Width outputs, on a flat input
-// (put flatten or global_avg_pool after a convolution).
-// dense<Width, In> also states the input width it expects, so that a block written for one input
-// size fails to compile, naming both sizes, when it is placed after a layer of another size.
+// (put flatten or global_avg_pool after a convolution), or on a sequence <L, C>, where it is
+// applied to every step with the same W and b (as torch.nn.Linear on the last dimension):
+// <L, C> -> <L, Width>, e.g. the per-sample output head after a gru or a causal conv1d stack.
+// dense<Width, In> also states the input width it expects (the channels C of a sequence), so
+// that a block written for one input size fails to compile, naming both sizes, when it is
+// placed after a layer of another size.
 //
 // Storage (see core/layout.hpp): W is kept input-major in panels of 64 bytes of outputs, i.e.
 // transposed with respect to PyTorch's (out, in) weight; parameters<>::layer<I>() offers the
@@ -26,21 +29,26 @@ struct dense {
     template <class Arriving, std::size_t Stage = unknown_stage>
     static constexpr auto output_shape() {
         using namespace diagnostic;
-        if constexpr (!is_flat<Arriving>) {
-            HINGE_REJECT("dense<Width>: the arriving value is an image or a sequence (arriving_shape), because "
-                         "dense needs a flat vector; put flatten or global_avg_pool before dense",
+        if constexpr (Arriving::rank == 3) {
+            HINGE_REJECT("dense<Width>: the arriving value is an image (arriving_shape), because dense needs a flat "
+                         "vector or a sequence <L, C> (applied per step); put flatten or global_avg_pool before dense",
                          stage_index<Stage>, dense, arriving_shape<Arriving>);
-        } else if constexpr (In != any_width && In != Arriving::size) {
-            HINGE_REJECT("dense<Width, In>: the declared input width In must equal the width arriving from the "
-                         "previous layer, because W has exactly In columns; change In, or the width of the "
-                         "layer before",
-                         stage_index<Stage>, dense, declared_input_width<In>, arriving_width<Arriving::size>);
+            return shape<Width>{};
+        } else {
+            if constexpr (In != any_width && In != fan_in<Arriving>()) {
+                HINGE_REJECT("dense<Width, In>: the declared input width In must equal the width arriving from the "
+                             "previous layer, because W has exactly In columns; change In, or the width of the "
+                             "layer before",
+                             stage_index<Stage>, dense, declared_input_width<In>, arriving_width<fan_in<Arriving>()>);
+            }
+            if constexpr (Arriving::rank == 2) return shape<Arriving::width, Width>{};
+            else return shape<Width>{};
         }
-        return shape<Width>{};
     }
+    // The inputs of one output: the whole flat vector, or the channels of one step.
     template <class Arriving>
     static constexpr std::size_t fan_in() {
-        return Arriving::size;
+        return Arriving::channels;
     }
 };
 

@@ -11,7 +11,12 @@ namespace hinge {
 //   same:  zero padding so that the output has ceil(in / stride) positions; when the total
 //          padding is odd the extra row/column goes after (bottom/right), as TensorFlow does.
 //          For stride 1 and an odd kernel this is PyTorch's padding = (K - 1) / 2 * dilation.
-enum class padding { valid, same };
+//   causal: (conv1d, stride 1 only) zero padding of (K - 1) * dilation positions before the
+//          sequence and none after, so output position t sees inputs t, t - d, ..., t - (K - 1) d
+//          and never a later one, and the output is as long as the input: the convolution of
+//          WaveNet / TCN stacks, which can run one sample at a time (runtime/stream.hpp keeps
+//          the past inputs it needs). PyTorch: F.pad(x, ((K - 1) * d, 0)) before nn.Conv1d.
+enum class padding { valid, same, causal };
 
 struct window_geometry {
     std::size_t height, width, channels;        // input positions and channels
@@ -32,6 +37,7 @@ constexpr std::size_t window_span(std::size_t kernel, std::size_t dilation) { re
 constexpr std::size_t window_output(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t dilation,
                                     padding pad) {
     if (pad == padding::same) return (in + stride - 1) / stride;
+    if (pad == padding::causal) return stride == 1 ? in : 0;  // conv1d rejects another stride first
     const std::size_t span = window_span(kernel, dilation);
     return in < span ? 0 : (in - span) / stride + 1;
 }
@@ -39,6 +45,7 @@ constexpr std::size_t window_output(std::size_t in, std::size_t kernel, std::siz
 constexpr std::size_t window_padding_before(std::size_t in, std::size_t kernel, std::size_t stride,
                                             std::size_t dilation, padding pad) {
     if (pad == padding::valid) return 0;
+    if (pad == padding::causal) return window_span(kernel, dilation) - 1;
     const std::size_t out = window_output(in, kernel, stride, dilation, pad);
     const std::size_t needed = (out - 1) * stride + window_span(kernel, dilation);
     return needed > in ? (needed - in) / 2 : 0;

@@ -18,6 +18,8 @@
 #include <hinge/kernels/dense.hpp>
 #include <hinge/kernels/elementwise_stages.hpp>
 #include <hinge/kernels/pooling.hpp>
+#include <hinge/kernels/recurrent.hpp>
+#include <hinge/layers/recurrent.hpp>
 
 namespace hinge {
 
@@ -56,6 +58,32 @@ T* offset_or_null(T* base, std::size_t offset) noexcept {
     return offset == no_offset ? nullptr : base + offset;
 }
 
+// Where recurrent stage I keeps its rows in a workspace (kernels/recurrent.hpp).
+template <class Net, std::size_t I, std::size_t Batch, class T, bool ForTraining>
+kernels::recurrent_rows<T> recurrent_rows_of(workspace<Net, Batch, T, ForTraining>& ws) noexcept {
+    constexpr stage_layout s = layout<Net, T>::stages[I];
+    T* rows = ws.sequence_rows();
+    return {rows + Batch * s.gate_offset, rows + Batch * s.extra_offset, rows + Batch * s.previous_state_offset,
+            ws.template activation<I>(), ws.recurrent_step_scratch()};
+}
+
+// The state a pass of stage I starts from when the workspace carries it (null: a fresh start).
+template <class Net, std::size_t I, std::size_t Batch, class T, bool ForTraining>
+T* carried_state(workspace<Net, Batch, T, ForTraining>& ws) noexcept {
+    constexpr stage_layout s = layout<Net, T>::stages[I];
+    if constexpr (s.state_offset == no_offset) return nullptr;
+    else return ws.carries_state() ? ws.state().sample(0) + s.state_offset : nullptr;
+}
+
+// The ring of a causal conv1d (stage I) that continues a sequence, or nothing.
+template <class Net, std::size_t I, std::size_t Batch, class T, bool ForTraining>
+kernels::causal_context<T> causal_context_of(workspace<Net, Batch, T, ForTraining>& ws) noexcept {
+    constexpr stage_layout s = layout<Net, T>::stages[I];
+    T* ring = s.context_rows > 0 ? carried_state<Net, I>(ws) : nullptr;
+    return {ring, layout<Net, T>::state_size, s.context_rows, s.context_row_width,
+            ws.state().passes * Net::template stage<I>::input_positions};
+}
+
 template <pass_kind Kind, class Net, std::size_t Batch, class T, bool ForTraining, class Params>
 void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, const T* x, std::size_t rows,
                  std::uint64_t noise_seed) noexcept {
@@ -80,12 +108,20 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
         const std::size_t value_rows = rows * s.positions;  // one row per position
 
         if constexpr (dense_layer<L>) {
-            kernels::dense_forward<A, S::input_width, S::output_width>(rows, in.rows, in.stride, p + s.weight_offset,
-                                                                        p + s.bias_offset, y, activation, z);
+            // On a sequence, one row per (sample, step): the same product with more rows.
+            kernels::dense_forward<A, S::input_width, S::output_width>(value_rows, in.rows, in.stride,
+                                                                        p + s.weight_offset, p + s.bias_offset, y,
+                                                                        activation, z);
         } else if constexpr (convolution_layer<L>) {
-            kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(samples, in.rows, in.stride,
-                                                                              p + s.weight_offset, p + s.bias_offset, y,
-                                                                              activation, z, ws.window_scratch());
+            const kernels::causal_context<T> context = causal_context_of<Net, i>(ws);
+            kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(
+                samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z,
+                ws.window_scratch(), context.ring ? &context : nullptr);
+        } else if constexpr (recurrent_layer<L>) {
+            kernels::recurrent_forward<L, S::input_width, S::output_width, s.steps, L::output == returns::all_steps>(
+                samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, p + s.recurrent_weight_offset,
+                p + s.recurrent_bias_offset, carried_state<Net, i>(ws), layout<Net, T>::state_size,
+                recurrent_rows_of<Net, i>(ws));
         } else if constexpr (normalization_layer<L>) {
             const kernels::batch_norm_parameters<T> bn{p + s.scale_offset, p + s.bias_offset, p + s.running_mean_offset,
                                                        p + s.running_variance_offset, static_cast<T>(L::momentum),
@@ -131,8 +167,11 @@ kernels::activation_gradient_target<T> gradient_target(const T* parameter_data, 
     else u = ws.template activation<I>();
     const T* addend = nullptr;
     if constexpr (s.skip_gradient_offset != no_offset) addend = ws.template skip_gradient<I>();
+    // A recurrent stage's biases are not the column sums of its output gradient (its backward
+    // computes them), so whoever produces that gradient does not sum it.
+    T* bias_gradient = s.kind == stage_kind::recurrent ? nullptr : offset_or_null(grads.data(), s.bias_offset);
     return {u, s.padded_output, parameter_data ? offset_or_null(parameter_data, s.slope_offset) : nullptr,
-            offset_or_null(grads.data(), s.bias_offset), offset_or_null(grads.data(), s.slope_offset), addend};
+            bias_gradient, offset_or_null(grads.data(), s.slope_offset), addend};
 }
 
 // The producer of a stage's pre-activation gradient accumulates that stage's column sums, so
@@ -141,7 +180,7 @@ template <class Net, std::size_t I, class T>
 void zero_column_sums(gradients<Net, T>& grads) noexcept {
     constexpr stage_layout s = layout<Net, T>::stages[I];
     T* g = grads.data();
-    if constexpr (s.bias_offset != no_offset)
+    if constexpr (s.bias_offset != no_offset && s.kind != stage_kind::recurrent)
         for (std::size_t j = 0; j < s.padded_output; ++j) g[s.bias_offset + j] = T(0);
     if constexpr (s.slope_offset != no_offset)
         for (std::size_t j = 0; j < s.padded_output; ++j) g[s.slope_offset + j] = T(0);
@@ -150,17 +189,48 @@ void zero_column_sums(gradients<Net, T>& grads) noexcept {
 }  // namespace detail::inline HINGE_ISA_NAMESPACE
 
 inline namespace HINGE_ISA_NAMESPACE {
+// The sequence state after the last pass over x (`rows` samples), stored for the next pass: each
+// recurrent stage's last h (and c), each causal convolution's last (K - 1) * dilation inputs.
+// forward() calls it when ws carries state; trainer::step after its update (backward needs the
+// state the pass started from). Rows past `rows` keep their state but fall out of step with the
+// others: carry state with full batches.
+template <class Net, std::size_t Batch, class T, bool ForTraining>
+void advance_state(workspace<Net, Batch, T, ForTraining>& ws, const T* x, std::size_t rows) noexcept {
+    using LT = layout<Net, T>;
+    for_each_index<Net::stage_count>([&](auto index) {
+        constexpr std::size_t i = decltype(index)::value;
+        using S = typename Net::template stage<i>;
+        using L = typename S::layer_type;
+        constexpr stage_layout s = LT::stages[i];
+        if constexpr (recurrent_layer<L>) {
+            kernels::recurrent_final_state<L, S::output_width, s.steps, L::output == returns::all_steps>(
+                rows, detail::recurrent_rows_of<Net, i>(ws), ws.state().sample(0) + s.state_offset, LT::state_size);
+        } else if constexpr (s.context_rows > 0) {
+            const detail::stage_input<Net, input_source_of<L, i>, T, workspace<Net, Batch, T, ForTraining>> in(ws, x);
+            const kernels::causal_context<T> context = detail::causal_context_of<Net, i>(ws);
+            for (std::size_t n = 0; n < rows; ++n)
+                kernels::push_causal_context(S::input_positions, in.rows + n * S::input_positions * in.stride,
+                                             in.stride, ws.state().sample(n) + s.state_offset, context);
+        }
+    });
+    ++ws.state().passes;
+}
+
 // Every function here that takes `rows` checks 1 <= rows <= Batch first (detail::expect_rows: a
 // contract violation prints the value and aborts), so a bad count never reaches a kernel.
 //
 // Runs every stage on `rows` samples (1 <= rows <= Batch) of x (rows x Net::input_size, contiguous),
 // with inference semantics. Afterwards ws.activation<I>() holds every stage's output and
 // ws.output(r) the network's.
+// When ws carries a sequence state (ws.carry_state(true)), the pass starts from it and leaves the
+// state after the pass in it (advance_state), so consecutive calls continue the sequences.
 template <class Net, std::size_t Batch, class T, bool ForTraining>
 void forward(const parameters<Net, T>& params, workspace<Net, Batch, T, ForTraining>& ws, const T* x,
              std::size_t rows = Batch) noexcept {
     detail::expect_rows<Batch>(rows, "forward: rows must be in 1..batch size");
     detail::run_forward<detail::pass_kind::inference>(params, ws, x, rows, 0);
+    if constexpr (layout<Net, T>::has_state)
+        if (ws.carries_state()) advance_state(ws, x, rows);
 }
 
 // The same with training semantics, keeping what backward needs. batch_norm stages use batch
@@ -173,17 +243,16 @@ void train_forward(parameters<Net, T>& params, workspace<Net, Batch, T, true>& w
     detail::run_forward<detail::pass_kind::training>(params, ws, x, rows, noise_seed);
 }
 
-// The start of the backward pass: a loss calls it with g = dL/dy(r, j) for every sample r < rows
-// and output j < Out, once each; it writes dL/dz of the last stage, the output activation's
-// derivative applied on the way, and accumulates that stage's bias (and slope) gradients.
+// The start of the backward pass: a loss calls it with g = dL/dy(r, j) for every output row
+// r < rows x output positions and output channel j, once each; it writes dL/dz of the last
+// stage, the output activation's derivative applied on the way, and accumulates that stage's
+// bias (and slope) gradients. A flat output has one row per sample (j < Net::output_size); a
+// sequence output <L, C> one per (sample, step), row r = sample * L + step, j < C.
 template <class Net, std::size_t Batch, class T>
 class output_gradient {
     static constexpr std::size_t last = Net::stage_count - 1;
     using Act = typename Net::template stage<last>::activation;
     static constexpr stage_layout s = layout<Net, T>::stages[last];
-    static_assert(s.positions == 1,
-                  "hinge: losses need a flat network output (one row per sample); end the network with "
-                  "flatten or global_avg_pool and a dense layer");
 
 public:
     output_gradient(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, gradients<Net, T>& grads,
@@ -197,7 +266,7 @@ public:
           dz_(ws.template pre_activation_gradient<last>()) {
         detail::expect_rows<Batch>(rows, "output_gradient: rows must be in 1..batch size");
         detail::zero_column_sums<Net, last>(grads);
-        for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t r = 0; r < rows * s.positions; ++r)
             for (std::size_t j = s.output_width; j < s.padded_output; ++j) dz_[r * stride + j] = T(0);
     }
 
@@ -226,8 +295,8 @@ void seed_output_gradient(const T* parameter_data, workspace<Net, Batch, T, true
                           std::size_t rows, LossGradient& loss_gradient) noexcept {
     detail::expect_rows<Batch>(rows, "seed_output_gradient: rows must be in 1..batch size");
     const output_gradient<Net, Batch, T> sink(parameter_data, ws, grads, rows);
-    for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t j = 0; j < Net::output_size; ++j) sink(r, j, static_cast<T>(loss_gradient(r, j)));
+    for (std::size_t r = 0; r < rows * Net::output_positions; ++r)
+        for (std::size_t j = 0; j < Net::output_channels; ++j) sink(r, j, static_cast<T>(loss_gradient(r, j)));
 }
 }  // namespace detail::inline HINGE_ISA_NAMESPACE
 
@@ -308,26 +377,73 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
         dz_prev = ws.template pre_activation_gradient<I - 1>();
     }
 
+    // The input gradient of a network whose first stage works per step of a sequence (dense on a
+    // sequence, recurrent): the product writes rows of whole panels, so it goes to a padded
+    // scratch first and is unpadded into the input gradient.
+    constexpr bool per_step_input = LT::padded_input_gradient_size > 0 && I == 0;
+    const auto input_gradient_rows = [&](auto&& product) {
+        if constexpr (per_step_input) {
+            constexpr std::size_t C = Net::input_shape::channels;
+            constexpr std::size_t Cp = round_up(C, LT::panel);
+            product(ws.padded_input_gradient(), Cp);
+            unpad_input_gradient<Net::input_shape::positions, C, Cp, LT::padded_input>(samples, ws.padded_input_gradient(),
+                                                                                      ws.input_gradient_data());
+        } else {
+            product(ws.input_gradient_data(), ws.input_gradient_stride);
+        }
+    };
+
     if constexpr (dense_layer<L>) {
-        kernels::dense_weight_gradient<S::input_width, S::output_width>(rows, in.rows, in.stride, dz, stride,
+        // On a sequence, one row per (sample, step), as in the forward pass.
+        kernels::dense_weight_gradient<S::input_width, S::output_width>(value_rows, in.rows, in.stride, dz, stride,
                                                                         g + s.weight_offset, ws.packed_inputs());
         if constexpr (has_previous) {
             kernels::dense_input_gradient<PrevAct, S::input_width, S::output_width>(
-                rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride);
+                value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride);
         } else if constexpr (is_projection) {
             kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
-                rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
+                value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
                 shortcut_stride);
         } else if (want_input_gradient == input_gradient::compute) {
-            kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
-                rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, ws.input_gradient_data(),
-                ws.input_gradient_stride);
+            input_gradient_rows([&](T* target, std::size_t target_stride) {
+                kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
+                    value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, target,
+                    target_stride);
+            });
+        }
+    } else if constexpr (recurrent_layer<L>) {
+        constexpr bool all_steps = L::output == returns::all_steps;
+        constexpr std::size_t gw = s.gate_width;
+        const kernels::recurrent_gradient_rows<T> gradient = kernels::split_recurrent_gradient_scratch(
+            ws.recurrent_gradient_scratch(), rows, s.steps, gw, s.padded_output, L::same_pre_activation_gradients);
+        kernels::recurrent_backward<L, S::output_width, s.steps, all_steps>(
+            rows, dz, stride, recurrent_rows_of<Net, I>(ws), p + s.recurrent_weight_offset, ws.transposed_weights(),
+            gradient, g + s.recurrent_weight_offset, g + s.bias_offset, g + s.recurrent_bias_offset,
+            ws.packed_inputs());
+        // The input projection, over every step at once: dW_ih = X^T dA, dX = dA W_ih^T.
+        const std::size_t step_rows = rows * s.steps;
+        kernels::dense_weight_gradient<S::input_width, gw>(step_rows, in.rows, in.stride, gradient.da, gw,
+                                                           g + s.weight_offset, ws.packed_inputs());
+        if constexpr (has_previous) {
+            kernels::dense_input_gradient<PrevAct, S::input_width, gw>(step_rows, gradient.da, gw, p + s.weight_offset,
+                                                                       ws.transposed_weights(), previous, dz_prev,
+                                                                       prev_stride);
+        } else if constexpr (is_projection) {
+            static_assert(!is_projection, "hinge::residual_with: a recurrent layer cannot be a projection shortcut");
+        } else if (want_input_gradient == input_gradient::compute) {
+            input_gradient_rows([&](T* target, std::size_t target_stride) {
+                kernels::dense_input_gradient<identity, S::input_width, gw>(step_rows, gradient.da, gw,
+                                                                            p + s.weight_offset,
+                                                                            ws.transposed_weights(), previous, target,
+                                                                            target_stride);
+            });
         }
     } else if constexpr (convolution_layer<L>) {
         constexpr window_geometry G = geometry_of<S>();
+        const kernels::causal_context<T> context = causal_context_of<Net, I>(ws);
         kernels::convolution_weight_gradient<G, S::output_width>(samples, in.rows, in.stride, dz, stride,
                                                                  g + s.weight_offset, ws.window_scratch(),
-                                                                 ws.packed_inputs());
+                                                                 ws.packed_inputs(), context.ring ? &context : nullptr);
         if constexpr (has_previous) {
             kernels::convolution_input_gradient<PrevAct, G, S::output_width>(
                 samples, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride,

@@ -53,9 +53,13 @@ T training_step(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, 
     train_forward(params, ws, inputs, rows, step_number);
     constexpr std::size_t last = Net::stage_count - 1;
     const output_gradient<Net, Batch, T> sink(params, ws, grads, rows);
-    T loss = Loss::evaluate(rows, Net::output_size, ws.template activation<last>(),
+    // One loss row per output row: per sample, or per (sample, step) of a sequence output.
+    T loss = Loss::evaluate(rows * Net::output_positions, Net::output_channels, ws.template activation<last>(),
                             ws.template activation_stride<last>, targets, sink);
     backward(params, ws, inputs, grads, rows);
+    // Truncated BPTT: the next window starts where this one ended (backward needed the start).
+    if constexpr (layout<Net, T>::has_state)
+        if (ws.carries_state()) advance_state(ws, inputs, rows);
     if constexpr (requires { loss_function.regularize(params, grads); })
         loss += loss_function.regularize(params, grads);
     if constexpr (std::is_same_v<OptimizerState, stateless>)
@@ -117,7 +121,9 @@ public:
     using optimizer_state_type = typename detail::optimizer_state<Optimizer, Net, T>::type;
     static constexpr std::size_t batch_size = Batch::size;
     using target_type = typename Loss::template target_type<T>;
-    static constexpr std::size_t targets_per_sample = Loss::template targets_per_sample<Net::output_size>;
+    // A sequence output <L, C> takes the targets of every step: L x (the loss's targets for C).
+    static constexpr std::size_t targets_per_sample =
+        Loss::template targets_per_sample<Net::output_channels> * Net::output_positions;
     static constexpr bool has_accuracy = loss_with_accuracy<Loss, T>;
     static_assert(detail::check_loss_takes_logits<Net, Loss>());
 
@@ -167,7 +173,8 @@ public:
         detail::expect_rows<batch_size>(rows, "trainer::evaluate: rows must be in 1..batch size");
         forward(params_, workspace_, inputs, rows);
         constexpr std::size_t last = Net::stage_count - 1;
-        const T loss = Loss::evaluate(rows, Net::output_size, workspace_.template activation<last>(),
+        const T loss = Loss::evaluate(rows * Net::output_positions, Net::output_channels,
+                                      workspace_.template activation<last>(),
                                       workspace_.template activation_stride<last>, targets,
                                       [](std::size_t, std::size_t, T) {});
         return {loss, count_correct(targets, rows)};
@@ -179,7 +186,8 @@ public:
         detail::expect_rows<batch_size>(rows, "trainer::count_correct: rows must be in 1..batch size");
         if constexpr (has_accuracy) {
             constexpr std::size_t last = Net::stage_count - 1;
-            return Loss::count_correct(rows, Net::output_size, workspace_.template activation<last>(),
+            return Loss::count_correct(rows * Net::output_positions, Net::output_channels,
+                                       workspace_.template activation<last>(),
                                        workspace_.template activation_stride<last>, targets);
         } else {
             (void)targets;
@@ -188,12 +196,20 @@ public:
         }
     }
     // Decisions per sample that count_correct judges (1 for classification, Out for multi-label).
-    static constexpr std::size_t decisions_per_sample = [] {
-        if constexpr (requires { Loss::template decisions_per_sample<Net::output_size>; })
-            return Loss::template decisions_per_sample<Net::output_size>;
+    static constexpr std::size_t decisions_per_sample = Net::output_positions * [] {
+        if constexpr (requires { Loss::template decisions_per_sample<Net::output_channels>; })
+            return Loss::template decisions_per_sample<Net::output_channels>;
         else
             return std::size_t{1};
     }();
+
+    // Truncated backpropagation through time (networks with recurrent layers or causal
+    // convolutions): with carry_state(true), each step starts every sample's sequence where the
+    // previous step left it, and gradients stop at the window's start. Feed consecutive windows
+    // of B long signals (row n of every batch continues row n of the one before), and call
+    // reset_state() where the signals start. evaluate() then also continues them.
+    void carry_state(bool carry) noexcept { workspace_.carry_state(carry); }
+    void reset_state() noexcept { workspace_.reset_state(); }
 
     parameters<Net, T>& params() noexcept { return params_; }
     const parameters<Net, T>& params() const noexcept { return params_; }
