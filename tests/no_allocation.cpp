@@ -258,4 +258,39 @@ BOOST_AUTO_TEST_CASE(convolutional_training_steps_allocate_nothing) {
     BOOST_TEST(std::isfinite(sink));
 }
 
+// Sequence models: training steps through time (gru, lstm, causal conv1d, per-step dense; with
+// Adam, full and partial batches, and truncated BPTT carrying the state), and a stream over a
+// million steps, the real-time path.
+BOOST_AUTO_TEST_CASE(sequence_training_and_a_million_streamed_steps_allocate_nothing) {
+    using net = hn::network<hn::input<24, 2>, hn::conv1d<8, 2, 1, hn::padding::causal, 2>, hn::tanh, hn::gru<12>,
+                            hn::lstm<9>, hn::dense<1>>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    hn::init::automatic(*params, 7);
+    auto train = std::make_unique<hn::trainer<net, hn::loss::mean_squared_error, hn::optim::adam, hn::batch<4>>>(
+        *params, hn::optim::adam{});
+    std::array<float, 4 * net::input_size> x{};
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) * 0.1f - 0.6f;
+    std::array<float, 4 * net::output_size> y{};
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 5) * 0.1f;
+    auto stream = std::make_unique<hn::stream<net>>();
+    float sink = train->step(x, y) + (*stream)(*params, std::span<const float, 2>(x.data(), 2))[0];  // warm-up
+    std::array<float, 256 * 2> block{};
+    std::array<float, 256> out{};
+    const std::size_t n = allocations_during([&] {
+        for (int i = 0; i < 3; ++i) sink += train->step(x, y);
+        sink += train->step(x.data(), y.data(), 3);
+        train->carry_state(true);
+        for (int i = 0; i < 3; ++i) sink += train->step(x, y);
+        train->reset_state();
+        for (std::size_t b = 0; b < 1'000'000 / 256; ++b) {
+            block[b % block.size()] = static_cast<float>(b % 7) * 0.1f;
+            stream->process(*params, block, out);
+            sink += out[b % out.size()];
+        }
+    });
+    BOOST_TEST(n == 0u);
+    BOOST_TEST(stream->steps() >= 999'936u);
+    BOOST_TEST(std::isfinite(sink));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -69,6 +69,24 @@ struct network {
                   "beforehand)");
 };
 
+// with_sequence_length<Net, L>: the same network on sequences of L steps (Net's input is <L0, C>).
+// Layers that work per step (recurrent, causal conv1d, dense on a sequence) have the same
+// parameters at every length, so parameters<Net> and parameters<with_sequence_length<Net, L>>
+// have the same layout (runtime/stream.hpp checks it): train on windows, run on a whole signal,
+// or stream one step at a time (L = 1).
+namespace detail {
+template <class Net, std::size_t Steps>
+struct with_sequence_length_of {
+    using type = Net;  // not a network of sequences: it has no length to change
+};
+template <std::size_t L, std::size_t C, class... Layers, std::size_t Steps>
+struct with_sequence_length_of<network<input<L, C>, Layers...>, Steps> {
+    using type = network<input<Steps, C>, Layers...>;
+};
+}  // namespace detail
+template <class Net, std::size_t Steps>
+using with_sequence_length = typename detail::with_sequence_length_of<Net, Steps>::type;
+
 // Whether every stage is dense or batch_norm (a multilayer perceptron): the networks that the
 // analysis toolkit (analysis/) understands.
 template <class Net>

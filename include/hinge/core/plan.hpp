@@ -206,7 +206,7 @@ constexpr bool check_layer_accepts_activation() {
     if constexpr (requires { Layer::accepts_activation; }) {
         if constexpr (!Layer::accepts_activation) {
             using namespace diagnostic;
-            HINGE_REJECT("hinge::network: this layer's output is its hidden state, which its next step reads, so no "
+            HINGE_REJECT("hinge::network: the output of this layer is its hidden state, which its next step reads, so no "
                          "element-wise activation can be fused after it (and it is already bounded by tanh); put a "
                          "layer between them, e.g. dense<N> then the activation",
                          stage_index<Stage>, Layer, activation<Activation>);
