@@ -3,6 +3,8 @@
 #   ./quickstart.sh demo   build examples/fashion_mnist only and train the Fashion-MNIST MLP (>= 89 %)
 #   ./quickstart.sh cnn    build examples/fashion_mnist_cnn only and train the CNN (>= 91 %)
 #   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
+#   ./quickstart.sh audio  speak sentences with espeak-ng, learn a distortion effect from them with a GRU
+#                          and a causal conv1d stack, stream both over held-out speech (examples/audio_effect)
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest, the tests under ASan+UBSan,
 #                          concurrent inference under TSan, bounded libFuzzer runs of the file
@@ -23,6 +25,9 @@ BUILD_PACKAGES=(cmake g++ ninja-build libboost-dev libxsimd-dev zlib1g-dev)
 # The demos' data (IDX files under /usr/share/datasets/fashion-mnist/) and their plotting.
 DEMO_PACKAGES=("${BUILD_PACKAGES[@]}" dataset-fashion-mnist python3-matplotlib)
 PICTURES_PACKAGES=("${BUILD_PACKAGES[@]}" python3-matplotlib)
+# The audio demo: libsndfile (WAV in and out, found with pkg-config) and espeak-ng, Debian's speech
+# synthesiser, which makes the speech it learns from.
+AUDIO_PACKAGES=("${BUILD_PACKAGES[@]}" libsndfile1-dev pkg-config espeak-ng python3-matplotlib)
 # The test mode adds clang-19, Boost.Test, Google Benchmark, Eigen (benchmark peer), nlohmann-json
 # (safetensors), ccache (five build trees of the same sources), clang's sanitizer and fuzzer
 # runtime, and qemu-user: the consumer's run-time dispatch is also run on emulated older CPUs.
@@ -30,7 +35,7 @@ PICTURES_PACKAGES=("${BUILD_PACKAGES[@]}" python3-matplotlib)
 # (Debian python3-torch python3-numpy, about 1 GB, so not installed here); otherwise CTest
 # reports it as skipped and mode_test says so.
 TEST_PACKAGES=("${BUILD_PACKAGES[@]}" clang-19 ccache libboost-test-dev libbenchmark-dev libeigen3-dev
-               nlohmann-json3-dev libclang-rt-19-dev qemu-user)
+               nlohmann-json3-dev libclang-rt-19-dev qemu-user libsndfile1-dev pkg-config)
 JOBS=2
 
 section() {
@@ -119,6 +124,34 @@ mode_pictures() {
     section "Render the pictures into docs/img/"
     /usr/bin/python3 examples/plot_analysis.py build/pictures/csv docs/img
     section "Pictures done in $SECONDS s (docs/img/analysis_*.png, data: build/pictures/csv/)"
+}
+
+# The audio demo (docs/sequence.md): training speech in three voices, held-out speech in a fourth,
+# the effect learned by both models, then WAV files, CSVs and a picture under build/audio/.
+mode_audio() {
+    local start=$SECONDS dir=build/audio
+    ensure_packages "${AUDIO_PACKAGES[@]}"
+    mkdir -p "$dir"
+    section "Speech with espeak-ng (training: three voices; held out: a fourth voice and other words)"
+    espeak-ng -v en-us -s 165 -w "$dir/train1.wav" "A neural network is a type. The compiler checks every shape, plans \
+every buffer and fuses each layer with its activation. At run time there is no allocation and no virtual call."
+    espeak-ng -v en-gb -s 150 -p 35 -w "$dir/train2.wav" "The amplifier hums, the pedal bites, and the speaker \
+breaks up into a warm, uneven growl. Turn the drive knob up, and the quiet parts of the signal get louder."
+    espeak-ng -v en-us+f3 -s 140 -p 70 -w "$dir/train3.wav" "Recurrent networks keep a state from one sample \
+to the next. Causal convolutions look only at the past. Both can run one sample at a time, inside an audio callback."
+    espeak-ng -v en-us+m7 -s 155 -p 50 -w "$dir/test.wav" "Held out from training: this sentence was never seen. \
+If the model has learned the effect, and not the words, its output sounds like the reference."
+    section "Configure (build/audio)"
+    configure build/audio -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF -DHINGE_BUILD_EXAMPLES=ON
+    section "Build examples/audio_effect (only the demo's target)"
+    cmake --build build/audio -j "$JOBS" --target audio_effect
+    [ -x build/audio/examples/audio_effect ] || die "build/audio/examples/audio_effect was not built (is libsndfile1-dev installed?)"
+    section "Run build/audio/examples/audio_effect (gru<16> and a causal conv1d stack learn a distortion)"
+    build/audio/examples/audio_effect --train "$dir/train1.wav" --train "$dir/train2.wav" --train "$dir/train3.wav" \
+        --test "$dir/test.wav" --out "$dir" --max-esr 0.05
+    section "Render the picture"
+    /usr/bin/python3 examples/plot_audio.py "$dir" "$dir/audio_effect.png"
+    section "Done in $((SECONDS - start)) s (listen: $dir/{dry,reference,gru,conv}.wav; picture: $dir/audio_effect.png)"
 }
 
 # test_one <name> <compiler> <arch flags> [more cmake arguments]
@@ -212,8 +245,9 @@ case "${1:-}" in
     cnn) mode_cnn ;;
     test) mode_test ;;
     pictures) mode_pictures ;;
+    audio) mode_audio ;;
     *)
-        echo "usage: $0 demo|cnn|test|pictures" >&2
+        echo "usage: $0 demo|cnn|test|pictures|audio" >&2
         exit 2
         ;;
 esac

@@ -1,5 +1,6 @@
 #pragma once
 // hinge: a neural network is a type. This header includes the public parts.
+#include <hinge/core/convert.hpp>
 #include <hinge/core/fold.hpp>
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>

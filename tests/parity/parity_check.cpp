@@ -3,10 +3,13 @@
 //
 // For every model of torch_parity.py (MLPs with every activation and batch_norm; CNNs with
 // conv2d/conv1d, pooling, batch_norm per channel and after flatten, prelu per channel, flatten,
-// dropout and global_avg_pool): load the torch.nn.Sequential state_dict from safetensors,
+// dropout and global_avg_pool; sequence models: nn.GRU and nn.LSTM with every step or the last
+// one, stacked and num_layers = 2, H = 1, odd and past a panel, causal dilated convolutions):
+// load the torch.nn.Sequential state_dict from safetensors,
 // run hinge on the same inputs, and compare with what PyTorch computed, in float against PyTorch's
 // float32 run (tolerance 1e-5) and in double against its float64 run (1e-10): outputs, the input
-// gradient, every parameter gradient and, in train mode, the running statistics after the step.
+// gradient, every parameter gradient and, in train mode, the running statistics after the step;
+// models that stream (hinge::stream) also one step at a time against torch's whole-sequence run.
 // The loss is L = sum(y * g), so hinge seeds the backward pass with dL/dy = g.
 // Error measure per tensor: max |hinge - torch| / max |torch|, except for a bias gradient, which is
 // measured against the larger of its own and its layer's weight gradient: the bias of a dense
@@ -21,7 +24,9 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <hinge/hinge.hpp>
@@ -51,6 +56,38 @@ using cnn2d_global = hn::network<hn::input<7, 9, 2>, hn::conv2d<4, 3>, hn::relu,
                                  hn::relu, hn::global_avg_pool, hn::dense<3>>;
 using cnn1d = hn::network<hn::input<13, 3>, hn::conv1d<5, 3>, hn::relu, hn::max_pool1d<2>,
                           hn::conv1d<6, 3, 1, hn::padding::valid, 2>, hn::silu, hn::flatten, hn::dense<4>>;
+
+// The sequence models (torch_parity.py: nn.GRU / nn.LSTM with batch_first, CausalConv1d).
+using gru_steps = hn::network<hn::input<7, 3>, hn::gru<5>, hn::dense<2>>;
+using gru_last = hn::network<hn::input<5, 2>, hn::gru<1, hn::returns::last_step>, hn::dense<3>>;
+using lstm_stacked = hn::network<hn::input<6, 1>, hn::lstm<17>, hn::lstm<4>, hn::dense<1>>;
+using lstm_last = hn::network<hn::input<5, 4>, hn::lstm<9, hn::returns::last_step>, hn::dense<2>>;
+using gru_two_layers = hn::network<hn::input<6, 2>, hn::gru<6>, hn::gru<6>, hn::dense<1>>;  // nn.GRU(num_layers=2)
+using causal_stack = hn::network<hn::input<16, 1>, hn::conv1d<4, 2, 1, hn::padding::causal>, hn::tanh,
+                                 hn::conv1d<4, 2, 1, hn::padding::causal, 2>, hn::tanh,
+                                 hn::conv1d<3, 3, 1, hn::padding::causal, 4>, hn::dense<1>>;
+using causal_gru = hn::network<hn::input<11, 2>, hn::conv1d<5, 3, 1, hn::padding::causal, 2>, hn::relu, hn::gru<7>,
+                               hn::dense<2>>;
+
+// How each model's tensors are named in torch's state_dict (default: nn.Sequential numbering).
+template <class Net>
+io::safetensors_options names_of() {
+    if constexpr (std::is_same_v<Net, gru_two_layers>) return {io::multilayer_recurrent_names<Net, 0, 2>()};
+    else return {};
+}
+
+// Every output value of the last pass, in torch's row-major order: [batch, out] or [batch, L, C].
+template <class Net, std::size_t B, class T, bool Training>
+std::vector<T> outputs(const hn::workspace<Net, B, T, Training>& ws) {
+    std::vector<T> y;
+    for (std::size_t s = 0; s < B; ++s)
+        for (std::size_t t = 0; t < Net::output_positions; ++t) {
+            const T* row = ws.template activation<Net::stage_count - 1>() +
+                           (s * Net::output_positions + t) * ws.template activation_stride<Net::stage_count - 1>;
+            y.insert(y.end(), row, row + Net::output_channels);
+        }
+    return y;
+}
 
 struct report {
     double worst = 0;
@@ -85,42 +122,58 @@ std::vector<typename Block::value_type> logical(const Block& block, const io::te
 template <class Net, class T>
 report compare(const std::string& dir, const std::string& name, bool train) {
     const std::string tag = sizeof(T) == 4 ? "" : "64";
-    constexpr std::size_t input = Net::input_size, output = Net::output_size;
+    constexpr std::size_t input = Net::input_size;
     auto params = std::make_unique<hn::parameters<Net, T>>();
-    io::load_safetensors(*params, dir + "/" + name + ".params.safetensors");
+    io::load_safetensors(*params, dir + "/" + name + ".params.safetensors", names_of<Net>());
     const io::safetensors_document data = io::read_safetensors(dir + "/" + name + ".data.safetensors");
     const std::vector<T> x = data.file.values<T>("x");
     const std::vector<T> g = data.file.values<T>("g");
     auto ws = std::make_unique<hn::workspace<Net, batch, T, true>>();
     report r;
-    std::vector<T> y(batch * output);
     if (!train) {
         hn::forward(*params, *ws, x.data(), batch);
     } else {
         hn::train_forward(*params, *ws, x.data(), batch, 0);
     }
-    for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->output(s).data(), output, y.begin() + s * output);
-    r.add("y", relative_error(y, data.file.values<T>("y" + tag)));
+    const std::vector<T> torch_y = data.file.values<T>("y" + tag);
+    r.add("y", relative_error(outputs(*ws), torch_y));
+    if constexpr (Net::input_shape::rank == 2 && Net::output_positions == Net::input_shape::dimension(0)) {
+        // A model that streams: one step at a time, each sample its own stream, gives torch's
+        // whole-sequence outputs.
+        if constexpr (requires { hn::stream<Net, T>{}; }) {
+            std::vector<T> streamed;
+            for (std::size_t s = 0; s < batch; ++s) {
+                auto st = std::make_unique<hn::stream<Net, T>>();
+                std::vector<T> y(Net::output_size);
+                st->process(*params, std::span<const T>(x.data() + s * input, input), y);
+                streamed.insert(streamed.end(), y.begin(), y.end());
+            }
+            r.add("streamed y", relative_error(streamed, torch_y));
+        }
+    }
     if (train) {
         auto grads = std::make_unique<hn::gradients<Net, T>>();
         hn::seed_output_gradient(*params, *ws, *grads, batch,
-                                 [&](std::size_t s, std::size_t j) { return g[s * output + j]; });
+                                 [&](std::size_t r, std::size_t j) { return g[r * Net::output_channels + j]; });
         hn::backward(*params, *ws, x.data(), *grads, batch, hn::input_gradient::compute);
         std::vector<T> dx(batch * input);
         for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->input_gradient(s).data(), input, dx.begin() + s * input);
         r.add("dx", relative_error(dx, data.file.values<T>("dx" + tag)));
         for (const io::tensor_slot& t : io::tensor_table<Net, T>()) {
+            const std::string file_name = names_of<Net>().names(t);
             if (t.trainable && t.role == io::tensor_role::bias) {
+                // Its weight: "<k>.weight" for "<k>.bias", "<k>.weight_ih_l0" for "<k>.bias_ih_l0".
+                std::string weight_name = file_name;
+                weight_name.replace(weight_name.rfind("bias"), 4, "weight");
                 double weight_scale = 0;
-                for (T v : data.file.values<T>("grad" + tag + "." + std::to_string(t.module) + ".weight"))
+                for (T v : data.file.values<T>("grad" + tag + "." + weight_name))
                     weight_scale = std::max(weight_scale, std::abs(double(v)));
-                r.add("d" + t.torch_name, relative_error(logical(*grads, t),
-                                                         data.file.values<T>("grad" + tag + "." + t.torch_name),
-                                                         weight_scale));
+                r.add("d" + file_name, relative_error(logical(*grads, t),
+                                                      data.file.values<T>("grad" + tag + "." + file_name), weight_scale));
             } else if (t.trainable)
-                r.add("d" + t.torch_name, relative_error(logical(*grads, t), data.file.values<T>("grad" + tag + "." + t.torch_name)));
+                r.add("d" + file_name, relative_error(logical(*grads, t), data.file.values<T>("grad" + tag + "." + file_name)));
             else  // train_forward updated the running statistics in params
-                r.add(t.torch_name, relative_error(logical(*params, t), data.file.values<T>("after" + tag + "." + t.torch_name)));
+                r.add(file_name, relative_error(logical(*params, t), data.file.values<T>("after" + tag + "." + file_name)));
         }
     }
     return r;
@@ -129,7 +182,7 @@ report compare(const std::string& dir, const std::string& name, bool train) {
 // hinge -> PyTorch: parameters hinge chose, with every tensor non-trivial, and their outputs.
 template <class Net>
 void export_hinge(const std::string& dir, const std::string& name) {
-    constexpr std::size_t input = Net::input_size, output = Net::output_size;
+    constexpr std::size_t input = Net::input_size;
     auto params = std::make_unique<hn::parameters<Net>>();
     hn::init::he_normal(*params, 77);
     std::size_t n = 0;
@@ -144,23 +197,26 @@ void export_hinge(const std::string& dir, const std::string& name) {
                                                             : u;
         }
     }
-    io::save_safetensors(*params, dir + "/" + name + ".hinge.safetensors");
-    std::vector<float> x(batch * input), y(batch * output);
+    io::save_safetensors(*params, dir + "/" + name + ".hinge.safetensors", names_of<Net>());
+    std::vector<float> x(batch * input);
     for (std::size_t k = 0; k < x.size(); ++k) x[k] = 1.3f * std::cos(1.1f * float(k));
     auto ws = std::make_unique<hn::workspace<Net, batch, float, false>>();
     hn::forward(*params, *ws, x.data(), batch);
-    for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->output(s).data(), output, y.begin() + s * output);
+    const std::vector<float> y = outputs(*ws);
     io::safetensors_writer out;
     std::vector<std::uint64_t> x_shape{batch};  // channels last: [batch, H, W, C] or [batch, L, C]
     for (std::size_t d = 0; d < Net::input_shape::rank; ++d) x_shape.push_back(Net::input_shape::dimension(d));
+    std::vector<std::uint64_t> y_shape{batch};  // [batch, out] or [batch, L, C]
+    if (Net::output_positions > 1) y_shape.push_back(Net::output_positions);
+    y_shape.push_back(Net::output_channels);
     out.add<float>("x", x_shape, x);
-    out.add<float>("y", {batch, output}, y);
+    out.add<float>("y", y_shape, y);
     out.write(dir + "/" + name + ".hinge_out.safetensors");
 
     // PyTorch -> hinge -> PyTorch: the torch parameters, written back by hinge.
     auto loaded = std::make_unique<hn::parameters<Net>>();
-    io::load_safetensors(*loaded, dir + "/" + name + ".params.safetensors");
-    io::save_safetensors(*loaded, dir + "/" + name + ".roundtrip.safetensors");
+    io::load_safetensors(*loaded, dir + "/" + name + ".params.safetensors", names_of<Net>());
+    io::save_safetensors(*loaded, dir + "/" + name + ".roundtrip.safetensors", names_of<Net>());
 }
 
 int failures = 0;
@@ -212,6 +268,13 @@ int main(int argc, char** argv) {
     model<cnn2d_bn>(dir, "cnn2d_bn_eval", false);
     model<cnn2d_global>(dir, "cnn2d_global");
     model<cnn1d>(dir, "cnn1d");
-    std::printf("parity_check: %d of 20 models failed\n", failures);
+    model<gru_steps>(dir, "gru_steps");
+    model<gru_last>(dir, "gru_last");
+    model<lstm_stacked>(dir, "lstm_stacked");
+    model<lstm_last>(dir, "lstm_last");
+    model<gru_two_layers>(dir, "gru_two_layers");
+    model<causal_stack>(dir, "causal_stack");
+    model<causal_gru>(dir, "causal_gru");
+    std::printf("parity_check: %d of 27 models failed\n", failures);
     return failures ? 1 : 0;
 }

@@ -13,7 +13,8 @@
 
 The loss is L = sum(y * g) for a fixed random g, so dL/dy = g: hinge seeds its backward pass with
 the same g. Images and sequences are channels last in hinge: x and dx are written permuted from
-NCHW (NCL) to NHWC (NLC) here, and hinge's x is permuted back before torch runs it; the
+NCHW (NCL) to NHWC (NLC) here, and hinge's x is permuted back before torch runs it (the
+sequence models, GRU / LSTM / causal convolutions, take (N, L, C) on both sides); the
 parameters are never permuted by hand (that is what the mapping under test does). Needs python3-torch and python3-numpy (Debian), nothing else: safetensors files are
 read and written by the dozen lines below (the format is an 8-byte header length, a JSON header
 and raw little-endian data), so the `safetensors` package is not required.
@@ -108,6 +109,65 @@ def build_cnn1d():
                          nn.Conv1d(5, 6, 3, dilation=2), nn.SiLU(), nn.Flatten(), nn.Linear(12, 4))
 
 
+# Sequence models. They take (N, L, C) batches, as hinge does (batch_first=True): nn.GRU and
+# nn.LSTM return (output, state), so RNN keeps the output (every step, or the last one) and
+# subclasses the module so that its state_dict names stay "<k>.weight_ih_l0"; CausalConv1d is
+# a Conv1d on (N, L, C) with (K - 1) * dilation zeros before the sequence (hinge's
+# padding::causal); nn.Linear acts on the last dimension, as hinge's dense does on a sequence.
+def RNN(kind, *args, last=False, **kwargs):
+    class Output(kind):
+        def forward(self, x):
+            y, _ = super().forward(x)
+            return y[:, -1] if last else y
+    return Output(*args, batch_first=True, **kwargs)
+
+
+class CausalConv1d(nn.Conv1d):
+    def forward(self, x):
+        left = (self.kernel_size[0] - 1) * self.dilation[0]
+        return super().forward(nn.functional.pad(x.transpose(1, 2), (left, 0))).transpose(1, 2)
+
+
+def build_gru_steps():  # odd H, C > 1
+    return nn.Sequential(RNN(nn.GRU, 3, 5), nn.Linear(5, 2))
+
+
+def build_gru_last():  # H = 1, the last step only
+    return nn.Sequential(RNN(nn.GRU, 2, 1, last=True), nn.Linear(1, 3))
+
+
+def build_lstm_stacked():  # two nn.LSTM modules, H past one panel of floats
+    return nn.Sequential(RNN(nn.LSTM, 1, 17), RNN(nn.LSTM, 17, 4), nn.Linear(4, 1))
+
+
+def build_lstm_last():
+    return nn.Sequential(RNN(nn.LSTM, 4, 9, last=True), nn.Linear(9, 2))
+
+
+def build_gru_two_layers():  # one nn.GRU with num_layers = 2 (hinge: two gru stages, renamed)
+    return nn.Sequential(RNN(nn.GRU, 2, 6, num_layers=2), nn.Linear(6, 1))
+
+
+def build_causal_stack():  # dilations 1, 2, 4
+    return nn.Sequential(CausalConv1d(1, 4, 2), nn.Tanh(), CausalConv1d(4, 4, 2, dilation=2), nn.Tanh(),
+                         CausalConv1d(4, 3, 3, dilation=4), nn.Linear(3, 1))
+
+
+def build_causal_gru():
+    return nn.Sequential(CausalConv1d(2, 5, 3, dilation=2), nn.ReLU(), RNN(nn.GRU, 5, 7), nn.Linear(7, 2))
+
+
+# Sequence models: their x and dx need no permutation (both sides are (N, L, C)).
+SEQUENCE_MODELS = {
+    "gru_steps": (build_gru_steps, (7, 3), True),
+    "gru_last": (build_gru_last, (5, 2), True),
+    "lstm_stacked": (build_lstm_stacked, (6, 1), True),
+    "lstm_last": (build_lstm_last, (5, 4), True),
+    "gru_two_layers": (build_gru_two_layers, (6, 2), True),
+    "causal_stack": (build_causal_stack, (16, 1), True),
+    "causal_gru": (build_causal_gru, (11, 2), True),
+}
+
 # name -> (builder, input shape of one sample in PyTorch's layout, train mode?).
 # Must match tests/parity/parity_check.cpp.
 MODELS = {name: ((lambda n=name: build_mlp(n, False)), (INPUT,), True) for name in ACTIVATIONS}
@@ -120,16 +180,17 @@ MODELS.update({
     "cnn2d_global": (build_cnn2d_global, (2, 7, 9), True),
     "cnn1d": (build_cnn1d, (3, 13), True),
 })
+MODELS.update(SEQUENCE_MODELS)
 
 
-def to_hinge(a):
+def to_hinge(a, name=""):
     """A batch in PyTorch's channels-first layout (N, C, ...) as hinge's channels-last (N, ..., C)."""
-    return np.ascontiguousarray(np.moveaxis(a, 1, -1))
+    return np.ascontiguousarray(a if name in SEQUENCE_MODELS else np.moveaxis(a, 1, -1))
 
 
-def from_hinge(a):
+def from_hinge(a, name=""):
     """hinge's channels-last batch (N, ..., C) in PyTorch's layout (N, C, ...)."""
-    return np.ascontiguousarray(np.moveaxis(a, -1, 1))
+    return np.ascontiguousarray(a if name in SEQUENCE_MODELS else np.moveaxis(a, -1, 1))
 
 
 def randomize(model, generator):
@@ -186,7 +247,7 @@ def state_dict_arrays(model):
     return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
 
 
-def run(model, x, g, train):
+def run(model, x, g, train, name):
     """Outputs, input gradient, parameter gradients and (train mode) the running statistics afterwards."""
     model.train(train)
     x = x.clone().requires_grad_(True)
@@ -195,7 +256,7 @@ def run(model, x, g, train):
     if train:
         model.zero_grad()
         (y * g).sum().backward()
-        result["dx"] = to_hinge(x.grad.numpy())
+        result["dx"] = to_hinge(x.grad.numpy(), name)
         for name, p in model.named_parameters():
             result["grad." + name] = p.grad.numpy().copy()
         for name, b in model.named_buffers():
@@ -217,9 +278,9 @@ def export(directory):
         g = torch.randn(BATCH, *output_shape, generator=generator)
         model64 = build().double()
         model64.load_state_dict(model.state_dict())  # the float32 values, widened exactly
-        data = {"x": to_hinge(x.numpy()), "g": g.numpy()}
-        data.update(run(model, x, g, train))
-        for key, value in run(model64, x.double(), g.double(), train).items():
+        data = {"x": to_hinge(x.numpy(), name), "g": g.numpy()}
+        data.update(run(model, x, g, train, name))
+        for key, value in run(model64, x.double(), g.double(), train, name).items():
             head, _, rest = key.partition(".")
             data[head + "64" + ("." + rest if rest else "")] = value
         save_safetensors(f"{directory}/{name}.data.safetensors", data)
@@ -240,7 +301,7 @@ def check(directory):
         model.eval()
         out = load_safetensors(f"{directory}/{name}.hinge_out.safetensors")
         with torch.no_grad():
-            y = model(torch.from_numpy(from_hinge(out["x"]))).numpy()
+            y = model(torch.from_numpy(from_hinge(out["x"], name))).numpy()
         error = relative_error(y, out["y"].astype(np.float64))
         # PyTorch -> hinge -> PyTorch: every tensor bit for bit.
         original = load_safetensors(f"{directory}/{name}.params.safetensors")

@@ -33,8 +33,7 @@ double stream_against_whole(std::uint64_t seed) {
     auto pd = std::make_unique<hn::parameters<Net, double>>();
     hinge_test::fill_random(*pd, seed);
     auto p = std::make_unique<hn::parameters<Net, T>>();
-    std::transform(pd->storage().begin(), pd->storage().end(), p->storage().begin(),
-                   [](double v) { return static_cast<T>(v); });
+    hn::convert_parameters(*pd, *p);
     const std::vector<T> x = signal<T>(L * C, seed + 1);
     auto whole = std::make_unique<hn::workspace<Net, 1, T, false>>();
     hn::forward(*p, *whole, x.data(), 1);

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -305,6 +306,48 @@ struct safetensors_names {
         return prefix + (it == rename.end() ? t.torch_name : it->second);
     }
 };
+
+// The names of a torch.nn.GRU / nn.LSTM with num_layers = Layers for the Layers recurrent stages
+// that start at stage First (hinge stacks them as separate stages, each "<k>.weight_ih_l0" by
+// default): they all take the first one's module number with suffixes _l0 .. _l<Layers-1>, and
+// the modules after them move down, as in nn.Sequential(nn.GRU(C, H, num_layers=2), nn.Linear(H, 1)):
+//
+//   using net = hn::network<hn::input<L, C>, hn::gru<H>, hn::gru<H>, hn::dense<1>>;
+//   hn::io::load_safetensors(params, "model.safetensors", {hn::io::multilayer_recurrent_names<net, 0, 2>()});
+//
+// `names` supplies a prefix and further renames (keyed, as always, by the default names).
+template <class Net, std::size_t First, std::size_t Layers, class T = float>
+safetensors_names multilayer_recurrent_names(safetensors_names names = {}) {
+    static_assert(Layers >= 1 && First + Layers <= Net::stage_count,
+                  "multilayer_recurrent_names<Net, First, Layers>: the stages First .. First + Layers - 1 must exist");
+    const std::vector<tensor_slot> table = tensor_table<Net, T>();
+    std::size_t first_module = 0, last_module = 0;
+    for (const tensor_slot& t : table) {
+        if (t.stage == First) first_module = t.module;
+        if (t.stage == First + Layers - 1) last_module = t.module;
+    }
+    for (const tensor_slot& t : table) {
+        const std::string_view local = std::string_view(t.torch_name).substr(std::to_string(t.module).size() + 1);
+        std::string renamed;
+        if (t.stage >= First && t.stage < First + Layers) {
+            // An error here means a stage of the stack is not recurrent: its names have no _l0.
+            if (local.size() < 3 || local.substr(local.size() - 3) != "_l0")
+                throw std::invalid_argument("multilayer_recurrent_names: stage " + std::to_string(t.stage) +
+                                            " is not a recurrent layer ('" + t.torch_name + "')");
+            renamed = std::to_string(first_module) + "." + std::string(local.substr(0, local.size() - 1)) +
+                      std::to_string(t.stage - First);
+        } else if (t.module > last_module) {
+            const std::string module = std::to_string(t.module - (last_module - first_module));
+            renamed = module + "." + std::string(local);
+            if (t.role == tensor_role::running_variance)  // the batch-norm counter written beside it
+                names.rename.emplace(std::to_string(t.module) + ".num_batches_tracked", module + ".num_batches_tracked");
+        } else {
+            continue;
+        }
+        names.rename.emplace(t.torch_name, std::move(renamed));
+    }
+    return names;
+}
 
 struct safetensors_options {
     safetensors_names names;

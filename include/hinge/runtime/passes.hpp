@@ -118,10 +118,18 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
                 samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z,
                 ws.window_scratch(), context.ring ? &context : nullptr);
         } else if constexpr (recurrent_layer<L>) {
-            kernels::recurrent_forward<L, S::input_width, S::output_width, s.steps, L::output == returns::all_steps>(
-                samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, p + s.recurrent_weight_offset,
-                p + s.recurrent_bias_offset, carried_state<Net, i>(ws), layout<Net, T>::state_size,
-                recurrent_rows_of<Net, i>(ws));
+            if constexpr (!training && Batch == 1 && s.steps == 1) {
+                // One step of one sequence (a stream): the fused step, nothing kept for backward.
+                // The cell state goes where recurrent_final_state looks for it (the extra row).
+                kernels::recurrent_step<L, S::input_width, S::output_width>(
+                    in.rows, p + s.weight_offset, p + s.bias_offset, p + s.recurrent_weight_offset,
+                    p + s.recurrent_bias_offset, carried_state<Net, i>(ws), y, ws.sequence_rows() + s.extra_offset);
+            } else {
+                kernels::recurrent_forward<L, S::input_width, S::output_width, s.steps, L::output == returns::all_steps>(
+                    samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, p + s.recurrent_weight_offset,
+                    p + s.recurrent_bias_offset, carried_state<Net, i>(ws), layout<Net, T>::state_size,
+                    recurrent_rows_of<Net, i>(ws));
+            }
         } else if constexpr (normalization_layer<L>) {
             const kernels::batch_norm_parameters<T> bn{p + s.scale_offset, p + s.bias_offset, p + s.running_mean_offset,
                                                        p + s.running_variance_offset, static_cast<T>(L::momentum),

@@ -1,0 +1,517 @@
+// Streaming a sequence model one sample at a time, the real-time audio case: per-sample latency of
+// GRU and LSTM layers of 8, 16, 32 and 64 hidden units (input 1, dense 1 head) and of a dilated
+// causal conv1d stack (WaveNet / TCN style), hinge::stream against the peers in the same binary:
+//
+// - Eigen, as a competent Eigen user writes a real-time cell: fixed-size matrices (PyTorch's
+//   [G H, H] weight as Eigen::Matrix<float, G H, H>), one step per call, products with noalias()
+//   into preallocated vectors, the gates as array expressions (logistic(), tanh(): vectorised in
+//   Eigen 3.4). The conv stack keeps a ring of past inputs per layer and multiplies the gathered
+//   taps by a fixed-size [F, K C] matrix.
+// - libtorch (g++ build only), one thread: at::gru_cell / at::lstm_cell and at::addmv_out for the
+//   head, with every weight, input and state tensor preallocated (the cell functions return new
+//   tensors: that allocation is part of what a libtorch user pays per step). The conv stack:
+//   at::addmv_out per layer on the gathered taps, the same ring as Eigen's.
+//
+// Every implementation runs the same 256 samples before timing and must match hinge's
+// double-precision stream (tests/runtime/stream.cpp checks that one against the whole-sequence
+// pass, and tests/parity against PyTorch) to 1e-4.
+//
+// FLOPs per sample: 2 G H (C + H) for the cell's two products plus 2 H for the head (the gate
+// functions are not counted); the conv stack 2 F K C per layer plus the head.
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <hinge/hinge.hpp>
+
+#include "common.hpp"
+
+#if HINGE_HAVE_EIGEN
+#include <Eigen/Core>
+#endif
+#if HINGE_HAVE_LIBTORCH
+#include <ATen/ATen.h>
+#endif
+
+namespace {
+
+namespace hn = hinge;
+using hinge_bench::add;
+using hinge_bench::fail;
+using hinge_bench::set_flops;
+
+constexpr std::size_t signal_length = 4096;  // the timed loops cycle through it
+constexpr std::size_t checked_steps = 256;
+
+const std::vector<float>& input_signal() {
+    static const std::vector<float> x = [] {
+        std::vector<float> v(signal_length);
+        hn::init::random_generator g(3);
+        for (std::size_t t = 0; t < v.size(); ++t)
+            v[t] = static_cast<float>(0.8 * std::sin(0.03 * double(t)) + 0.2 * (2 * g.uniform() - 1));
+        return v;
+    }();
+    return x;
+}
+
+void check(const std::string& who, const std::vector<float>& y, const std::vector<double>& reference) {
+    for (std::size_t t = 0; t < reference.size(); ++t) {
+        const double error = std::abs(double(y[t]) - reference[t]);
+        if (!(error <= 1e-4 * std::max(1.0, std::abs(reference[t]))))
+            fail(who + ": sample " + std::to_string(t) + " is " + hinge_bench::number(y[t]) + ", hinge in double says " +
+                 hinge_bench::number(reference[t]));
+    }
+}
+
+// hinge's outputs in double for the first checked_steps samples: the reference of every peer.
+template <class Net>
+std::vector<double> reference_outputs(const hn::parameters<Net>& params) {
+    auto pd = std::make_unique<hn::parameters<Net, double>>();
+    hn::convert_parameters(params, *pd);
+    auto s = std::make_unique<hn::stream<Net, double>>();
+    std::vector<double> y(checked_steps);
+    for (std::size_t t = 0; t < checked_steps; ++t) {
+        const double x = input_signal()[t];
+        y[t] = (*s)(*pd, std::span<const double, 1>(&x, 1))[0];
+    }
+    return y;
+}
+
+// ---- recurrent cells ----------------------------------------------------------------------------
+
+template <template <std::size_t, hn::returns> class Cell, std::size_t H>
+struct recurrent_workload {
+    static constexpr bool is_lstm = std::is_same_v<Cell<H, hn::returns::all_steps>, hn::lstm<H>>;
+    static constexpr std::size_t G = is_lstm ? 4 : 3;
+    using net = hn::network<hn::input<1, 1>, Cell<H, hn::returns::all_steps>, hn::dense<1>>;
+    static constexpr double flops = 2.0 * G * H * (1 + H) + 2.0 * H;
+    static std::string workload() { return std::string(is_lstm ? "lstm" : "gru") + std::to_string(H) + "_stream"; }
+
+    struct fixture {
+        hn::parameters<net> params;
+        std::vector<double> reference;
+        fixture() {
+            hn::init::automatic(params, 11 + H);
+            // Non-zero biases everywhere, so that a peer that drops one fails the check.
+            auto cell = params.template layer<0>();
+            for (std::size_t o = 0; o < G * H; ++o) {
+                cell.bias_ih(o) += 0.05f * std::sin(float(o));
+                cell.bias_hh(o) += 0.05f * std::cos(float(o));
+            }
+            params.template layer<1>().bias(0) = 0.1f;
+            reference = reference_outputs(params);
+        }
+    };
+    static fixture& shared() {
+        static const std::unique_ptr<fixture> f = std::make_unique<fixture>();
+        return *f;
+    }
+
+    static void bench_hinge(benchmark::State& state) {
+        fixture& f = shared();
+        auto s = std::make_unique<hn::stream<net>>();
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            const auto y = (*s)(f.params, std::span<const float, 1>(&x[t], 1));
+            benchmark::DoNotOptimize(y.data());
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, flops);
+    }
+    static std::vector<float> run_hinge(std::size_t steps) {
+        auto s = std::make_unique<hn::stream<net>>();
+        std::vector<float> y(steps);
+        for (std::size_t t = 0; t < steps; ++t) y[t] = (*s)(shared().params, std::span<const float, 1>(&input_signal()[t], 1))[0];
+        return y;
+    }
+
+#if HINGE_HAVE_EIGEN
+    struct eigen_cell {
+        static constexpr int h = int(H), g = int(G);
+        Eigen::Matrix<float, g * h, h> w_hh;
+        Eigen::Matrix<float, g * h, 1> w_ih, b_ih, b_hh, a, r;
+        Eigen::Matrix<float, 1, h> w_out;
+        float b_out = 0;
+        Eigen::Matrix<float, h, 1> state = Eigen::Matrix<float, h, 1>::Zero(), cell = Eigen::Matrix<float, h, 1>::Zero();
+
+        explicit eigen_cell(const hn::parameters<net>& p) {
+            const auto c = p.template layer<0>();
+            for (int o = 0; o < g * h; ++o) {
+                w_ih(o) = c.weight_ih(o, 0);
+                b_ih(o) = c.bias_ih(o);
+                b_hh(o) = c.bias_hh(o);
+                for (int k = 0; k < h; ++k) w_hh(o, k) = c.weight_hh(o, k);
+            }
+            for (int k = 0; k < h; ++k) w_out(k) = p.template layer<1>().weight(0, k);
+            b_out = p.template layer<1>().bias(0);
+        }
+        float step(float x) {
+            a.noalias() = w_ih * x + b_ih;
+            r.noalias() = w_hh * state;
+            r += b_hh;
+            if constexpr (is_lstm) {
+                const auto pre = (a + r).array();
+                const auto i = pre.template segment<h>(0).logistic();
+                const auto f = pre.template segment<h>(h).logistic();
+                const auto gg = pre.template segment<h>(2 * h).tanh();
+                const auto o = pre.template segment<h>(3 * h).logistic();
+                cell.array() = f * cell.array() + i * gg;
+                state.array() = o * cell.array().tanh();
+            } else {
+                const auto reset = (a.template segment<h>(0) + r.template segment<h>(0)).array().logistic();
+                const auto update = (a.template segment<h>(h) + r.template segment<h>(h)).array().logistic();
+                const Eigen::Array<float, h, 1> n =
+                    (a.template segment<h>(2 * h).array() + reset * r.template segment<h>(2 * h).array()).tanh();
+                state.array() = n + update * (state.array() - n);
+            }
+            return w_out.dot(state) + b_out;
+        }
+    };
+    static void bench_eigen(benchmark::State& state) {
+        auto cell = std::make_unique<eigen_cell>(shared().params);
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            float y = cell->step(x[t]);
+            benchmark::DoNotOptimize(y);
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, flops);
+    }
+    static std::vector<float> run_eigen(std::size_t steps) {
+        auto cell = std::make_unique<eigen_cell>(shared().params);
+        std::vector<float> y(steps);
+        for (std::size_t t = 0; t < steps; ++t) y[t] = cell->step(input_signal()[t]);
+        return y;
+    }
+#endif
+
+#if HINGE_HAVE_LIBTORCH
+    struct torch_cell {
+        at::Tensor w_ih, w_hh, b_ih, b_hh, w_out, b_out, x, h, c, y;
+        explicit torch_cell(const hn::parameters<net>& p) {
+            const auto cell = p.template layer<0>();
+            w_ih = at::empty({long(G * H), 1});
+            w_hh = at::empty({long(G * H), long(H)});
+            b_ih = at::empty({long(G * H)});
+            b_hh = at::empty({long(G * H)});
+            for (std::size_t o = 0; o < G * H; ++o) {
+                w_ih.data_ptr<float>()[o] = cell.weight_ih(o, 0);
+                b_ih.data_ptr<float>()[o] = cell.bias_ih(o);
+                b_hh.data_ptr<float>()[o] = cell.bias_hh(o);
+                for (std::size_t k = 0; k < H; ++k) w_hh.data_ptr<float>()[o * H + k] = cell.weight_hh(o, k);
+            }
+            w_out = at::empty({1, long(H)});
+            for (std::size_t k = 0; k < H; ++k) w_out.data_ptr<float>()[k] = p.template layer<1>().weight(0, k);
+            b_out = at::full({1}, p.template layer<1>().bias(0));
+            x = at::zeros({1, 1});
+            h = at::zeros({1, long(H)});
+            c = at::zeros({1, long(H)});
+            y = at::zeros({1});
+        }
+        float step(float value) {
+            x.data_ptr<float>()[0] = value;
+            if constexpr (is_lstm) {
+                auto [next_h, next_c] = at::lstm_cell(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
+                h = next_h;
+                c = next_c;
+            } else {
+                h = at::gru_cell(x, h, w_ih, w_hh, b_ih, b_hh);
+            }
+            at::addmv_out(y, b_out, w_out, h[0]);
+            return y.data_ptr<float>()[0];
+        }
+    };
+    static void bench_torch(benchmark::State& state) {
+        auto cell = std::make_unique<torch_cell>(shared().params);
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            float y = cell->step(x[t]);
+            benchmark::DoNotOptimize(y);
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, flops);
+    }
+    static std::vector<float> run_torch(std::size_t steps) {
+        auto cell = std::make_unique<torch_cell>(shared().params);
+        std::vector<float> y(steps);
+        for (std::size_t t = 0; t < steps; ++t) y[t] = cell->step(input_signal()[t]);
+        return y;
+    }
+#endif
+
+    static void verify() {
+        const std::vector<double>& reference = shared().reference;
+        check(workload() + "/hinge", run_hinge(checked_steps), reference);
+#if HINGE_HAVE_EIGEN
+        check(workload() + "/eigen", run_eigen(checked_steps), reference);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        check(workload() + "/libtorch", run_torch(checked_steps), reference);
+#endif
+    }
+    static void register_all() {
+        add(workload() + "/hinge", flops, bench_hinge)->Unit(benchmark::kNanosecond);
+#if HINGE_HAVE_EIGEN
+        add(workload() + "/eigen", flops, bench_eigen)->Unit(benchmark::kNanosecond);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        add(workload() + "/libtorch", flops, bench_torch)->Unit(benchmark::kNanosecond);
+#endif
+    }
+};
+
+// ---- a dilated causal conv1d stack --------------------------------------------------------------
+
+// 1 -> 8 channels, kernel 2, dilations 1, 2, 4, ..., 128 (receptive field 256 samples), tanh, and a
+// dense 1 head: the shape of a small WaveNet-style amplifier model.
+struct causal_stack_workload {
+    static constexpr std::size_t F = 8, K = 2, layers = 8;
+    template <std::size_t C, std::size_t D>
+    using conv = hn::sequential<hn::conv1d<F, K, 1, hn::padding::causal, D>, hn::tanh>;
+    using net = hn::network<hn::input<1, 1>, conv<1, 1>, conv<F, 2>, conv<F, 4>, conv<F, 8>, conv<F, 16>,
+                            conv<F, 32>, conv<F, 64>, conv<F, 128>, hn::dense<1>>;
+    static constexpr double flops = 2.0 * (F * K * 1 + (layers - 1) * F * K * F + F);
+    static std::string workload() { return "causal_conv8x8_stream"; }
+
+    struct fixture {
+        hn::parameters<net> params;
+        std::vector<double> reference;
+        fixture() {
+            hn::init::automatic(params, 5);
+            reference = reference_outputs(params);
+        }
+    };
+    static fixture& shared() {
+        static const std::unique_ptr<fixture> f = std::make_unique<fixture>();
+        return *f;
+    }
+
+    static void bench_hinge(benchmark::State& state) {
+        auto s = std::make_unique<hn::stream<net>>();
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            const auto y = (*s)(shared().params, std::span<const float, 1>(&x[t], 1));
+            benchmark::DoNotOptimize(y.data());
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, flops);
+    }
+    static std::vector<float> run_hinge(std::size_t steps) {
+        auto s = std::make_unique<hn::stream<net>>();
+        std::vector<float> y(steps);
+        for (std::size_t t = 0; t < steps; ++t) y[t] = (*s)(shared().params, std::span<const float, 1>(&input_signal()[t], 1))[0];
+        return y;
+    }
+
+    // The weights of layer l as [F, K C] (PyTorch's [F, C, K] reordered tap-major, as hinge's
+    // rows are), the ring capacity per layer (K - 1) D, dilation 2^l.
+    static std::vector<float> layer_weights(const hn::parameters<net>& p, std::size_t l, std::size_t& fan_in,
+                                            std::vector<float>& bias) {
+        std::vector<float> w;
+        hn::for_each_index<net::stage_count>([&](auto index) {
+            constexpr std::size_t i = decltype(index)::value;
+            if (i != l) return;
+            const auto v = p.template layer<i>();
+            fan_in = v.input_width;
+            w.resize(F * fan_in);
+            bias.resize(v.output_width);
+            for (std::size_t o = 0; o < v.output_width; ++o) {
+                bias[o] = v.bias(o);
+                for (std::size_t k = 0; k < fan_in; ++k) w[o * fan_in + k] = v.weight(o, k);
+            }
+        });
+        return w;
+    }
+
+#if HINGE_HAVE_EIGEN
+    struct eigen_stack {
+        // Layer 0 has one input channel, the others F; rings hold each layer's past inputs.
+        Eigen::Matrix<float, int(F), int(K)> w0;
+        std::array<Eigen::Matrix<float, int(F), int(K * F)>, layers - 1> w;
+        std::array<Eigen::Matrix<float, int(F), 1>, layers> b;
+        Eigen::Matrix<float, 1, int(F)> w_out;
+        float b_out = 0;
+        std::array<std::vector<Eigen::Matrix<float, int(F), 1>>, layers - 1> rings;
+        std::vector<float> ring0;
+        std::size_t t = 0;
+        Eigen::Matrix<float, int(K * F), 1> taps;
+        Eigen::Matrix<float, int(F), 1> value;
+
+        explicit eigen_stack(const hn::parameters<net>& p) {
+            for (std::size_t l = 0; l < layers; ++l) {
+                std::size_t fan_in = 0;
+                std::vector<float> bias;
+                const std::vector<float> wl = layer_weights(p, l, fan_in, bias);
+                for (std::size_t o = 0; o < F; ++o) {
+                    b[l](int(o)) = bias[o];
+                    for (std::size_t k = 0; k < fan_in; ++k) {
+                        if (l == 0) w0(int(o), int(k)) = wl[o * fan_in + k];
+                        else w[l - 1](int(o), int(k)) = wl[o * fan_in + k];
+                    }
+                }
+                const std::size_t capacity = (K - 1) << l;
+                if (l == 0) ring0.assign(capacity, 0.0f);
+                else rings[l - 1].assign(capacity, Eigen::Matrix<float, int(F), 1>::Zero());
+            }
+            std::size_t fan_in = 0;
+            std::vector<float> bias;
+            const std::vector<float> wo = layer_weights(p, layers, fan_in, bias);
+            for (std::size_t k = 0; k < F; ++k) w_out(int(k)) = wo[k];
+            b_out = bias[0];
+        }
+        float step(float x) {
+            // Layer 0: taps x[t - 1], x[t] (kernel 2, dilation 1).
+            float& past0 = ring0[t % ring0.size()];
+            value.noalias() = w0.col(0) * past0 + w0.col(1) * x + b[0];
+            past0 = x;
+            value = value.array().tanh();
+            for (std::size_t l = 1; l < layers; ++l) {
+                auto& ring = rings[l - 1];
+                auto& past = ring[t % ring.size()];  // the input of (K - 1) D steps ago
+                taps.template head<int(F)>() = past;
+                taps.template tail<int(F)>() = value;
+                past = value;
+                value.noalias() = w[l - 1] * taps;
+                value = (value + b[l]).array().tanh();
+            }
+            ++t;
+            return w_out.dot(value) + b_out;
+        }
+    };
+    static void bench_eigen(benchmark::State& state) {
+        auto s = std::make_unique<eigen_stack>(shared().params);
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            float y = s->step(x[t]);
+            benchmark::DoNotOptimize(y);
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, flops);
+    }
+    static std::vector<float> run_eigen(std::size_t steps) {
+        auto s = std::make_unique<eigen_stack>(shared().params);
+        std::vector<float> y(steps);
+        for (std::size_t t = 0; t < steps; ++t) y[t] = s->step(input_signal()[t]);
+        return y;
+    }
+#endif
+
+#if HINGE_HAVE_LIBTORCH
+    struct torch_stack {
+        std::array<at::Tensor, layers> w, b, rings, values;
+        std::array<at::Tensor, layers> taps;
+        at::Tensor w_out, b_out, y, x = at::zeros({1});
+        std::size_t t = 0;
+        explicit torch_stack(const hn::parameters<net>& p) {
+            for (std::size_t l = 0; l < layers; ++l) {
+                std::size_t fan_in = 0;
+                std::vector<float> bias;
+                const std::vector<float> wl = layer_weights(p, l, fan_in, bias);
+                w[l] = at::from_blob(const_cast<float*>(wl.data()), {long(F), long(fan_in)}).clone();
+                b[l] = at::from_blob(bias.data(), {long(F)}).clone();
+                const std::size_t channels = fan_in / K;
+                rings[l] = at::zeros({long((K - 1) << l), long(channels)});
+                taps[l] = at::zeros({long(fan_in)});
+                values[l] = at::zeros({long(F)});
+            }
+            std::size_t fan_in = 0;
+            std::vector<float> bias;
+            const std::vector<float> wo = layer_weights(p, layers, fan_in, bias);
+            w_out = at::from_blob(const_cast<float*>(wo.data()), {1, long(F)}).clone();
+            b_out = at::full({1}, bias[0]);
+            y = at::zeros({1});
+        }
+        float step(float value) {
+            x.data_ptr<float>()[0] = value;
+            at::Tensor in = x;
+            for (std::size_t l = 0; l < layers; ++l) {
+                const long channels = in.size(0);
+                at::Tensor past = rings[l][long(t % std::size_t(rings[l].size(0)))];
+                taps[l].narrow(0, 0, channels).copy_(past);
+                taps[l].narrow(0, channels, channels).copy_(in);
+                past.copy_(in);
+                at::addmv_out(values[l], b[l], w[l], taps[l]);
+                values[l].tanh_();
+                in = values[l];
+            }
+            ++t;
+            at::addmv_out(y, b_out, w_out, in);
+            return y.data_ptr<float>()[0];
+        }
+    };
+    static void bench_torch(benchmark::State& state) {
+        auto s = std::make_unique<torch_stack>(shared().params);
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            float y = s->step(x[t]);
+            benchmark::DoNotOptimize(y);
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, flops);
+    }
+    static std::vector<float> run_torch(std::size_t steps) {
+        auto s = std::make_unique<torch_stack>(shared().params);
+        std::vector<float> y(steps);
+        for (std::size_t t = 0; t < steps; ++t) y[t] = s->step(input_signal()[t]);
+        return y;
+    }
+#endif
+
+    static void verify() {
+        const std::vector<double>& reference = shared().reference;
+        check(workload() + "/hinge", run_hinge(checked_steps), reference);
+#if HINGE_HAVE_EIGEN
+        check(workload() + "/eigen", run_eigen(checked_steps), reference);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        check(workload() + "/libtorch", run_torch(checked_steps), reference);
+#endif
+    }
+    static void register_all() {
+        add(workload() + "/hinge", flops, bench_hinge)->Unit(benchmark::kNanosecond);
+#if HINGE_HAVE_EIGEN
+        add(workload() + "/eigen", flops, bench_eigen)->Unit(benchmark::kNanosecond);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        add(workload() + "/libtorch", flops, bench_torch)->Unit(benchmark::kNanosecond);
+#endif
+    }
+};
+
+void verify() {
+    recurrent_workload<hn::gru, 8>::verify();
+    recurrent_workload<hn::gru, 16>::verify();
+    recurrent_workload<hn::gru, 32>::verify();
+    recurrent_workload<hn::gru, 64>::verify();
+    recurrent_workload<hn::lstm, 8>::verify();
+    recurrent_workload<hn::lstm, 16>::verify();
+    recurrent_workload<hn::lstm, 32>::verify();
+    recurrent_workload<hn::lstm, 64>::verify();
+    causal_stack_workload::verify();
+}
+
+void register_benchmarks() {
+    recurrent_workload<hn::gru, 8>::register_all();
+    recurrent_workload<hn::gru, 16>::register_all();
+    recurrent_workload<hn::gru, 32>::register_all();
+    recurrent_workload<hn::gru, 64>::register_all();
+    recurrent_workload<hn::lstm, 8>::register_all();
+    recurrent_workload<hn::lstm, 16>::register_all();
+    recurrent_workload<hn::lstm, 32>::register_all();
+    recurrent_workload<hn::lstm, 64>::register_all();
+    causal_stack_workload::register_all();
+}
+
+}  // namespace
+
+HINGE_BENCH_MAIN()
