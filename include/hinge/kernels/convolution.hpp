@@ -23,6 +23,7 @@
 
 #include <hinge/kernels/epilogues.hpp>
 #include <hinge/kernels/gemm.hpp>
+#include <hinge/kernels/row_product.hpp>
 #include <hinge/layers/window.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
@@ -58,9 +59,8 @@ template <class T>
 struct causal_context {
     const T* ring = nullptr;      // sample 0's ring; sample n's at ring + n * sample_stride
     std::size_t sample_stride = 0;
-    std::size_t rows = 0;         // R
     std::size_t row_width = 0;    // values per ring row (the input's position stride)
-    std::uint64_t position = 0;
+    std::uint64_t position = 0;   // (its R = (K - 1) * dilation rows are the geometry's pad_left)
 
     const T* sample(std::size_t n) const noexcept { return ring + n * sample_stride; }
 };
@@ -72,28 +72,60 @@ inline void gather_causal_windows(const T* x, std::size_t x_stride, const T* rin
                                   T* windows) noexcept {
     static_assert(G.height == 1 && G.stride_width == 1, "a causal window slides along a sequence, one step at a time");
     constexpr std::size_t fan_in = G.kernel_width * G.channels;
-    const std::size_t first_slot = static_cast<std::size_t>(context.position % context.rows);
+    constexpr std::size_t R = G.pad_left;  // the ring's rows, a constant (no division)
+    const std::size_t first_slot = static_cast<std::size_t>(context.position % R);
     for (std::size_t ox = 0; ox < G.out_width; ++ox) {
         T* row = windows + ox * fan_in;
         for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
             const std::size_t reach = ox + kw * G.dilation_width;  // input position + pad_left
             const T* source = reach >= G.pad_left
                                   ? x + (reach - G.pad_left) * x_stride
-                                  : ring + (first_slot + context.rows - (G.pad_left - reach)) % context.rows *
-                                               context.row_width;
+                                  : ring + (first_slot + R - (G.pad_left - reach)) % R * context.row_width;
             std::memcpy(row + kw * G.channels, source, G.channels * sizeof(T));
         }
     }
 }
 
 // After a pass of `positions` inputs (rows of x_stride values), the ring holds the last R of them.
-template <class T>
+// Rows, RowWidth: the ring's rows ((K - 1) * dilation) and values per row (context.row_width), constants
+// so that neither a division nor a call to memcpy is left in a stream's step.
+template <std::size_t Rows, std::size_t RowWidth, class T>
 inline void push_causal_context(std::size_t positions, const T* x, std::size_t x_stride, T* ring,
                                 const causal_context<T>& context) noexcept {
-    const std::size_t first = positions > context.rows ? positions - context.rows : 0;
+    const std::size_t first = positions > Rows ? positions - Rows : 0;
     for (std::size_t p = first; p < positions; ++p)
-        std::memcpy(ring + static_cast<std::size_t>((context.position + p) % context.rows) * context.row_width,
-                    x + p * x_stride, context.row_width * sizeof(T));
+        std::memcpy(ring + static_cast<std::size_t>((context.position + p) % Rows) * RowWidth, x + p * x_stride,
+                    RowWidth * sizeof(T));
+}
+
+// One output position of a causal conv1d (a stream's step, one sample): the taps are read where
+// they are, the current input and the ring (no gathered window), the product stays in registers
+// (kernels/row_product.hpp) and the activation is applied before the store. A null ring means the
+// start of a sequence: the taps before it are zeros. y: pad(Cout) values; lanes past Cout in the
+// last vector get Act(0 + 0) (zero weights and bias), as in the general path.
+template <class Act, window_geometry G, std::size_t Cout, class T>
+inline void causal_convolution_step(const T* x, const causal_context<T>& context, const T* w, const T* b, T* y,
+                                    const activation_inputs<T>& activation) noexcept {
+    static_assert(G.height == 1 && G.stride_width == 1 && G.out_width == 1,
+                  "causal_convolution_step: one output position of a causal conv1d");
+    using V = vector<T>;
+    constexpr std::size_t W = V::size, P = panel_width<T>, C = G.channels, K = G.kernel_width;
+    constexpr std::size_t nv = (Cout + W - 1) / W;
+    using offsets = column_offsets<nv, round_up(Cout, P), W, P, K * C>;
+    V acc[nv];
+    for_each_index<nv>([&](auto v) { acc[v] = V::load_aligned(b + v * W); });
+    constexpr std::size_t R = G.pad_left;  // ring rows: (K - 1) * dilation, a constant (no division)
+    const std::size_t first_slot = static_cast<std::size_t>(context.position % R);
+    for_each_index<K>([&](auto tap) {
+        constexpr std::size_t reach = tap * G.dilation_width;  // input position + pad_left
+        const T* source = nullptr;
+        if constexpr (reach >= G.pad_left)
+            source = x;
+        else if (context.ring)
+            source = context.ring + (first_slot + R - (G.pad_left - reach)) % R * context.row_width;
+        if (source) accumulate_columns<C, offsets>(source, w + tap * C * P, acc);
+    });
+    for_each_index<nv>([&](auto v) { activate<Act>(acc[v], activation, 0, v * W).store_aligned(y + v * W); });
 }
 
 // True when the windows are the input itself (1 x 1 kernel, stride 1, no padding, and the input

@@ -26,6 +26,7 @@
 
 #include <hinge/activations/identity.hpp>
 #include <hinge/kernels/dense.hpp>
+#include <hinge/kernels/row_product.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
@@ -126,57 +127,6 @@ inline void recurrent_final_state(std::size_t samples, const recurrent_rows<T>& 
 // on registers. It reads only the vectors that hold units (H = 8 of a 16-float panel: one AVX2
 // vector of two), and keeps nothing for a backward pass.
 
-// Where vector c of a step's gate columns starts in a weight of fan-in FanIn stored in panels:
-// c = (gate, vector) is column gate * Hp + vector * W of a gate row, and row k of a panel-stored
-// weight holds column j at (j / P) (FanIn P) + k P + j % P.
-template <std::size_t Vectors, std::size_t Hp, std::size_t W, std::size_t P, std::size_t FanIn>
-struct column_offsets {
-    template <std::size_t C>
-    static constexpr std::size_t at = (C / Vectors * Hp + C % Vectors * W) / P * (FanIn * P) +
-                                      (C / Vectors * Hp + C % Vectors * W) % P;
-};
-
-// out[First + c] += sum over k < Depth of x[k] * w[Offsets::at<First + c> + k P], for c < Count.
-// Every column index is a template constant (index_sequence folds, not loops), so the
-// accumulators stay in registers on both compilers. With few columns the chain over k is the
-// critical path (an FMA's latency is 4-5 cycles), so it is split into up to 4 independent chains.
-template <std::size_t First, std::size_t Count, std::size_t Depth, class Offsets, class T, std::size_t Total>
-inline void accumulate_block(const T* x, const T* w, vector<T> (&out)[Total]) noexcept {
-    using V = vector<T>;
-    constexpr std::size_t P = panel_width<T>;
-    constexpr std::size_t split = Count >= 8 || Depth < 2 ? 1 : Count >= 4 || Depth < 4 ? 2 : 4;
-    constexpr std::size_t whole = Depth / split * split;
-    [&]<std::size_t... C>(std::index_sequence<C...>) {
-        V acc[split][Count];
-        ((acc[0][C] = out[First + C]), ...);
-        for (std::size_t s = 1; s < split; ++s) ((acc[s][C] = V(T(0))), ...);
-        for (std::size_t k = 0; k < whole; k += split) {
-            for_each_index<split>([&](auto s) {
-                const V xk(x[k + s]);
-                const T* row = w + (k + s) * P;
-                ((acc[s][C] = multiply_add(xk, V::load_aligned(row + Offsets::template at<First + C>), acc[s][C])), ...);
-            });
-        }
-        for (std::size_t k = whole; k < Depth; ++k) {
-            const V xk(x[k]);
-            const T* row = w + k * P;
-            ((acc[0][C] = multiply_add(xk, V::load_aligned(row + Offsets::template at<First + C>), acc[0][C])), ...);
-        }
-        for_each_index<split - 1>([&](auto s) { ((acc[0][C] += acc[s + 1][C]), ...); });
-        ((out[First + C] = acc[0][C]), ...);
-    }(std::make_index_sequence<Count>{});
-}
-
-// The same for all Total columns, in blocks of at most Block (the accumulators of a block, one
-// broadcast and one load must fit the vector registers).
-template <std::size_t Block, std::size_t Depth, class Offsets, class T, std::size_t Total>
-inline void accumulate_columns(const T* x, const T* w, vector<T> (&out)[Total]) noexcept {
-    for_each_index<(Total + Block - 1) / Block>([&](auto b) {
-        constexpr std::size_t first = decltype(b)::value * Block;
-        accumulate_block<first, (Total - first < Block ? Total - first : Block), Depth, Offsets>(x, w, out);
-    });
-}
-
 // One step from `state` (h, then c for a cell state; null: zeros) for input x (In values):
 // writes h_t to h_out and, with a cell state, c_t to c_out (padded lanes past Hidden untouched).
 template <class Cell, std::size_t In, std::size_t Hidden, class T>
@@ -187,7 +137,6 @@ inline void recurrent_step(const T* x, const T* w_ih, const T* b_ih, const T* w_
     constexpr std::size_t W = V::size, P = panel_width<T>, hp = G::hp, ng = G::gates;
     constexpr std::size_t nv = (Hidden + W - 1) / W;  // vectors holding units, per gate
     constexpr std::size_t total = ng * nv;
-    constexpr std::size_t block = vector_registers >= 32 ? 24 : 12;
     using input_offsets = column_offsets<nv, hp, W, P, In>;
     using hidden_offsets = column_offsets<nv, hp, W, P, Hidden>;
     using bias_offsets = column_offsets<nv, hp, W, P, 1>;  // fan-in 1: the column itself
@@ -197,8 +146,8 @@ inline void recurrent_step(const T* x, const T* w_ih, const T* b_ih, const T* w_
         r[c] = V::load_aligned(b_hh + bias_offsets::template at<decltype(c)::value>);
         a[c] = V::load_aligned(b_ih + bias_offsets::template at<decltype(c)::value>);
     });
-    if (state) accumulate_columns<block, Hidden, hidden_offsets>(state, w_hh, r);
-    accumulate_columns<block, In, input_offsets>(x, w_ih, a);
+    if (state) accumulate_columns<Hidden, hidden_offsets>(state, w_hh, r);
+    accumulate_columns<In, input_offsets>(x, w_ih, a);
 
     for_each_index<nv>([&](auto v) {
         V av[ng], rv[ng], gate[ng];

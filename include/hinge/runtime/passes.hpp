@@ -80,7 +80,7 @@ template <class Net, std::size_t I, std::size_t Batch, class T, bool ForTraining
 kernels::causal_context<T> causal_context_of(workspace<Net, Batch, T, ForTraining>& ws) noexcept {
     constexpr stage_layout s = layout<Net, T>::stages[I];
     T* ring = s.context_rows > 0 ? carried_state<Net, I>(ws) : nullptr;
-    return {ring, layout<Net, T>::state_size, s.context_rows, s.context_row_width,
+    return {ring, layout<Net, T>::state_size, s.context_row_width,
             ws.state().passes * Net::template stage<I>::input_positions};
 }
 
@@ -114,9 +114,15 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
                                                                         activation, z);
         } else if constexpr (convolution_layer<L>) {
             const kernels::causal_context<T> context = causal_context_of<Net, i>(ws);
-            kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(
-                samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z,
-                ws.window_scratch(), context.ring ? &context : nullptr);
+            if constexpr (!training && Batch == 1 && s.context_rows > 0 && S::positions == 1) {
+                // One step of one sequence (a stream): taps read in place, no window gathered.
+                kernels::causal_convolution_step<A, geometry_of<S>(), S::output_width>(
+                    in.rows, context, p + s.weight_offset, p + s.bias_offset, y, activation);
+            } else {
+                kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(
+                    samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z,
+                    ws.window_scratch(), context.ring ? &context : nullptr);
+            }
         } else if constexpr (recurrent_layer<L>) {
             if constexpr (!training && Batch == 1 && s.steps == 1) {
                 // One step of one sequence (a stream): the fused step, nothing kept for backward.
@@ -217,8 +223,9 @@ void advance_state(workspace<Net, Batch, T, ForTraining>& ws, const T* x, std::s
             const detail::stage_input<Net, input_source_of<L, i>, T, workspace<Net, Batch, T, ForTraining>> in(ws, x);
             const kernels::causal_context<T> context = detail::causal_context_of<Net, i>(ws);
             for (std::size_t n = 0; n < rows; ++n)
-                kernels::push_causal_context(S::input_positions, in.rows + n * S::input_positions * in.stride,
-                                             in.stride, ws.state().sample(n) + s.state_offset, context);
+                kernels::push_causal_context<s.context_rows, s.context_row_width>(
+                    S::input_positions, in.rows + n * S::input_positions * in.stride, in.stride,
+                    ws.state().sample(n) + s.state_offset, context);
         }
     });
     ++ws.state().passes;
