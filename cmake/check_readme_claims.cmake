@@ -55,6 +55,8 @@ expect_in_readme(examples/fashion_mnist.hpp "std::size_t epochs = ([0-9]+);" "Ad
 expect_in_readme(examples/fashion_mnist_cnn.cpp "defaults.epochs = ([0-9]+);" "Adam, @1@ epochs")
 expect_in_readme(quickstart.sh "run_demo fashion_mnist ([0-9]+) " "below @1@ %")
 expect_in_readme(quickstart.sh "run_demo fashion_mnist_cnn ([0-9]+) " "below @1@ %")
+expect_in_readme(examples/audio_effect.cpp "std::size_t epochs = ([0-9]+);" "Adam, @1@ epochs each")
+expect_in_readme(quickstart.sh "--max-esr ([0-9.]+)" "ESR is above @1@")
 
 # 3. Citations.
 file(GLOB_RECURSE repository_files RELATIVE "${ROOT}" "${ROOT}/*")

@@ -70,7 +70,8 @@ struct causal_context {
 template <window_geometry G, class T>
 inline void gather_causal_windows(const T* x, std::size_t x_stride, const T* ring, const causal_context<T>& context,
                                   T* windows) noexcept {
-    static_assert(G.height == 1 && G.stride_width == 1, "a causal window slides along a sequence, one step at a time");
+    static_assert(G.height == 1 && G.stride_width == 1 && G.pad_left > 0,
+                  "a causal window slides along a sequence, one step at a time, with a past to read");
     constexpr std::size_t fan_in = G.kernel_width * G.channels;
     constexpr std::size_t R = G.pad_left;  // the ring's rows, a constant (no division)
     const std::size_t first_slot = static_cast<std::size_t>(context.position % R);
@@ -106,7 +107,7 @@ inline void push_causal_context(std::size_t positions, const T* x, std::size_t x
 template <class Act, window_geometry G, std::size_t Cout, class T>
 inline void causal_convolution_step(const T* x, const causal_context<T>& context, const T* w, const T* b, T* y,
                                     const activation_inputs<T>& activation) noexcept {
-    static_assert(G.height == 1 && G.stride_width == 1 && G.out_width == 1,
+    static_assert(G.height == 1 && G.stride_width == 1 && G.out_width == 1 && G.pad_left > 0,
                   "causal_convolution_step: one output position of a causal conv1d");
     using V = vector<T>;
     constexpr std::size_t W = V::size, P = panel_width<T>, C = G.channels, K = G.kernel_width;
@@ -150,7 +151,7 @@ inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T
     if constexpr (windows_are_the_input<G>) {
         return {sample, x_stride};
     } else {
-        if constexpr (G.height == 1 && G.stride_width == 1) {
+        if constexpr (G.height == 1 && G.stride_width == 1 && G.pad_left > 0) {  // may be a causal conv1d
             if (context) {
                 gather_causal_windows<G>(sample, x_stride, context->sample(n), *context, scratch);
                 return {scratch, G.window_size() * G.channels};
