@@ -35,7 +35,6 @@ template <class Shape> struct projected_shape {};
 template <std::size_t N> struct kernel_span {};     // (Kernel - 1) * Dilation + 1 positions
 template <std::size_t N> struct pooling_window {};
 template <std::size_t N> struct stride {};
-template <std::size_t N> struct hidden_size {};
 template <float V> struct slope {};
 template <float V> struct momentum {};
 template <float V> struct epsilon {};

@@ -169,7 +169,7 @@ struct layout {
                 end.sequence_rows += s.steps * padded;
                 s.previous_state_offset = end.sequence_rows;
                 end.sequence_rows += s.steps * s.state_width;
-                s.state_offset = end.state;
+                s.state_offset = end.state;  // a whole number of panels: h and c start on cache lines
                 end.state += s.state_width;
             }
             if constexpr (convolution_layer<L>) {
@@ -178,7 +178,9 @@ struct layout {
                     s.context_rows = g.pad_left;
                     s.context_row_width = i == 0 ? S::input_shape::channels : round_up(S::input_shape::channels, panel);
                     s.state_offset = end.state;
-                    end.state += s.context_rows * s.context_row_width;
+                    // Rounded up to panels, so that every stage's state (and every sample's block)
+                    // starts on a cache line: the recurrent step loads h with aligned loads.
+                    end.state += round_up(s.context_rows * s.context_row_width, panel);
                 }
             }
             if constexpr (has_learned_slope<A>) {

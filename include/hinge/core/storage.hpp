@@ -210,6 +210,8 @@ using gradients = parameter_block<Net, T, detail::gradients_role>;
 template <class Net, std::size_t Batch, class T = float>
 struct sequence_state {
     static constexpr std::size_t size_per_sample = layout<Net, T>::state_size;
+    // Every stage's state, and every sample's, starts on a 64-byte boundary (kernels load it aligned).
+    static_assert(size_per_sample % panel_width<T> == 0);
     alignas(storage_alignment) std::array<T, Batch * size_per_sample> values{};
     std::uint64_t passes = 0;
 
