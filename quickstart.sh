@@ -4,7 +4,8 @@
 #   ./quickstart.sh cnn    build examples/fashion_mnist_cnn only and train the CNN (>= 91 %)
 #   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
-#                          (AVX2 and SSE2 SIMD widths), ctest, the tests under ASan+UBSan,
+#                          (AVX2 and SSE2 SIMD widths), ctest (with the PyTorch parity and
+#                          exporter tests), the tests under ASan+UBSan,
 #                          concurrent inference under TSan, bounded libFuzzer runs of the file
 #                          readers (FUZZ_SECONDS each, default 30), then README.md's install
 #                          commands and the consumer project, also on emulated older CPUs
@@ -26,11 +27,11 @@ PICTURES_PACKAGES=("${BUILD_PACKAGES[@]}" python3-matplotlib)
 # The test mode adds clang-19, Boost.Test, Google Benchmark, Eigen (benchmark peer), nlohmann-json
 # (safetensors), ccache (five build trees of the same sources), clang's sanitizer and fuzzer
 # runtime, and qemu-user: the consumer's run-time dispatch is also run on emulated older CPUs.
-# The PyTorch parity test (tests/parity) runs when /usr/bin/python3 can import torch and numpy
-# (Debian python3-torch python3-numpy, about 1 GB, so not installed here); otherwise CTest
-# reports it as skipped and mode_test says so.
+# The PyTorch tests (tests/parity, tests/exporter: parity, the exporter's round trip and errors) and
+# examples/from_pytorch run /usr/bin/python3 with python3-torch and python3-numpy (about 1 GB);
+# the test builds configure with HINGE_REQUIRE_PYTORCH=ON, so they fail rather than skip without it.
 TEST_PACKAGES=("${BUILD_PACKAGES[@]}" clang-19 ccache libboost-test-dev libbenchmark-dev libeigen3-dev
-               nlohmann-json3-dev libclang-rt-19-dev qemu-user)
+               nlohmann-json3-dev libclang-rt-19-dev qemu-user python3-torch python3-numpy)
 JOBS=2
 
 section() {
@@ -127,7 +128,7 @@ test_one() {
     shift 3
     section "[$name] Configure $dir (CXX=$cxx, HINGE_ARCH_FLAGS='$arch', -Werror${*:+, $*})"
     configure "$dir" -DCMAKE_CXX_COMPILER="$cxx" -DHINGE_WERROR=ON \
-        -DHINGE_ARCH_FLAGS="$arch" \
+        -DHINGE_ARCH_FLAGS="$arch" -DHINGE_REQUIRE_PYTORCH=ON \
         -DHINGE_BUILD_TESTS=ON -DHINGE_BUILD_EXAMPLES=ON -DHINGE_BUILD_BENCHMARKS=ON "$@"
     section "[$name] Build tests, examples, benchmarks"
     cmake --build "$dir" -j "$JOBS"
@@ -171,10 +172,6 @@ test_fuzzers() {
 
 mode_test() {
     ensure_packages "${TEST_PACKAGES[@]}"
-    if ! /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; then
-        echo "NOTE: /usr/bin/python3 cannot import torch and numpy: the PyTorch parity test (parity.pytorch)"
-        echo "      will be reported as skipped. Install python3-torch python3-numpy to run it."
-    fi
     # gcc: AVX2+FMA (8 floats per batch); clang: no arch flags = SSE2 (4 floats).
     # gcc also builds the unit tests with the AVX-512 kernels (hinge_tests.avx512: run where the
     # CPU has AVX-512BW, reported as skipped elsewhere).

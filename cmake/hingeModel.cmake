@@ -46,9 +46,16 @@ unset(_hinge_export_path_set)
 set(HINGE_EXPORT_PYTHON "" CACHE FILEPATH
     "Python 3 that runs hinge_export for hinge_add_model() (with PyTorch for .pt models); empty: search")
 
-# _hinge_export_python(<out var> <needs torch>): an interpreter that can run the exporter, found once
-# per build tree and cached.
-function(_hinge_export_python out needs_torch)
+# hinge_export_python(<out var> [TORCH]): a Python 3 that can run the exporter (TORCH: on PyTorch
+# models, i.e. it imports torch and numpy), or "" when there is none; found once per build tree.
+# For a project that builds a PyTorch model only where it can (examples/from_pytorch does).
+function(hinge_export_python out)
+  set(needs_torch OFF)
+  if(ARGN STREQUAL "TORCH")
+    set(needs_torch ON)
+  elseif(ARGN)
+    message(FATAL_ERROR "hinge_export_python(${out} ${ARGN}): the only option is TORCH")
+  endif()
   if(needs_torch)
     set(cache_name _HINGE_EXPORT_PYTHON_WITH_TORCH)
     set(probe "import sys; assert sys.version_info >= (3, 8); import torch, numpy")
@@ -116,7 +123,11 @@ function(hinge_add_model target)
   if(model MATCHES "\\.(safetensors|hinge)$")
     set(needs_torch OFF)
   endif()
-  _hinge_export_python(python ${needs_torch})
+  if(needs_torch)
+    hinge_export_python(python TORCH)
+  else()
+    hinge_export_python(python)
+  endif()
   if(NOT python)
     if(needs_torch)
       message(FATAL_ERROR "hinge_add_model(${target} MODEL ${arg_MODEL}): converting a PyTorch model needs Python 3 "
