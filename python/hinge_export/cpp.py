@@ -45,8 +45,8 @@ def _comment_table(network):
         rows.append((s.origin or "", f"stage {i}: {s.layer.cpp('')}"))
         if s.activation != IDENTITY:
             rows.append((s.activation_origin or "", f"stage {i}: {s.activation.cpp('')} (fused)"))
-    width = min(max((len(a) for a, _ in rows), default=0), 70)
-    return [f"//   {a:<{width}}  {b}" for a, b in rows]
+    width = min(max([len(a) for a, _ in rows] + [len("PyTorch")]), 70)
+    return [f"//   {'PyTorch':<{width}}  hinge"] + [f"//   {a:<{width}}  {b}" for a, b in rows]
 
 
 def _layout_checks(network, type_name, value_type):
@@ -83,8 +83,7 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
              ]
     if command:
         lines.append(f"//   {command}")
-    lines += ["//", "// PyTorch                                                            hinge"]
-    lines += _comment_table(network)
+    lines += ["//"] + _comment_table(network)
     if weights_file:
         lines += ["//",
                   f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table and this",
