@@ -16,6 +16,7 @@
 #                        includes it parses them: fine for small models)
 #
 # and adds them to <target>: the folder to its include directories, the .cpp to its sources.
+# <target> must link hinge::hinge (the generated files include hinge's headers).
 # After the call, HINGE_MODEL_<TYPE>_HEADER and HINGE_MODEL_<TYPE>_WEIGHTS hold the paths.
 #
 # MODEL may be
@@ -199,7 +200,6 @@ function(hinge_add_model target)
     VERBATIM)
   target_sources(${target} PRIVATE ${header} ${source})
   target_include_directories(${target} PRIVATE "${arg_OUTPUT_DIR}")
-  target_link_libraries(${target} PRIVATE hinge::hinge)
   set(HINGE_MODEL_${arg_TYPE}_HEADER "${header}" PARENT_SCOPE)
   set(HINGE_MODEL_${arg_TYPE}_WEIGHTS "${weights}" PARENT_SCOPE)
 endfunction()

@@ -83,7 +83,9 @@ def _load_torch_object(spec, python_path):
 
 def load_network(spec, *, input_shape=None, fold=False, dtype=None, state_dict=None, python_path=()):
     """The Network (with tensors) of a model or parameter file, and notes for the user."""
-    if _is_parameter_file(spec) and os.path.exists(spec):
+    if _is_parameter_file(spec):
+        if not os.path.exists(spec):
+            raise ExportError(f"{spec}: no such file")
         return network_of_file(read_parameter_file(spec), fold=fold)
     from .torch_mapping import map_model
 

@@ -164,7 +164,7 @@ def network_from_cpp(text):
         raise ExportError(f"'{text}' is not a C++ type hinge_export can read: {e}") from None
     if name != "network" or not args or end != len(tokens):
         raise ExportError(f"'{text}' is not a hinge::network<...> type")
-    first, layers = args[0], []
+    first = args[0]
 
     def expand(items):
         for item in items:
