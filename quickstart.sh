@@ -189,6 +189,8 @@ mode_test() {
         die "README.md has no \`\`\`sh block under '## Use hinge in your project'"
     section "Install and build the consumer as README.md 'Use hinge in your project' says (PREFIX=$tmp/prefix, APP=$tmp/app)"
     PREFIX="$tmp/prefix" APP="$tmp/app" bash -euo pipefail -c "$install_block"
+    section "The installed hinge-export command: the consumer's model file against the type its build generated"
+    "$tmp/prefix/bin/hinge-export" describe "$tmp/app/abs.safetensors" --against "$tmp/app/build/hinge_models/abs_net.hpp"
     # Run-time dispatch on CPUs without AVX2: qemu-x86_64 emulates them (and stops with SIGILL
     # on an instruction the CPU model lacks), so the consumer, built with the baseline flags and
     # dispatching to its per-arch entries, must choose each CPU's best arch and run cleanly.
