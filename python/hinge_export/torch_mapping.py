@@ -438,7 +438,13 @@ def _prelu(m, step, mapping):
     mapping.activation(step, ACTIVATIONS["prelu"], {"slope": mapping.tensor(m.weight.reshape(-1), (c,))})
 
 
-# Modules hinge has no layer for, with what to do instead.
+# Modules hinge has no layer for, with what to do instead. When hinge::gru / hinge::lstm exist
+# (issue 13), mapping them takes: a Layer in network.py (shape rule, architecture_description
+# text, C++ spelling, its tensors in tensor_table and layout, e.g. weight_ih_l0, weight_hh_l0,
+# bias_ih_l0, bias_hh_l0), an entry in MODULES instead of the one here, and models in
+# tests/exporter. Note that PyTorch's batch_first sequences are [N, L, C] while Conv1d's are
+# [N, C, L]: from_torch_shape() reads every per-sample shape channels first, so those layers
+# need their own conversion when hinge's shape is compared with PyTorch's after each step.
 _RECURRENT = ("recurrent layers are not mapped by the exporter yet (hinge's own gru and lstm layers are being "
               "added, issue 13; their mapping will be an entry of this table)")
 UNSUPPORTED = {
