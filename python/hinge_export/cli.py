@@ -108,7 +108,7 @@ def network_of_file(file, fold=False):
     if not file.architecture:
         raise ExportError(f"{file.path} has no hinge.architecture metadata, so it does not say which activations sit "
                           "between its layers: export the PyTorch module instead (model.pt, or module:function)")
-    network = network_of_description(file.architecture, file.path)
+    network = network_from_description(file.architecture, file.path)
     mismatch = first_mismatch(file, network)
     if mismatch:
         raise ExportError(f"{file.path}: {mismatch}")
@@ -127,10 +127,6 @@ def network_of_file(file, fold=False):
     if fold:
         network = fold_batch_norm(network, notes)
     return network, notes
-
-
-def network_of_description(description, source):
-    return network_from_description(description, source)
 
 
 def network_of_spec(spec, input_shape=None, python_path=()):
