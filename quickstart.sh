@@ -6,7 +6,8 @@
 #   ./quickstart.sh audio  speak sentences with espeak-ng, learn a distortion effect from them with a GRU
 #                          and a causal conv1d stack, stream both over held-out speech (examples/audio_effect)
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
-#                          (AVX2 and SSE2 SIMD widths), ctest, the tests under ASan+UBSan,
+#                          (AVX2 and SSE2 SIMD widths), ctest (with the PyTorch parity and
+#                          exporter tests), the tests under ASan+UBSan,
 #                          concurrent inference under TSan, bounded libFuzzer runs of the file
 #                          readers (FUZZ_SECONDS each, default 30), then README.md's install
 #                          commands and the consumer project, also on emulated older CPUs
@@ -30,12 +31,14 @@ PICTURES_PACKAGES=("${BUILD_PACKAGES[@]}" python3-matplotlib)
 AUDIO_PACKAGES=("${BUILD_PACKAGES[@]}" libsndfile1-dev pkg-config espeak-ng python3-matplotlib)
 # The test mode adds clang-19, Boost.Test, Google Benchmark, Eigen (benchmark peer), nlohmann-json
 # (safetensors), ccache (five build trees of the same sources), clang's sanitizer and fuzzer
-# runtime, and qemu-user: the consumer's run-time dispatch is also run on emulated older CPUs.
-# The PyTorch parity test (tests/parity) runs when /usr/bin/python3 can import torch and numpy
-# (Debian python3-torch python3-numpy, about 1 GB, so not installed here); otherwise CTest
-# reports it as skipped and mode_test says so.
+# runtime, qemu-user (the consumer's run-time dispatch is also run on emulated older CPUs), and
+# libsndfile with pkg-config (the audio demo's smoke test, examples/audio_effect).
+# The PyTorch tests (tests/parity, tests/exporter: parity, the exporter's round trip and errors) and
+# examples/from_pytorch run /usr/bin/python3 with python3-torch and python3-numpy (about 1 GB);
+# the test builds configure with HINGE_REQUIRE_PYTORCH=ON, so they fail rather than skip without it.
 TEST_PACKAGES=("${BUILD_PACKAGES[@]}" clang-19 ccache libboost-test-dev libbenchmark-dev libeigen3-dev
-               nlohmann-json3-dev libclang-rt-19-dev qemu-user libsndfile1-dev pkg-config)
+               nlohmann-json3-dev libclang-rt-19-dev qemu-user libsndfile1-dev pkg-config python3-torch
+               python3-numpy)
 JOBS=2
 
 section() {
@@ -160,7 +163,7 @@ test_one() {
     shift 3
     section "[$name] Configure $dir (CXX=$cxx, HINGE_ARCH_FLAGS='$arch', -Werror${*:+, $*})"
     configure "$dir" -DCMAKE_CXX_COMPILER="$cxx" -DHINGE_WERROR=ON \
-        -DHINGE_ARCH_FLAGS="$arch" \
+        -DHINGE_ARCH_FLAGS="$arch" -DHINGE_REQUIRE_PYTORCH=ON \
         -DHINGE_BUILD_TESTS=ON -DHINGE_BUILD_EXAMPLES=ON -DHINGE_BUILD_BENCHMARKS=ON "$@"
     section "[$name] Build tests, examples, benchmarks"
     cmake --build "$dir" -j "$JOBS"
@@ -204,10 +207,6 @@ test_fuzzers() {
 
 mode_test() {
     ensure_packages "${TEST_PACKAGES[@]}"
-    if ! /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; then
-        echo "NOTE: /usr/bin/python3 cannot import torch and numpy: the PyTorch parity test (parity.pytorch)"
-        echo "      will be reported as skipped. Install python3-torch python3-numpy to run it."
-    fi
     # gcc: AVX2+FMA (8 floats per batch); clang: no arch flags = SSE2 (4 floats).
     # gcc also builds the unit tests with the AVX-512 kernels (hinge_tests.avx512: run where the
     # CPU has AVX-512BW, reported as skipped elsewhere).
@@ -225,6 +224,8 @@ mode_test() {
         die "README.md has no \`\`\`sh block under '## Use hinge in your project'"
     section "Install and build the consumer as README.md 'Use hinge in your project' says (PREFIX=$tmp/prefix, APP=$tmp/app)"
     PREFIX="$tmp/prefix" APP="$tmp/app" bash -euo pipefail -c "$install_block"
+    section "The installed hinge-export command: the consumer's model file against the type its build generated"
+    "$tmp/prefix/bin/hinge-export" describe "$tmp/app/abs.safetensors" --against "$tmp/app/build/hinge_models/abs_net.hpp"
     # Run-time dispatch on CPUs without AVX2: qemu-x86_64 emulates them (and stops with SIGILL
     # on an instruction the CPU model lacks), so the consumer, built with the baseline flags and
     # dispatching to its per-arch entries, must choose each CPU's best arch and run cleanly.

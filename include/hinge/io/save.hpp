@@ -143,67 +143,77 @@ void save(const parameter_block<Net, T, Role>& params, const std::string& path) 
     detail::write_file_atomically(path, bytes);
 }
 
-// Loads a hinge parameter file held in memory; `source` names it in error messages.
-// Throws file_error; on error `params` is unchanged.
-template <class Net, class T, class Role>
-void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsigned char> bytes,
-                     std::string_view source = "<memory>") {
-    const std::string src(source);
-    detail::byte_reader r(bytes, src);
+namespace detail {
+
+// What a hinge parameter file declares, read and checked for damage without knowing the network
+// (steps 1 to 3 of loading: the magic, the version, the scalar type code, the table's structure,
+// the size, the checksum). io::describe shows it; load_from_bytes goes on to check it against Net.
+struct hinge_file_header {
+    std::uint32_t version = 0;
+    std::uint32_t scalar = 0;  // scalar_code: 1 float32, 2 float64
+    std::uint64_t fingerprint = 0;
+    std::string_view description;  // into the bytes
+    std::vector<declared_tensor> tensors;
+    std::size_t data_offset = 0;  // where the values start
+};
+
+// `expected_scalar` names what the caller wanted, for the message about a corrupt scalar code.
+inline hinge_file_header read_hinge_header(std::span<const unsigned char> bytes, const std::string& src,
+                                           std::string_view expected_scalar) {
+    byte_reader r(bytes, src);
+    hinge_file_header h;
 
     // 1. What kind of file is this.
     const std::span<const unsigned char> magic = r.get_bytes(std::min<std::size_t>(bytes.size(), 8), "the magic");
     if (magic.size() < 8 || !std::equal(magic.begin(), magic.end(), hinge_format_magic.begin()))
         throw file_error(src + ": not a hinge parameter file: expected the magic 'HINGEPRM', found '" +
-                         detail::printable(magic) + "'" + (magic.size() < 8 ? " (the file is shorter than the magic)" : ""));
-    const auto version = r.get<std::uint32_t>("the version");
-    if (version < oldest_hinge_format_version || version > hinge_format_version)
+                         printable(magic) + "'" + (magic.size() < 8 ? " (the file is shorter than the magic)" : ""));
+    h.version = r.get<std::uint32_t>("the version");
+    if (h.version < oldest_hinge_format_version || h.version > hinge_format_version)
         throw file_error(src + ": unsupported format version: expected " + std::to_string(oldest_hinge_format_version) +
-                         " to " + std::to_string(hinge_format_version) + ", found " + std::to_string(version));
-    const auto scalar = r.get<std::uint32_t>("the scalar type");
-    if (scalar != 1 && scalar != 2)
-        throw file_error(src + ": wrong scalar type: expected " + scalar_code_name(std::uint32_t(scalar_code_of<T>)) +
-                         ", found " + scalar_code_name(scalar) + " (the header is corrupt)");
-    const std::uint64_t scalar_size = scalar == 1 ? 4 : 8;
+                         " to " + std::to_string(hinge_format_version) + ", found " + std::to_string(h.version));
+    h.scalar = r.get<std::uint32_t>("the scalar type");
+    if (h.scalar != 1 && h.scalar != 2)
+        throw file_error(src + ": wrong scalar type: expected " + std::string(expected_scalar) + ", found " +
+                         scalar_code_name(h.scalar) + " (the header is corrupt)");
+    const std::uint64_t scalar_size = h.scalar == 1 ? 4 : 8;
 
     // 2. The table, as the file declares it.
-    const auto fingerprint = r.get<std::uint64_t>("the architecture fingerprint");
+    h.fingerprint = r.get<std::uint64_t>("the architecture fingerprint");
     const auto description_size = r.get<std::uint32_t>("the architecture description's length");
-    if (description_size > detail::max_description)
+    if (description_size > max_description)
         throw file_error(src + ": corrupt header: the architecture description claims " +
-                         std::to_string(description_size) + " bytes (at most " +
-                         std::to_string(detail::max_description) + " expected)");
+                         std::to_string(description_size) + " bytes (at most " + std::to_string(max_description) +
+                         " expected)");
     const auto description_bytes = r.get_bytes(description_size, "the architecture description");
-    const std::string_view description(reinterpret_cast<const char*>(description_bytes.data()),
-                                       description_bytes.size());
+    h.description = std::string_view(reinterpret_cast<const char*>(description_bytes.data()), description_bytes.size());
     const auto tensor_count = r.get<std::uint32_t>("the tensor count");
-    std::vector<detail::declared_tensor> declared;
     std::uint64_t data_size = 0;
     for (std::uint32_t t = 0; t < tensor_count; ++t) {
         // Each entry takes at least 8 bytes, so a count beyond the file's size fails here fast,
         // having reserved nothing.
         const auto name_size = r.get<std::uint32_t>("a tensor name's length");
-        if (name_size > detail::max_name)
+        if (name_size > max_name)
             throw file_error(src + ": corrupt header: tensor " + std::to_string(t) + "'s name claims " +
-                             std::to_string(name_size) + " bytes (at most " + std::to_string(detail::max_name) + ")");
+                             std::to_string(name_size) + " bytes (at most " + std::to_string(max_name) + ")");
         const auto name_bytes = r.get_bytes(name_size, "a tensor name");
-        detail::declared_tensor d{std::string(name_bytes.begin(), name_bytes.end()), {}, 1};
+        declared_tensor d{std::string(name_bytes.begin(), name_bytes.end()), {}, 1};
         const auto rank = r.get<std::uint32_t>("a tensor's rank");
-        if (rank > detail::max_rank)
+        if (rank > max_rank)
             throw file_error(src + ": corrupt header: tensor '" + d.name + "' has rank " + std::to_string(rank) +
-                             " (at most " + std::to_string(detail::max_rank) + ")");
+                             " (at most " + std::to_string(max_rank) + ")");
         for (std::uint32_t k = 0; k < rank; ++k) {
             d.shape.push_back(r.get<std::uint64_t>("a tensor's extent"));
-            if (!detail::checked_multiply(d.count, d.shape.back(), d.count))
+            if (!checked_multiply(d.count, d.shape.back(), d.count))
                 throw file_error(src + ": corrupt header: tensor '" + d.name + "' has the impossible shape " +
-                                 detail::shape_text(d.shape));
+                                 shape_text(d.shape));
         }
         std::uint64_t tensor_bytes = 0;
-        if (!detail::checked_multiply(d.count, scalar_size, tensor_bytes) || data_size + tensor_bytes < data_size)
-            throw file_error(src + ": corrupt header: tensor '" + d.name + "' with shape " +
-                             detail::shape_text(d.shape) + " overflows the size of a file");
+        if (!checked_multiply(d.count, scalar_size, tensor_bytes) || data_size + tensor_bytes < data_size)
+            throw file_error(src + ": corrupt header: tensor '" + d.name + "' with shape " + shape_text(d.shape) +
+                             " overflows the size of a file");
         data_size += tensor_bytes;
-        declared.push_back(std::move(d));
+        h.tensors.push_back(std::move(d));
     }
 
     // 3. Size and checksum: is this the file that was written.
@@ -216,11 +226,30 @@ void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsi
         throw file_error(src + ": " + std::to_string(bytes.size() - expected_size) +
                          " trailing bytes: the header declares " + std::to_string(expected_size) +
                          " bytes, the file has " + std::to_string(bytes.size()));
-    const std::uint32_t computed = detail::crc32_of(bytes.first(bytes.size() - 4));
-    const std::uint32_t stored = detail::load_le<std::uint32_t>(bytes.data() + bytes.size() - 4);
+    const std::uint32_t computed = crc32_of(bytes.first(bytes.size() - 4));
+    const std::uint32_t stored = load_le<std::uint32_t>(bytes.data() + bytes.size() - 4);
     if (computed != stored)
-        throw file_error(src + ": checksum mismatch: the file stores CRC-32 " + detail::hex(stored, 8) +
-                         ", its contents give " + detail::hex(computed, 8) + ": the file is corrupt");
+        throw file_error(src + ": checksum mismatch: the file stores CRC-32 " + hex(stored, 8) + ", its contents give " +
+                         hex(computed, 8) + ": the file is corrupt");
+    h.data_offset = static_cast<std::size_t>(header_size);
+    return h;
+}
+
+}  // namespace detail
+
+// Loads a hinge parameter file held in memory; `source` names it in error messages.
+// Throws file_error; on error `params` is unchanged.
+template <class Net, class T, class Role>
+void load_from_bytes(parameter_block<Net, T, Role>& params, std::span<const unsigned char> bytes,
+                     std::string_view source = "<memory>") {
+    const std::string src(source);
+    const detail::hinge_file_header header =
+        detail::read_hinge_header(bytes, src, scalar_code_name(std::uint32_t(scalar_code_of<T>)));
+    const std::uint32_t version = header.version, scalar = header.scalar;
+    const std::uint64_t fingerprint = header.fingerprint;
+    const std::string_view description = header.description;
+    const std::vector<detail::declared_tensor>& declared = header.tensors;
+    const std::size_t header_size = header.data_offset;
 
     // 4. Does it fit Net.
     if (scalar != std::uint32_t(scalar_code_of<T>))

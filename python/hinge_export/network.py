@@ -1,0 +1,706 @@
+"""hinge's side of the exporter: a network as hinge plans it, with no PyTorch in sight.
+
+A `Network` is what `hinge::network<...>` is in C++: an input shape and a list of stages, each a
+stage layer (dense, convolution, batch_norm, pooling, flatten, dropout) with the element-wise
+activation fused into it. From it this module computes, the way include/hinge/ does:
+
+  - the C++ type (`Network.cpp_type`),
+  - `io::architecture_description<Net>` (`Network.description`), which the generated header
+    checks with a static_assert and hinge's loaders check against a file's metadata,
+  - `io::tensor_table<Net, T>()`: names ("0.weight", "stage0.weight"), shapes, and where every
+    value lives in the parameter block (`Network.tensor_table`, `Network.storage_bits`), which the
+    compiled-in weights need and which the generated header checks against core/layout.hpp.
+
+Shapes are hinge's, channels last: (N,), (L, C) or (H, W, C). Tensors are kept as raw
+little-endian bytes in PyTorch's order (`Tensor`), so that this module needs only the standard
+library: it also serves the paths that never import torch (regenerating a type from a file).
+
+Three front ends build networks through `Builder`: the PyTorch mapping (torch_mapping.py), the
+parser of architecture descriptions and the parser of C++ type spellings (parse.py).
+"""
+
+import math
+import struct
+from dataclasses import dataclass, field
+
+__all__ = ["ExportError", "Network", "Stage", "Tensor", "Builder", "ACTIVATIONS", "fold_batch_norm", "f32"]
+
+
+class ExportError(Exception):
+    """A model, file or type that hinge cannot represent exactly; the message says what, where and what instead."""
+
+
+# ---- float constants ---------------------------------------------------------------------------
+
+def f32(x):
+    """x rounded to float32 (hinge's constants are float template arguments), as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def f32_bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def bits_f32(b):
+    return struct.unpack("<f", struct.pack("<I", b))[0]
+
+
+def hex_bits(x):
+    """A float constant as hinge's descriptions write it: the hex of its float32 bits."""
+    return "0x%08x" % f32_bits(x)
+
+
+def cpp_float(x):
+    """The shortest C++ float literal that denotes exactly the float32 value x (0.01f, 1e-05f)."""
+    v = f32(x)
+    if not math.isfinite(v):
+        raise ExportError(f"the constant {x} is not finite; hinge's layer constants must be")
+    for digits in range(1, 10):
+        text = f"{v:.{digits}g}"
+        if f32(float(text)) == v:
+            break
+    if "e" not in text and "." not in text:
+        text += ".0"
+    return text + "f"
+
+
+# ---- shapes ------------------------------------------------------------------------------------
+
+def size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def channels(shape):
+    return shape[-1]
+
+
+def positions(shape):
+    return size(shape) // shape[-1]
+
+
+def height(shape):
+    return shape[0] if len(shape) == 3 else 1
+
+
+def width(shape):
+    return shape[1] if len(shape) == 3 else shape[0] if len(shape) == 2 else 1
+
+
+def shape_text(shape):
+    """As the description writes it: 784 for a flat value, <9,11,2> otherwise."""
+    return str(shape[0]) if len(shape) == 1 else "<" + ",".join(str(d) for d in shape) + ">"
+
+
+def torch_shape_text(shape):
+    """A hinge shape in PyTorch's order (channels first, no batch), for messages: [C, H, W]."""
+    torch_order = shape if len(shape) == 1 else (shape[-1],) + tuple(shape[:-1])
+    return "[" + ", ".join(str(d) for d in torch_order) + "]"
+
+
+def from_torch_shape(shape):
+    """PyTorch's per-sample shape (C,), (C, L) or (C, H, W) as hinge's (C,), (L, C), (H, W, C)."""
+    shape = tuple(int(d) for d in shape)
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise ExportError(f"the input shape {list(shape)} is not one hinge has: give [N], [C, L] or [C, H, W] "
+                          "(PyTorch's order, without the batch)")
+    return shape if len(shape) == 1 else shape[1:] + shape[:1]
+
+
+# ---- window geometry (layers/window.hpp) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Geometry:
+    kernel_height: int
+    kernel_width: int
+    stride_height: int
+    stride_width: int
+    dilation_height: int
+    dilation_width: int
+    pad_top: int
+    pad_left: int
+    out_height: int
+    out_width: int
+
+    def text(self):
+        return (f"(kernel {self.kernel_height}x{self.kernel_width} stride {self.stride_height}x{self.stride_width} "
+                f"dilation {self.dilation_height}x{self.dilation_width} pad {self.pad_top}x{self.pad_left}) ")
+
+
+def window_span(kernel, dilation):
+    return (kernel - 1) * dilation + 1
+
+
+def window_output(n, kernel, stride, dilation, padding):
+    if padding == "same":
+        return (n + stride - 1) // stride
+    span = window_span(kernel, dilation)
+    return 0 if n < span else (n - span) // stride + 1
+
+
+def window_padding_before(n, kernel, stride, dilation, padding):
+    if padding == "valid":
+        return 0
+    out = window_output(n, kernel, stride, dilation, padding)
+    needed = (out - 1) * stride + window_span(kernel, dilation)
+    return (needed - n) // 2 if needed > n else 0
+
+
+def make_geometry(shape, kh, kw, sh, sw, dh, dw, padding):
+    h, w = height(shape), width(shape)
+    return Geometry(kh, kw, sh, sw, dh, dw, window_padding_before(h, kh, sh, dh, padding),
+                    window_padding_before(w, kw, sw, dw, padding), window_output(h, kh, sh, dh, padding),
+                    window_output(w, kw, sw, dw, padding))
+
+
+# ---- stage layers ------------------------------------------------------------------------------
+# Each mirrors one of include/hinge/layers/: output_shape() is its shape rule (raising what the
+# C++ rejects at compile time), describe() its part of architecture_description, cpp() its type.
+
+class Layer:
+    kind = ""
+    affine = False
+    normalization = False
+    modules = 1  # torch.nn.Sequential numbers it takes (tensor_table's module count)
+
+    def output_shape(self, shape):
+        return shape
+
+    def fan_in(self, shape):
+        return 0
+
+    def __eq__(self, other):
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self):
+        return hash((type(self).__name__,) + tuple(sorted(vars(self).items())))
+
+
+class Dense(Layer):
+    kind = "dense"
+    affine = True
+
+    def __init__(self, width):
+        self.width = int(width)
+
+    def output_shape(self, shape):
+        if len(shape) != 1:
+            raise ExportError(f"hinge's dense needs a flat vector, and the value arriving here has the shape "
+                              f"{torch_shape_text(shape)}; put a Flatten (or a global average pooling) before it")
+        return (self.width,)
+
+    def fan_in(self, shape):
+        return size(shape)
+
+    def describe(self, shape):
+        return "dense "
+
+    def cpp(self, ns):
+        return f"{ns}dense<{self.width}>"
+
+
+class Convolution(Layer):
+    kind = "convolution"
+    affine = True
+
+    def __init__(self, rank, filters, kernel, stride=1, padding="same", dilation=1):
+        assert rank in (1, 2) and padding in ("same", "valid")
+        self.rank, self.filters, self.kernel, self.stride = rank, int(filters), int(kernel), int(stride)
+        self.padding, self.dilation = padding, int(dilation)
+
+    def geometry(self, shape):
+        k, s, d = self.kernel, self.stride, self.dilation
+        if self.rank == 2:
+            return make_geometry(shape, k, k, s, s, d, d, self.padding)
+        return make_geometry(shape, 1, k, 1, s, 1, d, self.padding)
+
+    def output_shape(self, shape):
+        name = f"conv{self.rank}d"
+        if len(shape) != self.rank + 1:
+            wanted = "an image [C, H, W]" if self.rank == 2 else "a sequence [C, L]"
+            raise ExportError(f"hinge's {name} needs {wanted}, and the value arriving here has the shape "
+                              f"{torch_shape_text(shape)}")
+        g = self.geometry(shape)
+        if g.out_height == 0 or g.out_width == 0:
+            raise ExportError(f"the kernel ({window_span(self.kernel, self.dilation)} positions with the dilation) "
+                              f"is larger than the arriving value {torch_shape_text(shape)}")
+        return (g.out_height, g.out_width, self.filters) if self.rank == 2 else (g.out_width, self.filters)
+
+    def fan_in(self, shape):
+        return self.kernel ** self.rank * channels(shape)
+
+    def window_size(self):
+        return self.kernel ** self.rank
+
+    def describe(self, shape):
+        return "convolution" + self.geometry(shape).text()
+
+    def cpp(self, ns):
+        return (f"{ns}conv{self.rank}d<{self.filters}, {self.kernel}, {self.stride}, {ns}padding::{self.padding}, "
+                f"{self.dilation}>")
+
+
+class BatchNorm(Layer):
+    kind = "batch_norm"
+    normalization = True
+
+    def __init__(self, momentum=0.1, epsilon=1e-5):
+        self.momentum, self.epsilon = f32(momentum), f32(epsilon)
+        if not 0.0 < self.momentum <= 1.0:
+            raise ExportError(f"hinge's batch_norm needs a momentum in (0, 1], this one is {momentum}")
+        if not self.epsilon > 0.0:
+            raise ExportError(f"hinge's batch_norm needs a positive epsilon, this one is {epsilon}")
+
+    def describe(self, shape):
+        return f"batch_norm(momentum {hex_bits(self.momentum)}, epsilon {hex_bits(self.epsilon)}) "
+
+    def cpp(self, ns):
+        if self.momentum == f32(0.1) and self.epsilon == f32(1e-5):
+            return f"{ns}batch_norm"
+        return f"{ns}batch_norm_with<{cpp_float(self.momentum)}, {cpp_float(self.epsilon)}>"
+
+
+class Pool(Layer):
+    kind = "pooling"
+
+    def __init__(self, reduction, rank, window):
+        assert reduction in ("max", "avg") and rank in (1, 2)
+        self.reduction, self.rank, self.window = reduction, rank, int(window)
+
+    def geometry(self, shape):
+        kh = self.window if self.rank == 2 else 1
+        return make_geometry(shape, kh, self.window, kh, self.window, 1, 1, "valid")
+
+    def output_shape(self, shape):
+        if len(shape) != self.rank + 1:
+            wanted = "an image [C, H, W]" if self.rank == 2 else "a sequence [C, L]"
+            raise ExportError(f"hinge's {self.reduction}_pool{self.rank}d needs {wanted}, and the value arriving "
+                              f"here has the shape {torch_shape_text(shape)}")
+        g = self.geometry(shape)
+        if g.out_height == 0 or g.out_width == 0:
+            raise ExportError(f"the window ({self.window}) is larger than the arriving value {torch_shape_text(shape)}")
+        return (g.out_height, g.out_width, channels(shape)) if self.rank == 2 else (g.out_width, channels(shape))
+
+    def describe(self, shape):
+        return f"{self.reduction}_pool" + self.geometry(shape).text()
+
+    def cpp(self, ns):
+        return f"{ns}{self.reduction}_pool{self.rank}d<{self.window}>"
+
+
+class GlobalAvgPool(Layer):
+    kind = "pooling"
+    modules = 2  # AdaptiveAvgPool2d(1) (or 1d), then Flatten
+
+    def geometry(self, shape):
+        return make_geometry(shape, height(shape), width(shape), height(shape), width(shape), 1, 1, "valid")
+
+    def output_shape(self, shape):
+        if len(shape) == 1:
+            raise ExportError(f"global average pooling needs an image or a sequence, and the value arriving here is "
+                              f"already flat {torch_shape_text(shape)}")
+        return (channels(shape),)
+
+    def describe(self, shape):
+        return "avg_pool" + self.geometry(shape).text()
+
+    def cpp(self, ns):
+        return f"{ns}global_avg_pool"
+
+
+class Flatten(Layer):
+    kind = "flatten"
+
+    def output_shape(self, shape):
+        return (size(shape),)
+
+    def describe(self, shape):
+        return "flatten "
+
+    def cpp(self, ns):
+        return f"{ns}flatten"
+
+
+class Dropout(Layer):
+    kind = "dropout"
+
+    def __init__(self, rate):
+        self.rate = f32(rate)
+        if not 0.0 <= self.rate < 1.0:
+            raise ExportError(f"hinge's dropout needs a rate in [0, 1), this one is {rate}")
+
+    def describe(self, shape):
+        return f"dropout({hex_bits(self.rate)}) "
+
+    def cpp(self, ns):
+        return f"{ns}dropout<{cpp_float(self.rate)}>"
+
+
+# ---- activations (io::activation_name, io::activation_parameter) -------------------------------
+
+@dataclass(frozen=True)
+class Activation:
+    name: str                  # as architecture_description writes it
+    cpp_name: str              # hinge's type, without the namespace
+    key: str = ""              # the constant's name in the description (slope, alpha, sigma), if any
+    value: float = 0.0         # the constant (float32)
+    learned_slope: bool = False
+
+    def with_value(self, value):
+        return Activation(self.name, self.cpp_name, self.key, f32(value), self.learned_slope)
+
+    def describe(self):
+        return self.name + (f"({self.key} {hex_bits(self.value)})" if self.key else "")
+
+    def cpp(self, ns):
+        return f"{ns}{self.cpp_name}" + (f"<{cpp_float(self.value)}>" if self.key else "")
+
+
+# name in descriptions -> the activation (constants at hinge's defaults).
+ACTIVATIONS = {a.name: a for a in [
+    Activation("identity", "identity"),
+    Activation("relu", "relu"),
+    Activation("leaky_relu", "leaky_relu", "slope", f32(0.01)),
+    Activation("prelu", "prelu", learned_slope=True),
+    Activation("elu", "elu", "alpha", 1.0),
+    Activation("selu", "selu"),
+    Activation("gelu", "gelu"),
+    Activation("gelu_tanh", "gelu_tanh"),
+    Activation("silu", "silu"),
+    Activation("softplus", "softplus"),
+    Activation("relu6", "relu6"),
+    Activation("hard_swish", "hard_swish"),
+    Activation("sigmoid", "sigmoid"),
+    Activation("tanh", "tanh"),
+    Activation("noisy_relu", "noisy_relu", "sigma", 0.0),
+]}
+IDENTITY = ACTIVATIONS["identity"]
+
+
+def leaky_relu(slope):
+    slope = f32(slope)
+    if not 0.0 <= slope < 1.0:
+        raise ExportError(f"hinge's leaky_relu<Slope> needs 0 <= slope < 1 (its backward pass reads the sign of z "
+                          f"from the output), this one is {slope}; a learned or larger slope is nn.PReLU (hinge's "
+                          "prelu)")
+    return ACTIVATIONS["leaky_relu"].with_value(slope)
+
+
+def elu(alpha):
+    alpha = f32(alpha)
+    if not alpha >= 0.0:
+        raise ExportError(f"hinge's elu<Alpha> needs alpha >= 0 (its backward pass reads the sign of z from the "
+                          f"output), this one is {alpha}")
+    return ACTIVATIONS["elu"].with_value(alpha)
+
+
+# ---- tensors and stages ------------------------------------------------------------------------
+
+DTYPE_SIZE = {"F32": 4, "F64": 8}
+DTYPE_CODE = {"F32": "<f", "F64": "<d"}
+BITS_CODE = {"F32": "<I", "F64": "<Q"}
+
+
+@dataclass
+class Tensor:
+    """A tensor as it travels to a file: PyTorch's shape and order, raw little-endian bytes."""
+    shape: tuple
+    dtype: str  # "F32" or "F64"
+    data: bytes
+
+    @property
+    def count(self):
+        return size(self.shape) if self.shape else 1
+
+    def values(self):
+        return list(struct.unpack("<%d%s" % (self.count, DTYPE_CODE[self.dtype][1]), self.data))
+
+    def bits(self):
+        return list(struct.unpack("<%d%s" % (self.count, BITS_CODE[self.dtype][1]), self.data))
+
+    @staticmethod
+    def from_values(shape, dtype, values):
+        shape = tuple(shape)
+        return Tensor(shape, dtype, struct.pack("<%d%s" % (len(values), DTYPE_CODE[dtype][1]), *values))
+
+    def astype(self, dtype):
+        return self if dtype == self.dtype else Tensor.from_values(self.shape, dtype, self.values())
+
+
+@dataclass
+class Stage:
+    layer: Layer
+    activation: Activation
+    input_shape: tuple
+    output_shape: tuple
+    origin: str = ""              # where it came from, for comments and messages ("'0' nn.Linear(784, 256)")
+    activation_origin: str = ""
+    tensors: dict = field(default_factory=dict)  # role -> Tensor: weight, bias, scale, shift, running_mean,
+    #                                              running_variance, slope; plus "num_batches_tracked" (int)
+
+
+@dataclass
+class Slot:
+    """One entry of io::tensor_table<Net, T>()."""
+    name: str          # hinge's: "stage0.weight"
+    torch_name: str    # torch.nn.Sequential's: "0.weight"
+    role: str
+    stage: int
+    module: int
+    shape: tuple
+    trainable: bool
+    offset: int
+    fan_in: int
+    panel: int
+    order: tuple       # (positions, channels): PyTorch's index -> hinge's inside a row
+
+    @property
+    def count(self):
+        return size(self.shape)
+
+    def hinge_index(self, k):
+        p, c = self.order
+        return k % p * c + k // p
+
+    def element(self, k):
+        if self.fan_in == 0:
+            return self.offset + self.hinge_index(k)
+        o, i = divmod(k, self.fan_in)
+        i = self.hinge_index(i)
+        return self.offset + o // self.panel * (self.fan_in * self.panel) + i * self.panel + o % self.panel
+
+
+def round_up(n, multiple):
+    return (n + multiple - 1) // multiple * multiple
+
+
+class Network:
+    def __init__(self, input_shape, stages):
+        self.input_shape = tuple(input_shape)
+        self.stages = stages
+
+    @property
+    def output_shape(self):
+        return self.stages[-1].output_shape if self.stages else self.input_shape
+
+    # io::architecture_description<Net>
+    def description(self):
+        text = "input " + shape_text(self.input_shape)
+        for s in self.stages:
+            text += (" | " + s.layer.describe(s.input_shape) + shape_text(s.input_shape) + "->" +
+                     shape_text(s.output_shape) + " " + s.activation.describe())
+        return text
+
+    def layer_list(self, ns="hinge::"):
+        items = [f"{ns}input<{', '.join(str(d) for d in self.input_shape)}>"]
+        for s in self.stages:
+            items.append(s.layer.cpp(ns))
+            if s.activation != IDENTITY:
+                items.append(s.activation.cpp(ns))
+        return items
+
+    def cpp_type(self, ns="hinge::"):
+        return f"{ns}network<" + ", ".join(self.layer_list(ns)) + ">"
+
+    def parameter_count(self):
+        return sum(t.count for t in self.tensor_table(4))
+
+    # core/layout.hpp: trainable tensors stage by stage (weight or scale, bias or shift, slope),
+    # then the running statistics of every batch_norm stage.
+    def layout(self, itemsize):
+        panel = 64 // itemsize
+        offsets, trainable = [], 0
+        for s in self.stages:
+            o = {}
+            padded = round_up(channels(s.output_shape), panel)
+            if s.layer.affine:
+                o["weight"] = trainable
+                trainable += s.layer.fan_in(s.input_shape) * padded
+            elif s.layer.normalization:
+                o["scale"] = trainable
+                trainable += padded
+            if s.layer.affine or s.layer.normalization:
+                o["bias" if s.layer.affine else "shift"] = trainable
+                trainable += padded
+            if s.activation.learned_slope:
+                o["slope"] = trainable
+                trainable += padded
+            offsets.append(o)
+        total = trainable
+        for s, o in zip(self.stages, offsets):
+            if s.layer.normalization:
+                padded = round_up(channels(s.output_shape), panel)
+                o["running_mean"], o["running_variance"] = total, total + padded
+                total += 2 * padded
+        return offsets, trainable, total
+
+    def storage_size(self, itemsize):
+        return self.layout(itemsize)[2]
+
+    # io::tensor_table<Net, T>()
+    def tensor_table(self, itemsize):
+        panel = 64 // itemsize
+        offsets = self.layout(itemsize)[0]
+        table, module = [], 0
+        order = [(1, 1)] * (len(self.stages) + 1)  # of each stage's output, [0]: the network input
+        for i, s in enumerate(self.stages):
+            out = channels(s.output_shape)
+            arriving = order[i]
+            if s.layer.kind == "flatten":
+                order[i + 1] = (positions(s.input_shape), channels(s.input_shape)) if len(s.input_shape) > 1 \
+                    else arriving
+            elif s.layer.kind in ("dropout", "batch_norm"):
+                order[i + 1] = arriving
+            leaving = order[i + 1]
+
+            def vector(role, torch_name, trainable=True):
+                table.append(Slot(f"stage{i}.{role}", torch_name, role, i, module, (out,), trainable,
+                                  offsets[i][role], 0, 1, leaving))
+
+            if s.layer.affine:
+                fan_in = s.layer.fan_in(s.input_shape)
+                if s.layer.kind == "convolution":
+                    g = s.layer.geometry(s.input_shape)
+                    c = channels(s.input_shape)
+                    shape = (out, c, g.kernel_height, g.kernel_width) if s.layer.rank == 2 \
+                        else (out, c, g.kernel_width)
+                    weight_order = (s.layer.window_size(), c)
+                else:
+                    shape, weight_order = (out, fan_in), arriving
+                table.append(Slot(f"stage{i}.weight", f"{module}.weight", "weight", i, module, shape, True,
+                                  offsets[i]["weight"], fan_in, panel, weight_order))
+                vector("bias", f"{module}.bias")
+            elif s.layer.normalization:
+                vector("scale", f"{module}.weight")
+                vector("shift", f"{module}.bias")
+            if s.activation.learned_slope:
+                vector("slope", f"{module + 1}.weight")
+            if s.layer.normalization:
+                vector("running_mean", f"{module}.running_mean", False)
+                vector("running_variance", f"{module}.running_var", False)
+            module += s.layer.modules + (0 if s.activation == IDENTITY else 1)
+        return table
+
+    def storage_bits(self, dtype):
+        """The parameter block of parameters<Net, T> as the bit patterns of its values (zero padding
+        included), from the stages' tensors."""
+        itemsize = DTYPE_SIZE[dtype]
+        block = [0] * self.storage_size(itemsize)
+        for slot in self.tensor_table(itemsize):
+            tensor = self.stages[slot.stage].tensors[slot.role].astype(dtype)
+            bits = tensor.bits()
+            if len(bits) == 1 and slot.count != 1 and slot.role == "slope":
+                bits = bits * slot.count  # nn.PReLU() shares one slope: broadcast, as load_safetensors does
+            if len(bits) != slot.count:
+                raise ExportError(f"internal: tensor {slot.torch_name} has {len(bits)} values, expected {slot.count}")
+            for k, b in enumerate(bits):
+                block[slot.element(k)] = b
+        return block
+
+    def safetensors_entries(self, dtype):
+        """(name, Tensor) in table order, as save_safetensors writes them: a shared PReLU slope
+        broadcast, and "<k>.num_batches_tracked" after each batch_norm's running variance (so that a
+        strict load_state_dict of the equivalent nn.Sequential accepts the file)."""
+        out = []
+        for slot in self.tensor_table(DTYPE_SIZE[dtype]):
+            stage = self.stages[slot.stage]
+            t = stage.tensors[slot.role].astype(dtype)
+            if t.count == 1 and slot.count != 1:
+                t = Tensor(slot.shape, dtype, t.data * slot.count)
+            out.append((slot.torch_name, t))
+            if slot.role == "running_variance":
+                count = int(stage.tensors.get("num_batches_tracked", 0))
+                out.append((f"{slot.module}.num_batches_tracked", Tensor((), "I64", struct.pack("<q", count))))
+        return out
+
+
+# ---- folding batch normalisation (core/fold.hpp, also after convolutions) ----------------------
+
+def fold_batch_norm(network, notes):
+    """Every batch_norm stage directly after a dense or convolution stage (no activation between
+    them), folded into it with the running statistics: W' = s W, b' = s (b - mean) + beta,
+    s = gamma / sqrt(var + eps), computed in double and rounded once. Only for inference."""
+    stages, i = [], 0
+    while i < len(network.stages):
+        s = network.stages[i]
+        after = network.stages[i + 1] if i + 1 < len(network.stages) else None
+        if s.layer.affine and s.activation == IDENTITY and after is not None and after.layer.normalization:
+            t, bn = s.tensors, after.tensors
+            gamma, beta = bn["scale"].values(), bn["shift"].values()
+            mean, var = bn["running_mean"].values(), bn["running_variance"].values()
+            scale = [g / math.sqrt(v + after.layer.epsilon) for g, v in zip(gamma, var)]
+            weight = t["weight"].values()
+            row = len(weight) // len(scale)
+            dtype = t["weight"].dtype
+            tensors = {"weight": Tensor.from_values(t["weight"].shape, dtype,
+                                                    [w * scale[k // row] for k, w in enumerate(weight)]),
+                       "bias": Tensor.from_values(t["bias"].shape, dtype,
+                                                  [(b - m) * c + e for b, m, c, e in
+                                                   zip(t["bias"].values(), mean, scale, beta)])}
+            if "slope" in bn:
+                tensors["slope"] = bn["slope"]
+            stages.append(Stage(s.layer, after.activation, s.input_shape, after.output_shape,
+                                f"{s.origin} + {after.origin} (folded)", after.activation_origin, tensors))
+            notes.append(f"folded {after.origin} into {s.origin} (inference only: its running statistics are now "
+                         "part of the weights)")
+            i += 2
+        else:
+            if s.layer.normalization:
+                notes.append(f"{s.origin} does not directly follow a Linear or Conv layer, so it is kept as batch_norm")
+            stages.append(s)
+            i += 1
+    network.stages = stages
+    return network
+
+
+# ---- building a network item by item -----------------------------------------------------------
+
+class Builder:
+    """Threads the shape through layers and activations and groups them into stages the way
+    core/plan.hpp does, raising ExportError where hinge's planner would reject the network."""
+
+    def __init__(self, input_shape):
+        self.input_shape = tuple(input_shape)
+        self.shape = self.input_shape
+        self.stages = []
+        self.last_activation_origin = ""
+
+    def add_layer(self, layer, origin="", tensors=None):
+        if not self.stages and not layer.affine:
+            # core/network.hpp rejects it too; say it in PyTorch's terms.
+            raise ExportError(f"{origin + ': ' if origin else ''}hinge networks start with a dense or convolution "
+                              "layer (pooling, flatten, dropout and batch_norm of the raw input are not supported: "
+                              "do them to the data beforehand)")
+        try:
+            out = layer.output_shape(self.shape)
+        except ExportError as e:
+            raise ExportError(f"{origin}: {e}" if origin else str(e)) from None
+        self.stages.append(Stage(layer, IDENTITY, self.shape, out, origin, "", dict(tensors or {})))
+        self.shape = out
+        return self.stages[-1]
+
+    def add_activation(self, activation, origin="", tensors=None):
+        where = f"{origin}: " if origin else ""
+        if not self.stages:
+            raise ExportError(f"{where}the network starts with an activation; hinge fuses every activation into "
+                              "the layer before it, so the first module must be a layer (Linear, Conv, BatchNorm, ...)")
+        last = self.stages[-1]
+        if last.activation != IDENTITY:
+            raise ExportError(f"{where}a second activation directly after {last.activation_origin or last.activation.name}; "
+                              "hinge fuses exactly one activation into each layer, so two in a row need a layer "
+                              "between them")
+        if last.layer.kind == "flatten":
+            raise ExportError(f"{where}an activation directly after Flatten ({last.origin}); hinge's flatten is a copy "
+                              "that carries no activation: put the activation before the Flatten (an element-wise "
+                              "function commutes with it)")
+        last.activation = activation
+        last.activation_origin = origin
+        if tensors:
+            last.tensors.update(tensors)
+
+    def network(self):
+        if not self.stages:
+            raise ExportError("the network has no layers")
+        return Network(self.input_shape, self.stages)

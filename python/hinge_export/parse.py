@@ -1,0 +1,216 @@
+"""Networks read back from text: hinge's architecture descriptions (a file's metadata) and C++
+type spellings (hinge::network<...>), for regenerating a header from a parameter file and for
+`describe --against`."""
+
+import re
+
+from .network import (ACTIVATIONS, IDENTITY, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten,
+                      GlobalAvgPool, Pool, bits_f32, shape_text, size)
+
+__all__ = ["network_from_description", "network_from_cpp"]
+
+
+# ---- from an architecture description ----------------------------------------------------------
+
+_SHAPE = r"(\d+|<[\d,]+>)"
+_GEOMETRY = r"\(kernel (\d+)x(\d+) stride (\d+)x(\d+) dilation (\d+)x(\d+) pad (\d+)x(\d+)\) "
+_STAGE = re.compile(r"^(dense |convolution" + _GEOMETRY + r"|batch_norm\(momentum (0x[0-9a-f]{8}), epsilon "
+                    r"(0x[0-9a-f]{8})\) |(max|avg)_pool" + _GEOMETRY + r"|flatten |dropout\((0x[0-9a-f]{8})\) )" +
+                    _SHAPE + "->" + _SHAPE + r" (\w+)(?:\((\w+) (0x[0-9a-f]{8})\))?$")
+
+
+def _parse_shape(text):
+    return (int(text),) if not text.startswith("<") else tuple(int(d) for d in text[1:-1].split(","))
+
+
+def activation_from(name, key="", bits_text=""):
+    if name not in ACTIVATIONS:
+        raise ExportError(f"the activation '{name}' is not one of hinge's ({', '.join(ACTIVATIONS)}); a network "
+                          "with an activation of your own cannot be regenerated from its description")
+    a = ACTIVATIONS[name]
+    if a.key != (key or ""):
+        raise ExportError(f"the activation '{name}' should carry '{a.key}', found '{key}'")
+    return a.with_value(bits_f32(int(bits_text, 16))) if key else a
+
+
+def network_from_description(description, source="the description"):
+    """The Network that architecture_description would describe this way (no tensors)."""
+    parts = description.split(" | ")
+    m = re.fullmatch("input " + _SHAPE, parts[0])
+    if not m:
+        raise ExportError(f"{source}: '{parts[0]}' is not an input (expected 'input 784' or 'input <28,28,1>')")
+    builder = Builder(_parse_shape(m.group(1)))
+    for i, part in enumerate(parts[1:]):
+        if part.startswith(("projection", "residual_add")):
+            raise ExportError(f"{source}: stage {i} is part of a residual block ('{part}'); the exporter writes "
+                              "chains of layers only, so write this network's type by hand (docs/layers.md)")
+        m = _STAGE.match(part)
+        if not m:
+            raise ExportError(f"{source}: stage {i} ('{part}') is not a stage hinge describes")
+        g = [int(x) for x in m.groups()[1:9]] if m.group(2) else [int(x) for x in m.groups()[12:20]] \
+            if m.group(12) else None
+        kind = m.group(1)
+        shape_in, shape_out = _parse_shape(m.group(22)), _parse_shape(m.group(23))
+        if shape_in != builder.shape:
+            raise ExportError(f"{source}: stage {i} takes {shape_text(shape_in)}, but the stage before gives "
+                              f"{shape_text(builder.shape)}")
+        if kind == "dense ":
+            layer = Dense(shape_out[0])
+        elif kind.startswith("convolution"):
+            kh, kw, sh, sw, dh, dw = g[:6]
+            rank = len(shape_in) - 1
+            if rank not in (1, 2) or (rank == 2 and (kh != kw or sh != sw or dh != dw)):
+                raise ExportError(f"{source}: stage {i} ('{part}') is no conv1d or conv2d hinge has")
+            # The padding that reproduces the description: same and valid agree for 1x1 kernels;
+            # then same, hinge's default, is written.
+            layer = None
+            for padding in ("same", "valid"):
+                candidate = Convolution(rank, shape_out[-1], kw, sw, padding, dw)
+                try:
+                    fits = candidate.output_shape(shape_in) == shape_out
+                except ExportError:
+                    fits = False
+                if fits and part.startswith(candidate.describe(shape_in)):
+                    layer = candidate
+                    break
+            if layer is None:
+                raise ExportError(f"{source}: stage {i} ('{part}') has a padding that is neither same nor valid")
+        elif kind.startswith("batch_norm"):
+            layer = BatchNorm(bits_f32(int(m.group(10), 16)), bits_f32(int(m.group(11), 16)))
+        elif m.group(12):
+            reduction = m.group(12)
+            if len(shape_out) == 1 and len(shape_in) > 1:
+                layer = GlobalAvgPool()
+            else:
+                layer = Pool(reduction, len(shape_in) - 1, g[1])
+        elif kind == "flatten ":
+            layer = Flatten()
+        else:
+            layer = Dropout(bits_f32(int(m.group(21), 16)))
+        stage = builder.add_layer(layer, f"stage {i}")
+        if stage.layer.describe(shape_in) != part[:len(stage.layer.describe(shape_in))] or \
+                stage.output_shape != shape_out:
+            raise ExportError(f"{source}: stage {i} ('{part}') is not a layer hinge would describe this way")
+        activation = activation_from(m.group(24), m.group(25), m.group(26))
+        if activation != IDENTITY:
+            builder.add_activation(activation, f"stage {i}")
+    network = builder.network()
+    if network.description() != description:
+        raise ExportError(f"{source}: the description does not read back to itself (internal error):\n  "
+                          f"{description}\n  {network.description()}")
+    return network
+
+
+# ---- from a C++ type spelling ------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\s*(?:(::)|([A-Za-z_]\w*)|([0-9.][0-9.eE+\-]*[fFlLuU]*)|(-[0-9.][0-9.eE+\-]*[fFlLuU]*)|(.))")
+
+
+def _tokens(text):
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        token = m.group(0).strip()
+        if token:
+            out.append(token)
+    return out
+
+
+def _parse_template(tokens, i):
+    """name (qualified; the namespace is dropped) with optional <args>; returns ((name, args), next index)."""
+    parts = []
+    while True:
+        if i >= len(tokens):
+            raise ExportError("the type ends early")
+        parts.append(tokens[i])
+        i += 1
+        if i < len(tokens) and tokens[i] == "::":
+            i += 1
+            continue
+        break
+    name = parts[-1]
+    args = None
+    if i < len(tokens) and tokens[i] == "<":
+        args, i = [], i + 1
+        while tokens[i] != ">":
+            arg, i = _parse_template(tokens, i)
+            args.append(arg)
+            if tokens[i] == ",":
+                i += 1
+            elif tokens[i] != ">":
+                raise ExportError(f"unexpected '{tokens[i]}' in the type")
+        i += 1
+    return (name, args), i
+
+
+def _number(arg, what):
+    name, args = arg
+    text = name.rstrip("fFlLuU")
+    try:
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise ExportError(f"{what}: '{name}' is not a number") from None
+
+
+def network_from_cpp(text):
+    """The Network of a type spelled like hinge::network<hinge::input<784>, hinge::dense<256>, ...>."""
+    tokens = _tokens(text.strip().rstrip(";"))
+    try:
+        (name, args), end = _parse_template(tokens, 0)
+    except (ExportError, IndexError) as e:
+        raise ExportError(f"'{text}' is not a C++ type hinge_export can read: {e}") from None
+    if name != "network" or not args or end != len(tokens):
+        raise ExportError(f"'{text}' is not a hinge::network<...> type")
+    first = args[0]
+
+    def expand(items):
+        for item in items:
+            n, a = item
+            if n == "sequential":
+                yield from expand(a or [])
+            elif n == "repeat":
+                for _ in range(int(_number(a[0], "repeat<N, Block>"))):
+                    yield from expand(a[1:])
+            else:
+                yield item
+
+    if first[0] != "input":
+        raise ExportError("the network's first argument must be input<...>")
+    builder = Builder(tuple(int(_number(a, "input")) for a in first[1]))
+    for n, a in expand(args[1:]):
+        a = a or []
+        numbers = lambda: [_number(x, n) if x[0] not in ("same", "valid") else x[0] for x in a]  # noqa: E731
+        where = f"{n}<...>" if a else n
+        if n in ACTIVATIONS or n in ("leaky_relu", "elu", "noisy_relu"):
+            act = ACTIVATIONS[n]
+            if act.key:
+                act = act.with_value(numbers()[0] if a else act.value)
+            builder.add_activation(act, where)
+        elif n == "dense":
+            v = numbers()
+            stage = builder.add_layer(Dense(v[0]), where)
+            if len(v) > 1 and v[1] not in (0, size(stage.input_shape)):
+                raise ExportError(f"{where}: declares {v[1]} inputs, {size(stage.input_shape)} arrive")
+        elif n in ("conv1d", "conv2d"):
+            v = numbers() + [None] * 5
+            builder.add_layer(Convolution(int(n[4]), v[0], v[1], v[2] or 1, v[3] or "same", v[4] or 1), where)
+        elif n in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
+            builder.add_layer(Pool(n[:3], int(n[-2]), numbers()[0]), where)
+        elif n == "global_avg_pool":
+            builder.add_layer(GlobalAvgPool(), where)
+        elif n == "flatten":
+            builder.add_layer(Flatten(), where)
+        elif n == "batch_norm":
+            builder.add_layer(BatchNorm(), where)
+        elif n == "batch_norm_with":
+            v = numbers() + [0.1, 1e-5][len(a):]
+            builder.add_layer(BatchNorm(v[0], v[1]), where)
+        elif n == "dropout":
+            builder.add_layer(Dropout(numbers()[0]), where)
+        else:
+            raise ExportError(f"'{n}' in the type is not a layer hinge_export knows (residual blocks and layers "
+                              "of your own are not read)")
+    return builder.network()
