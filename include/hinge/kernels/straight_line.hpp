@@ -1,0 +1,153 @@
+#pragma once
+// The straight-line batch-1 path (runtime/batch1_plan.hpp): a whole dense network whose weights
+// fit in L1 as ONE unrolled function. Each stage's output stays in vector registers; the next
+// stage broadcasts its inputs from those registers lane by lane (a shuffle or vpermps, not a
+// store and a reload through memory), every input step is written out at compile time (no loop
+// control, no tail), and the products are spread over independent accumulators so that a stage
+// is a short tree of FMAs rather than one chain of In dependent ones.
+//
+// Layout of the weights (the plan's offsets), per stage, float:
+//   broadcast  In rows of pad8(Out) weights: row k holds weight(o, k) at o; zero past Out.
+//   dot        Out rows of pad8(In) weights: row o holds weight(o, k) at k; zero past In.
+// Widths that are not a multiple of 8 are padded with zero weights and zero bias, so every
+// vector is whole: there is no scalar tail anywhere; the padded lanes compute Act(0) and are
+// never read as inputs (their weights in the next stage are zero rows that are not visited).
+//
+// The vectors are 8 floats (AVX2; AVX-512 builds use the AVX2 registers here: a tiny network's
+// rows are 8-16 wide) or 4 (SSE), i.e. two per block of 8.
+#include <cstddef>
+#include <utility>
+
+#include <hinge/activations/concepts.hpp>
+#include <hinge/core/batch1_layout.hpp>
+#include <hinge/kernels/simd.hpp>
+
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
+
+#if defined(__AVX512F__)
+using straight_line_arch = xsimd::fma3<xsimd::avx2>;
+#else
+using straight_line_arch = compiled_arch;
+#endif
+// Never an AVX-512 batch, so xsimd::fma is a real FMA wherever the flags have one (see
+// multiply_add in simd.hpp for the AVX-512 case this avoids).
+using lane_vector = xsimd::batch<float, straight_line_arch>;
+inline constexpr std::size_t lane_width = lane_vector::size;
+static_assert(straight_line_block % lane_width == 0, "straight_line: a block of 8 must be whole vectors");
+
+// Lane `Lane` of v in every lane, without going through memory.
+template <std::size_t Lane>
+[[gnu::always_inline]] inline lane_vector broadcast_lane(const lane_vector& v) noexcept {
+    static_assert(Lane < lane_width);
+#if defined(__AVX2__)
+    if constexpr (Lane == 0) return lane_vector(_mm256_broadcastss_ps(_mm256_castps256_ps128(v)));
+    else return lane_vector(_mm256_permutevar8x32_ps(v, _mm256_set1_epi32(static_cast<int>(Lane))));
+#elif defined(__SSE2__)
+    constexpr int pattern = static_cast<int>(Lane * 0x55);
+    return lane_vector(_mm_shuffle_ps(v, v, pattern));
+#else
+    return lane_vector(v.get(Lane));
+#endif
+}
+
+// The input of a stage: the network input in memory (stage 0), or the previous stage's vectors.
+struct memory_input {
+    const float* x;
+    template <std::size_t K>
+    [[gnu::always_inline]] lane_vector lane() const noexcept {
+        return lane_vector(x[K]);
+    }
+};
+
+template <std::size_t N>
+struct register_input {
+    lane_vector v[N];
+    template <std::size_t K>
+    [[gnu::always_inline]] lane_vector lane() const noexcept {
+        return broadcast_lane<K % lane_width>(v[K / lane_width]);
+    }
+};
+
+// Accumulator sets for a product of In steps into NV vectors: enough independent FMAs in flight
+// to cover the FMA latency on two pipes (8), at most 4 sets, at most one per input.
+constexpr std::size_t accumulator_sets(std::size_t in, std::size_t nv) {
+    std::size_t sets = nv >= 8 ? 1 : (8 + nv - 1) / nv;
+    if (sets > 4) sets = 4;
+    if (sets > in) sets = in;
+    return sets < 1 ? 1 : sets;
+}
+
+template <std::size_t NV>
+[[gnu::always_inline]] inline void fma_row(lane_vector (&acc)[NV], const lane_vector& x, const float* row) noexcept {
+    for (std::size_t v = 0; v < NV; ++v) acc[v] = xsimd::fma(x, lane_vector::load_aligned(row + v * lane_width), acc[v]);
+}
+
+// out = Act(x W + b) for a broadcast stage; out has OutPad / lane_width vectors.
+template <class Act, std::size_t In, std::size_t OutPad, class Source>
+[[gnu::always_inline]] inline void broadcast_stage(const Source& source, const float* w, const float* b,
+                                                   lane_vector (&out)[OutPad / lane_width]) noexcept {
+    constexpr std::size_t nv = OutPad / lane_width;
+    constexpr std::size_t sets = accumulator_sets(In, nv);
+    lane_vector acc[sets][nv];
+    for (std::size_t s = 0; s < sets; ++s)
+        for (std::size_t v = 0; v < nv; ++v) acc[s][v] = lane_vector(0.0f);
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+        (fma_row(acc[K % sets], source.template lane<K>(), w + K * OutPad), ...);
+    }(std::make_index_sequence<In>{});
+    for (std::size_t v = 0; v < nv; ++v) {
+        lane_vector sum = acc[0][v];
+        if constexpr (sets == 4) sum = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
+        else if constexpr (sets == 3) sum = (acc[0][v] + acc[1][v]) + acc[2][v];
+        else if constexpr (sets == 2) sum = acc[0][v] + acc[1][v];
+        out[v] = Act::forward(sum + lane_vector::load_aligned(b + v * lane_width));
+    }
+}
+
+// y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (the last one): two chains per output over the
+// input vectors, then a horizontal sum.
+template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
+[[gnu::always_inline]] inline void dot_stage(const register_input<N>& h, const float* w, const float* b,
+                                             float* y) noexcept {
+    static_assert(InPad / lane_width == N);
+    for (std::size_t o = 0; o < Out; ++o) {
+        const float* row = w + o * InPad;
+        lane_vector even = h.v[0] * lane_vector::load_aligned(row);
+        lane_vector odd(0.0f);
+        for (std::size_t v = 1; v < N; ++v) {
+            const lane_vector product_row = lane_vector::load_aligned(row + v * lane_width);
+            if (v % 2 == 1) odd = xsimd::fma(h.v[v], product_row, odd);
+            else even = xsimd::fma(h.v[v], product_row, even);
+        }
+        y[o] = Act::forward(xsimd::hadd(even + odd) + b[o]);
+    }
+}
+
+// Stages I .. of the plan, given stage I's input. Writes the network output to y (the last
+// stage's padded width).
+template <class Net, class Plan, std::size_t I, class Source>
+[[gnu::always_inline]] inline void straight_line_from(const Source& source, const float* weights, const float* floats,
+                                                      float* y) noexcept {
+    constexpr auto s = Plan::stages[I];
+    using Act = typename Net::template stage<I>::activation;
+    if constexpr (s.product == batch1_product::dot) {
+        dot_stage<Act, s.padded_input, s.output_width>(source, weights + s.weight_offset, floats + s.bias_offset, y);
+    } else {
+        constexpr std::size_t nv = s.padded_output / lane_width;
+        register_input<nv> out;
+        broadcast_stage<Act, s.input_width, s.padded_output>(source, weights + s.weight_offset,
+                                                              floats + s.bias_offset, out.v);
+        if constexpr (I + 1 == Plan::stage_count) {
+            for (std::size_t v = 0; v < nv; ++v) out.v[v].store_aligned(y + v * lane_width);
+        } else {
+            straight_line_from<Net, Plan, I + 1>(out, weights, floats, y);
+        }
+    }
+}
+
+// The whole network. x: Net::input_size values; y: 64-byte aligned, the last stage's padded width.
+template <class Net, class Plan>
+inline void straight_line_forward(const float* x, const float* weights, const float* floats, float* y) noexcept {
+    straight_line_from<Net, Plan, 0>(memory_input{x}, weights, floats, y);
+}
+
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE
