@@ -14,6 +14,7 @@
 #include <hinge/core/batch1_layout.hpp>
 #include <hinge/kernels/activation.hpp>
 #include <hinge/kernels/simd.hpp>
+#include <hinge/kernels/straight_line.hpp>
 #include <hinge/kernels/weight_widening.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
@@ -55,7 +56,7 @@ inline void batch1_rows_forward(const float* x, const weight_storage_t<F>* w, co
             V z = V::load_aligned(bias + column);
             if constexpr (F == weight_format::int8) z = multiply_add(sum, V::load_aligned(scale + column), z);
             else z = sum + z;
-            activate<Act>(z, activation_inputs<float>{}, 0, column).store_aligned(y + column);
+            activate_in_registers<Act>(z).store_aligned(y + column);
         }
     }
 }

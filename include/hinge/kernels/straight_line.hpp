@@ -16,9 +16,11 @@
 // The vectors are 8 floats (AVX2; AVX-512 builds use the AVX2 registers here: a tiny network's
 // rows are 8-16 wide) or 4 (SSE), i.e. two per block of 8.
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include <hinge/activations/concepts.hpp>
+#include <hinge/activations/relu.hpp>
 #include <hinge/core/batch1_layout.hpp>
 #include <hinge/kernels/simd.hpp>
 
@@ -35,18 +37,59 @@ using lane_vector = xsimd::batch<float, straight_line_arch>;
 inline constexpr std::size_t lane_width = lane_vector::size;
 static_assert(straight_line_block % lane_width == 0, "straight_line: a block of 8 must be whole vectors");
 
-// Lane `Lane` of v in every lane, without going through memory.
+// Lane `Lane` of v in every lane, without going through memory. AVX2: the lane's 128-bit half in
+// both halves (vperm2f128, the same for four lanes, so the compiler computes it once per vector)
+// and an in-lane vpermilps with an immediate: no index vector to build, 1-cycle shuffles.
 template <std::size_t Lane>
 [[gnu::always_inline]] inline lane_vector broadcast_lane(const lane_vector& v) noexcept {
     static_assert(Lane < lane_width);
+    constexpr int pattern = static_cast<int>((Lane % 4) * 0x55);
 #if defined(__AVX2__)
-    if constexpr (Lane == 0) return lane_vector(_mm256_broadcastss_ps(_mm256_castps256_ps128(v)));
-    else return lane_vector(_mm256_permutevar8x32_ps(v, _mm256_set1_epi32(static_cast<int>(Lane))));
+    const __m256 half = _mm256_permute2f128_ps(v, v, Lane < 4 ? 0x00 : 0x11);
+    return lane_vector(_mm256_permute_ps(half, pattern));
 #elif defined(__SSE2__)
-    constexpr int pattern = static_cast<int>(Lane * 0x55);
     return lane_vector(_mm_shuffle_ps(v, v, pattern));
 #else
     return lane_vector(v.get(Lane));
+#endif
+}
+
+// Act(z) in registers. relu as one max (max(0, z) returns its second operand, z, when z is NaN,
+// so NaN still propagates as relu::forward promises); every other activation as it defines itself.
+template <class Act, class V>
+[[gnu::always_inline]] inline V activate_in_registers(const V& z) noexcept {
+    if constexpr (std::is_same_v<Act, relu>) {
+#if defined(__AVX512F__)
+        if constexpr (V::size == 16) return V(_mm512_max_ps(_mm512_setzero_ps(), z));
+        else
+#endif
+#if defined(__AVX__)
+        if constexpr (V::size == 8) return V(_mm256_max_ps(_mm256_setzero_ps(), z));
+        else
+#endif
+#if defined(__SSE2__)
+        if constexpr (V::size == 4) return V(_mm_max_ps(_mm_setzero_ps(), z));
+        else
+#endif
+            return Act::forward(z);
+    } else {
+        return Act::forward(z);
+    }
+}
+
+// The sum of the lanes of v (a shuffle tree; vhaddps is three micro-ops on most cores).
+[[gnu::always_inline]] inline float sum_of_lanes(const lane_vector& v) noexcept {
+#if defined(__AVX__)
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+#elif defined(__SSE2__)
+    __m128 s = v;
+#endif
+#if defined(__SSE2__)
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+    return _mm_cvtss_f32(s);
+#else
+    return xsimd::hadd(v);
 #endif
 }
 
@@ -77,9 +120,15 @@ constexpr std::size_t accumulator_sets(std::size_t in, std::size_t nv) {
     return sets < 1 ? 1 : sets;
 }
 
-template <std::size_t NV>
+// acc += x * row (First: acc = x * row, the first product of an accumulator set that starts
+// from zero; set 0 starts from the bias instead, so the bias costs no add of its own).
+template <bool First, std::size_t NV>
 [[gnu::always_inline]] inline void fma_row(lane_vector (&acc)[NV], const lane_vector& x, const float* row) noexcept {
-    for (std::size_t v = 0; v < NV; ++v) acc[v] = xsimd::fma(x, lane_vector::load_aligned(row + v * lane_width), acc[v]);
+    for (std::size_t v = 0; v < NV; ++v) {
+        const lane_vector w = lane_vector::load_aligned(row + v * lane_width);
+        if constexpr (First) acc[v] = x * w;
+        else acc[v] = xsimd::fma(x, w, acc[v]);
+    }
 }
 
 // out = Act(x W + b) for a broadcast stage; out has OutPad / lane_width vectors.
@@ -89,17 +138,16 @@ template <class Act, std::size_t In, std::size_t OutPad, class Source>
     constexpr std::size_t nv = OutPad / lane_width;
     constexpr std::size_t sets = accumulator_sets(In, nv);
     lane_vector acc[sets][nv];
-    for (std::size_t s = 0; s < sets; ++s)
-        for (std::size_t v = 0; v < nv; ++v) acc[s][v] = lane_vector(0.0f);
+    for (std::size_t v = 0; v < nv; ++v) acc[0][v] = lane_vector::load_aligned(b + v * lane_width);
     [&]<std::size_t... K>(std::index_sequence<K...>) {
-        (fma_row(acc[K % sets], source.template lane<K>(), w + K * OutPad), ...);
+        (fma_row<(K > 0 && K < sets)>(acc[K % sets], source.template lane<K>(), w + K * OutPad), ...);
     }(std::make_index_sequence<In>{});
     for (std::size_t v = 0; v < nv; ++v) {
         lane_vector sum = acc[0][v];
         if constexpr (sets == 4) sum = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
         else if constexpr (sets == 3) sum = (acc[0][v] + acc[1][v]) + acc[2][v];
         else if constexpr (sets == 2) sum = acc[0][v] + acc[1][v];
-        out[v] = Act::forward(sum + lane_vector::load_aligned(b + v * lane_width));
+        out[v] = activate_in_registers<Act>(sum);
     }
 }
 
@@ -112,13 +160,17 @@ template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
     for (std::size_t o = 0; o < Out; ++o) {
         const float* row = w + o * InPad;
         lane_vector even = h.v[0] * lane_vector::load_aligned(row);
-        lane_vector odd(0.0f);
-        for (std::size_t v = 1; v < N; ++v) {
+        if constexpr (N == 1) {
+            y[o] = Act::forward(sum_of_lanes(even) + b[o]);
+            continue;
+        }
+        lane_vector odd = h.v[N > 1 ? 1 : 0] * lane_vector::load_aligned(row + lane_width);
+        for (std::size_t v = 2; v < N; ++v) {
             const lane_vector product_row = lane_vector::load_aligned(row + v * lane_width);
             if (v % 2 == 1) odd = xsimd::fma(h.v[v], product_row, odd);
             else even = xsimd::fma(h.v[v], product_row, even);
         }
-        y[o] = Act::forward(xsimd::hadd(even + odd) + b[o]);
+        y[o] = Act::forward(sum_of_lanes(even + odd) + b[o]);
     }
 }
 
