@@ -111,23 +111,44 @@ struct register_input {
     }
 };
 
-// Accumulator sets for a product of In steps into NV vectors: enough independent FMAs in flight
-// to cover the FMA latency on two pipes (8), at most 4 sets, at most one per input.
-constexpr std::size_t accumulator_sets(std::size_t in, std::size_t nv) {
-    std::size_t sets = nv >= 8 ? 1 : (8 + nv - 1) / nv;
-    if (sets > 4) sets = 4;
-    if (sets > in) sets = in;
-    return sets < 1 ? 1 : sets;
-}
-
-// acc += x * row (First: acc = x * row, the first product of an accumulator set that starts
-// from zero; set 0 starts from the bias instead, so the bias costs no add of its own).
-template <bool First, std::size_t NV>
-[[gnu::always_inline]] inline void fma_row(lane_vector (&acc)[NV], const lane_vector& x, const float* row) noexcept {
-    for (std::size_t v = 0; v < NV; ++v) {
-        const lane_vector w = lane_vector::load_aligned(row + v * lane_width);
-        if constexpr (First) acc[v] = x * w;
-        else acc[v] = xsimd::fma(x, w, acc[v]);
+// The product x W of a broadcast stage as a balanced tree over the inputs, all NV output vectors
+// at once: pairs of inputs are a multiply and an FMA, and the pairs are added pairwise. Its
+// critical path is one multiply, one FMA and log2(In / 2) adds (16 inputs: 3 + 4 + 3 x 3 = 16
+// cycles on Zen 4), where four accumulator chains of In / 4 FMAs plus their two-level sum take
+// 4 x 4 + 2 x 3 = 22; the work is the same. The bias enters in the first pair's product as the
+// FMA's addend (one cycle more on one leaf, no add of its own). Evaluated depth first, the tree
+// keeps about log2(In) partial sums per output vector live, so it fits the registers.
+template <std::size_t K0, std::size_t K1, bool WithBias, std::size_t NV, class Source>
+[[gnu::always_inline]] inline void product_tree(const Source& source, const float* w, const float* b,
+                                                lane_vector (&out)[NV]) noexcept {
+    constexpr std::size_t stride = NV * lane_width;
+    if constexpr (K1 - K0 == 1) {
+        const lane_vector x = source.template lane<K0>();
+        for (std::size_t v = 0; v < NV; ++v) {
+            const lane_vector wv = lane_vector::load_aligned(w + K0 * stride + v * lane_width);
+            if constexpr (WithBias) out[v] = xsimd::fma(x, wv, lane_vector::load_aligned(b + v * lane_width));
+            else out[v] = x * wv;
+        }
+    } else if constexpr (K1 - K0 == 2) {
+        const lane_vector x0 = source.template lane<K0>();
+        const lane_vector x1 = source.template lane<K0 + 1>();
+        for (std::size_t v = 0; v < NV; ++v) {
+            const lane_vector w0 = lane_vector::load_aligned(w + K0 * stride + v * lane_width);
+            const lane_vector w1 = lane_vector::load_aligned(w + (K0 + 1) * stride + v * lane_width);
+            lane_vector first;
+            if constexpr (WithBias) first = xsimd::fma(x0, w0, lane_vector::load_aligned(b + v * lane_width));
+            else first = x0 * w0;
+            out[v] = xsimd::fma(x1, w1, first);
+        }
+    } else {
+        // Split at an even count, so that pairs stay pairs.
+        constexpr std::size_t half = (K1 - K0) / 2;
+        constexpr std::size_t middle = K0 + (half % 2 == 0 ? half : half + 1);
+        lane_vector left[NV];
+        lane_vector right[NV];
+        product_tree<K0, middle, WithBias>(source, w, b, left);
+        product_tree<middle, K1, false>(source, w, b, right);
+        for (std::size_t v = 0; v < NV; ++v) out[v] = left[v] + right[v];
     }
 }
 
@@ -136,19 +157,9 @@ template <class Act, std::size_t In, std::size_t OutPad, class Source>
 [[gnu::always_inline]] inline void broadcast_stage(const Source& source, const float* w, const float* b,
                                                    lane_vector (&out)[OutPad / lane_width]) noexcept {
     constexpr std::size_t nv = OutPad / lane_width;
-    constexpr std::size_t sets = accumulator_sets(In, nv);
-    lane_vector acc[sets][nv];
-    for (std::size_t v = 0; v < nv; ++v) acc[0][v] = lane_vector::load_aligned(b + v * lane_width);
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-        (fma_row<(K > 0 && K < sets)>(acc[K % sets], source.template lane<K>(), w + K * OutPad), ...);
-    }(std::make_index_sequence<In>{});
-    for (std::size_t v = 0; v < nv; ++v) {
-        lane_vector sum = acc[0][v];
-        if constexpr (sets == 4) sum = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
-        else if constexpr (sets == 3) sum = (acc[0][v] + acc[1][v]) + acc[2][v];
-        else if constexpr (sets == 2) sum = acc[0][v] + acc[1][v];
-        out[v] = activate_in_registers<Act>(sum);
-    }
+    lane_vector sum[nv];
+    product_tree<0, In, true>(source, w, b, sum);
+    for (std::size_t v = 0; v < nv; ++v) out[v] = activate_in_registers<Act>(sum[v]);
 }
 
 // y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (the last one): two chains per output over the
@@ -159,9 +170,12 @@ template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
     static_assert(InPad / lane_width == N);
     for (std::size_t o = 0; o < Out; ++o) {
         const float* row = w + o * InPad;
-        lane_vector even = h.v[0] * lane_vector::load_aligned(row);
+        // The bias in lane 0 of the first product's addend: no scalar add after the sum.
+        alignas(32) float bias_lane[lane_width] = {};
+        bias_lane[0] = b[o];
+        lane_vector even = xsimd::fma(h.v[0], lane_vector::load_aligned(row), lane_vector::load_aligned(bias_lane));
         if constexpr (N == 1) {
-            y[o] = Act::forward(sum_of_lanes(even) + b[o]);
+            y[o] = Act::forward(sum_of_lanes(even));
             continue;
         }
         lane_vector odd = h.v[N > 1 ? 1 : 0] * lane_vector::load_aligned(row + lane_width);
@@ -170,7 +184,7 @@ template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
             if (v % 2 == 1) odd = xsimd::fma(h.v[v], product_row, odd);
             else even = xsimd::fma(h.v[v], product_row, even);
         }
-        y[o] = Act::forward(sum_of_lanes(even + odd) + b[o]);
+        y[o] = Act::forward(sum_of_lanes(even + odd));
     }
 }
 
