@@ -44,6 +44,7 @@
 #include <vector>
 
 #include <hinge/hinge.hpp>
+#include <hinge/runtime/batch1_inference.hpp>  // opt-in, not part of <hinge/hinge.hpp>
 #include <x86intrin.h>
 
 #include "common.hpp"

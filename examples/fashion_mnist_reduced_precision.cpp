@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <hinge/hinge.hpp>
+#include <hinge/runtime/batch1_inference.hpp>  // opt-in, not part of <hinge/hinge.hpp>
 #include <hinge/io/idx.hpp>
 #include <hinge/io/save.hpp>
 

@@ -45,7 +45,6 @@
 
 #include <hinge/runtime/fit.hpp>
 #include <hinge/runtime/inference.hpp>
-#include <hinge/runtime/batch1_inference.hpp>
 #include <hinge/runtime/denormals.hpp>
 #include <hinge/runtime/passes.hpp>
 #include <hinge/runtime/trainer.hpp>

@@ -18,6 +18,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <hinge/hinge.hpp>
+#include <hinge/runtime/batch1_inference.hpp>  // opt-in, not part of <hinge/hinge.hpp>
 #include <hinge/runtime/batch1_dispatch.hpp>
 
 #include "../allocation_counter.hpp"

@@ -162,7 +162,7 @@ template <class Act, std::size_t In, std::size_t OutPad, class Source>
     for (std::size_t v = 0; v < nv; ++v) out[v] = activate_in_registers<Act>(sum[v]);
 }
 
-// y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (the last one): two chains per output over the
+// y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (b: 8 floats per output, the bias in lane 0) (the last one): two chains per output over the
 // input vectors, then a horizontal sum.
 template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
 [[gnu::always_inline]] inline void dot_stage(const register_input<N>& h, const float* w, const float* b,
@@ -170,10 +170,10 @@ template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
     static_assert(InPad / lane_width == N);
     for (std::size_t o = 0; o < Out; ++o) {
         const float* row = w + o * InPad;
-        // The bias in lane 0 of the first product's addend: no scalar add after the sum.
-        alignas(32) float bias_lane[lane_width] = {};
-        bias_lane[0] = b[o];
-        lane_vector even = xsimd::fma(h.v[0], lane_vector::load_aligned(row), lane_vector::load_aligned(bias_lane));
+        // The bias in lane 0 of the first product's addend (the layout stores it so): no scalar add
+        // after the sum.
+        lane_vector even = xsimd::fma(h.v[0], lane_vector::load_aligned(row),
+                                      lane_vector::load_aligned(b + o * straight_line_block));
         if constexpr (N == 1) {
             y[o] = Act::forward(sum_of_lanes(even));
             continue;

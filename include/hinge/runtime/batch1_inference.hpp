@@ -1,5 +1,6 @@
 #pragma once
-// hinge::batch1_inference<Net, Format>: batch-1 inference on weights converted once, ahead of
+// hinge::batch1_inference<Net, Format> (opt-in: #include <hinge/runtime/batch1_inference.hpp>, not part of
+// <hinge/hinge.hpp>): batch-1 inference on weights converted once, ahead of
 // time, into the layout (and optionally the reduced precision) that the batch-1 planner chose
 // for each stage (runtime/batch1_plan.hpp). An explicit opt-in beside hinge::inference<Net>:
 //
@@ -89,7 +90,7 @@ public:
                         row_error += error;
                         row_max_error = std::max(row_max_error, error);
                     }
-                    floats_[s.bias_offset + o] = view.bias(o);
+                    floats_[bias_index<i>(o)] = view.bias(o);
                     stage_bound = std::max(stage_bound, row_error);
                     report.max_weight_error = std::max(report.max_weight_error, row_max_error);
                     if (largest > 0)
@@ -114,7 +115,7 @@ public:
     template <std::size_t I>
     float bias(std::size_t o) const noexcept {
         if constexpr (uses_fallback) return fallback_.template layer<I>().bias(o);
-        else return floats_[plan::stages[I].bias_offset + o];
+        else return floats_[bias_index<I>(o)];
     }
 
     const storage_type* weight_data() const noexcept { return weights_.data(); }
@@ -142,6 +143,12 @@ private:
     static double decode(storage_type stored, float scale) noexcept {
         const double value = kernels::widen_scalar<plan::format>(stored);
         return plan::format == weight_format::int8 ? value * static_cast<double>(scale) : value;
+    }
+
+    template <std::size_t I>
+    static constexpr std::size_t bias_index(std::size_t o) noexcept {
+        constexpr batch1_stage_plan s = plan::stages[I];
+        return s.bias_offset + (s.product == batch1_product::dot ? o * straight_line_block : o);
     }
 
     template <std::size_t I>

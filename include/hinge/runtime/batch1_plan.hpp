@@ -54,7 +54,7 @@ struct batch1_stage_plan {
     std::size_t padded_output;   // straight_line broadcast: pad8(Out); dot: Out; rows: pad16(Out)
     std::size_t weight_offset;   // into the weights block, in elements of the format; no_offset if none
     std::size_t weight_count;    // elements
-    std::size_t bias_offset;     // into the float block (padded_output values)
+    std::size_t bias_offset;     // into the float block (padded_output values; dot: 8 per output, lane 0)
     std::size_t scale_offset;    // int8: one scale per output (padded_output values); else no_offset
     std::size_t weight_bytes() const noexcept {
         return weight_count * (format == weight_format::float32 ? 4 : format == weight_format::bf16 ? 2 : 1);
@@ -159,7 +159,11 @@ struct batch1_plan {
                 s.weight_offset = round_up(end.weights, 64 / sizeof(weight_storage_t<format>));
                 end.weights = s.weight_offset + s.weight_count;
                 s.bias_offset = end.floats;
-                end.floats += round_up(s.padded_output, rows_block);
+                // A dot stage keeps each bias in lane 0 of a zero block of 8, the addend of that
+                // output's first product (kernels/straight_line.hpp).
+                const std::size_t bias_count =
+                    s.product == batch1_product::dot ? s.output_width * straight_line_block : s.padded_output;
+                end.floats += round_up(bias_count, rows_block);
                 if (format == weight_format::int8) {
                     s.scale_offset = end.floats;
                     end.floats += round_up(s.padded_output, rows_block);
