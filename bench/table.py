@@ -27,6 +27,7 @@ import statistics
 import sys
 
 PEERS = ("eigen", "libtorch")
+HINGE_IMPLS = ("hinge", "hinge_batch1", "hinge_bf16", "hinge_int8")
 UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
@@ -97,8 +98,8 @@ def main(argv):
                 for peer in PEERS:
                     other = runs.get(workload + "/" + peer)
                     ratios.append("%.3f" % (r["median"] / other["median"]) if impl.startswith("hinge") and other else "-")
-                order = (0 if impl == "hinge" else 0.5 if impl.startswith("hinge") else
-                         1 + PEERS.index(impl) if impl in PEERS else 9)
+                order = (HINGE_IMPLS.index(impl) if impl in HINGE_IMPLS else
+                         len(HINGE_IMPLS) + PEERS.index(impl) if impl in PEERS else 99)
                 rows.append((workload, compiler, order, [
                     workload, compiler, arch, impl, fmt_time(r["median"]),
                     "%.1f%%" % (100 * (r["max"] - r["min"]) / r["median"]),
@@ -126,7 +127,7 @@ def main(argv):
     if latency:
         print()
         header = ["latency workload", "compiler", "arch", "impl", "p50 ns", "p99 ns", "p99.9 ns", "p99.9/p50"]
-        latency.sort(key=lambda l: (l[0], l[1], l[3]))
+        latency.sort(key=lambda l: (l[0], l[1], HINGE_IMPLS.index(l[3]) if l[3] in HINGE_IMPLS else 99))
         table = [header] + latency
         widths = [max(len(line[i]) for line in table) for i in range(len(header))]
         for line in table:
