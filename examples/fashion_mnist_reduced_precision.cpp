@@ -9,9 +9,10 @@
 // the conversion report (largest weight error, per-stage bound) and the time per image.
 //
 //   fashion_mnist --save model.hinge                    # train (about 10-20 s) and save
-//   fashion_mnist_reduced_precision --model model.hinge [--data DIR]
+//   fashion_mnist_reduced_precision --model model.hinge [--data DIR] [--max-loss-bf16 P] [--max-loss-int8 P]
 //
-// Exit code 77: the data set or the model file is missing (CTest reports the test as skipped).
+// Exit code 1 when bf16 loses more than --max-loss-bf16 points of test accuracy (default 0.3) or
+// int8 more than --max-loss-int8 (default 1): issue 14's limits. Exit code 77: the data set or the model file is missing (CTest reports the test as skipped).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -73,12 +74,16 @@ void print_report(const char* name, const hn::conversion_report<N>& r) {
 int main(int argc, char** argv) try {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string model_file = "fashion_mnist_model.hinge";
+    double max_loss_bf16 = 0.3, max_loss_int8 = 1.0;  // points of test accuracy
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string arg = argv[i];
         if (arg == "--data") data = argv[i + 1];
         else if (arg == "--model") model_file = argv[i + 1];
+        else if (arg == "--max-loss-bf16") max_loss_bf16 = std::stod(argv[i + 1]);
+        else if (arg == "--max-loss-int8") max_loss_int8 = std::stod(argv[i + 1]);
         else {
-            std::fprintf(stderr, "usage: %s [--model FILE] [--data DIR]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--model FILE] [--data DIR] [--max-loss-bf16 P] [--max-loss-int8 P]\n",
+                         argv[0]);
             return 2;
         }
     }
@@ -132,6 +137,16 @@ int main(int argc, char** argv) try {
     line("batch1_inference float32", hn::batch1_weights<model>::weight_bytes, a);
     line("batch1_inference bf16", hn::batch1_weights<model, hn::weight_format::bf16>::weight_bytes, b);
     line("batch1_inference int8", hn::batch1_weights<model, hn::weight_format::int8>::weight_bytes, c);
+    const double loss_bf16 = 100.0 * (static_cast<double>(f.correct) - static_cast<double>(b.correct)) / n;
+    const double loss_int8 = 100.0 * (static_cast<double>(f.correct) - static_cast<double>(c.correct)) / n;
+    if (a.correct != f.correct || loss_bf16 > max_loss_bf16 || loss_int8 > max_loss_int8) {
+        std::fprintf(stderr,
+                     "fashion_mnist_reduced_precision: accuracy lost: float32 %+.2f, bf16 %.2f (limit %.2f), int8 %.2f "
+                     "(limit %.2f) points\n",
+                     100.0 * (static_cast<double>(a.correct) - static_cast<double>(f.correct)) / n, loss_bf16,
+                     max_loss_bf16, loss_int8, max_loss_int8);
+        return 1;
+    }
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "fashion_mnist_reduced_precision: %s\n", e.what());
