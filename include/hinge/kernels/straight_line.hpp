@@ -1,10 +1,10 @@
 #pragma once
 // The straight-line batch-1 path (runtime/batch1_plan.hpp): a whole dense network whose weights
 // fit in L1 as ONE unrolled function. Each stage's output stays in vector registers; the next
-// stage broadcasts its inputs from those registers lane by lane (a shuffle or vpermps, not a
-// store and a reload through memory), every input step is written out at compile time (no loop
-// control, no tail), and the products are spread over independent accumulators so that a stage
-// is a short tree of FMAs rather than one chain of In dependent ones.
+// stage broadcasts its inputs from those registers lane by lane (vperm2f128 + vpermilps on AVX2,
+// shufps on SSE; not a store and a reload through memory), every input step is written out at
+// compile time (no loop control, no tail), and each output vector is a balanced tree of products
+// (product_tree below) rather than one chain of In dependent FMAs.
 //
 // Layout of the weights (the plan's offsets), per stage, float:
 //   broadcast  In rows of pad8(Out) weights: row k holds weight(o, k) at o; zero past Out.
@@ -162,8 +162,8 @@ template <class Act, std::size_t In, std::size_t OutPad, class Source>
     for (std::size_t v = 0; v < nv; ++v) out[v] = activate_in_registers<Act>(sum[v]);
 }
 
-// y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (b: 8 floats per output, the bias in lane 0) (the last one): two chains per output over the
-// input vectors, then a horizontal sum.
+// y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (the last one; b: 8 floats per output, the bias
+// in lane 0): two chains per output over the input vectors, then a horizontal sum.
 template <class Act, std::size_t InPad, std::size_t Out, std::size_t N>
 [[gnu::always_inline]] inline void dot_stage(const register_input<N>& h, const float* w, const float* b,
                                              float* y) noexcept {
