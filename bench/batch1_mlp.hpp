@@ -7,6 +7,21 @@
 // FLOPs per call = 2 * (In*H1 + H1*H2 + H2*Out): the multiply-adds of the three products (bias and
 // ReLU are not counted).
 //
+// hinge runs four ways: `hinge` (hinge::inference on parameters<Net>), and hinge::batch1_inference
+// on weights converted once: `hinge_batch1` (float weights, the planner's path: straight-line
+// under 16 KB, rows above), `hinge_bf16` and `hinge_int8` (reduced-precision weights, float
+// activations). Each is checked before timing: float against the double reference (1e-4),
+// bf16 / int8 against the double reference of the weights they store (1e-4); their distance
+// from the float network is printed.
+//
+// Latency distribution: the workloads `<workload>_latency` and `<workload>_latency_ftz` (the same
+// inside a hinge::flush_denormals_guard) time every call on its own between two serialised TSC
+// reads (lfence; rdtsc) into a histogram of cycles, and report p50_ns, p99_ns, p999_ns and
+// p999_over_p50 as counters (Google Benchmark JSON). The median cost of an empty timed region
+// (timer_overhead_ns, also a counter) is subtracted. A call timed alone cannot overlap the next
+// one, so these percentiles are latencies; the plain workloads' medians are the cost per call in
+// a stream of calls, where the processor overlaps consecutive calls.
+//
 // The peers, each written the fast way:
 // - Eigen: fixed-size matrices (no heap, no size checks; Eigen picks its GEMV kernel for the large
 //   ones), column-major (row-major measured within noise of it), products with noalias() into
@@ -16,6 +31,9 @@
 //   on every call (the issue measured it); addmv is what a latency-minded user writes.
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -26,6 +44,8 @@
 #include <vector>
 
 #include <hinge/hinge.hpp>
+#include <hinge/runtime/batch1_inference.hpp>  // opt-in, not part of <hinge/hinge.hpp>
+#include <x86intrin.h>
 
 #include "common.hpp"
 #include "mlp_parameters.hpp"
@@ -60,9 +80,24 @@ struct mlp {
         const std::vector<double> (&w)[3] = values.w;
         const std::vector<double> (&b)[3] = values.b;
 
+        std::unique_ptr<hinge::batch1_weights<net>> float_weights = std::make_unique<hinge::batch1_weights<net>>();
+        std::unique_ptr<hinge::batch1_weights<net, hinge::weight_format::bf16>> bf16_weights =
+            std::make_unique<hinge::batch1_weights<net, hinge::weight_format::bf16>>();
+        std::unique_ptr<hinge::batch1_weights<net, hinge::weight_format::int8>> int8_weights =
+            std::make_unique<hinge::batch1_weights<net, hinge::weight_format::int8>>();
+
         fixture() {
             for (auto& x : inputs)
                 for (float& v : x) v = static_cast<float>(2.0 * generator.uniform() - 1.0);
+            float_weights->assign(params);
+            bf16_weights->assign(params);
+            int8_weights->assign(params);
+        }
+        template <hinge::weight_format F>
+        const hinge::batch1_weights<net, F>& converted() const {
+            if constexpr (F == hinge::weight_format::float32) return *float_weights;
+            else if constexpr (F == hinge::weight_format::bf16) return *bf16_weights;
+            else return *int8_weights;
         }
         float weight(std::size_t l, std::size_t o, std::size_t i) const {
             return static_cast<float>(w[l][o * widths[l] + i]);
@@ -91,6 +126,26 @@ struct mlp {
         return y;
     }
 
+    // The same network on the weights a batch1_weights object stores (bf16 / int8 rounding
+    // included), in double.
+    template <class Weights>
+    static std::array<double, Out> reference_of(const Weights& weights, const std::array<float, In>& x) {
+        std::vector<double> a(x.begin(), x.end());
+        hinge::for_each_index<3>([&](auto index) {
+            constexpr std::size_t l = decltype(index)::value;
+            std::vector<double> next(widths[l + 1]);
+            for (std::size_t o = 0; o < widths[l + 1]; ++o) {
+                double sum = weights.template bias<l>(o);
+                for (std::size_t i = 0; i < widths[l]; ++i) sum += double(weights.template weight<l>(o, i)) * a[i];
+                next[o] = l < 2 ? std::max(sum, 0.0) : sum;
+            }
+            a = std::move(next);
+        });
+        std::array<double, Out> y{};
+        std::copy(a.begin(), a.end(), y.begin());
+        return y;
+    }
+
     // |y - reference| <= 1e-4 * max(1, max |reference|): float rounding of sums of up to 784
     // terms is ~1e-6 relative, so any correct summation order passes and a wrong weight fails.
     template <class Output>
@@ -114,6 +169,31 @@ struct mlp {
         std::size_t k = 0;
         for (auto _ : state) {
             const auto y = (*inference)(f.params, std::span<const float, In>(f.inputs[k]));
+            benchmark::DoNotOptimize(y.data());
+            benchmark::ClobberMemory();
+            k = (k + 1) % inputs_count;
+        }
+        set_flops(state, flops);
+    }
+
+    // Limit: the straight-line limit of the planner (bench/batch1_crossover.cpp forces each path).
+    template <hinge::weight_format F, std::size_t Limit = hinge::batch1_straight_line_limit>
+    static void bench_batch1(benchmark::State& state) {
+        fixture& f = shared();
+        std::unique_ptr<hinge::batch1_weights<net, F, Limit>> owned;
+        const hinge::batch1_weights<net, F, Limit>* weights_pointer;
+        if constexpr (Limit == hinge::batch1_straight_line_limit) {
+            weights_pointer = &f.template converted<F>();
+        } else {
+            owned = std::make_unique<hinge::batch1_weights<net, F, Limit>>();
+            owned->assign(f.params);
+            weights_pointer = owned.get();
+        }
+        const auto& weights = *weights_pointer;
+        auto inference = std::make_unique<hinge::batch1_inference<net, F, Limit>>();
+        std::size_t k = 0;
+        for (auto _ : state) {
+            const auto y = (*inference)(weights, std::span<const float, In>(f.inputs[k]));
             benchmark::DoNotOptimize(y.data());
             benchmark::ClobberMemory();
             k = (k + 1) % inputs_count;
@@ -239,9 +319,24 @@ struct mlp {
 #if HINGE_HAVE_LIBTORCH
         auto torch = std::make_unique<torch_mlp>(f);
 #endif
+        auto batch1_float = std::make_unique<hinge::batch1_inference<net>>();
+        auto batch1_bf16 = std::make_unique<hinge::batch1_inference<net, hinge::weight_format::bf16>>();
+        auto batch1_int8 = std::make_unique<hinge::batch1_inference<net, hinge::weight_format::int8>>();
+        double deviation_bf16 = 0, deviation_int8 = 0, output_scale = 0;
         for (std::size_t k = 0; k < inputs_count; ++k) {
             const auto ref = reference(f, f.inputs[k]);
-            check("hinge", k, (*inference)(f.params, std::span<const float, In>(f.inputs[k])), ref);
+            const std::span<const float, In> x(f.inputs[k]);
+            check("hinge", k, (*inference)(f.params, x), ref);
+            check("hinge_batch1", k, (*batch1_float)(*f.float_weights, x), ref);
+            const auto y_bf16 = (*batch1_bf16)(*f.bf16_weights, x);
+            check("hinge_bf16 (against its stored weights)", k, y_bf16, reference_of(*f.bf16_weights, f.inputs[k]));
+            const auto y_int8 = (*batch1_int8)(*f.int8_weights, x);
+            check("hinge_int8 (against its stored weights)", k, y_int8, reference_of(*f.int8_weights, f.inputs[k]));
+            for (std::size_t j = 0; j < Out; ++j) {
+                output_scale = std::max(output_scale, std::abs(ref[j]));
+                deviation_bf16 = std::max(deviation_bf16, std::abs(double(y_bf16[j]) - ref[j]));
+                deviation_int8 = std::max(deviation_int8, std::abs(double(y_int8[j]) - ref[j]));
+            }
 #if HINGE_HAVE_EIGEN
             check("eigen", k, (*eigen)(typename eigen_mlp::input_map(f.inputs[k].data())), ref);
 #endif
@@ -252,16 +347,161 @@ struct mlp {
         }
         std::fprintf(stderr, "verified: %s outputs of %s match a double reference on %zu inputs (1e-4 relative)\n",
                      workload().c_str(), peers_description(), inputs_count);
+        using plan = hinge::batch1_plan<net>;
+        std::fprintf(stderr,
+                     "batch1 plan: %s path, %zu bytes of float weights; stages:", hinge::name_of(plan::network_path),
+                     plan::float_weight_bytes);
+        for (const auto& s : plan::stages)
+            std::fprintf(stderr, " %zu->%zu %s%s", s.input_width, s.output_width, hinge::name_of(s.path),
+                         s.path == hinge::batch1_path::straight_line
+                             ? (s.product == hinge::batch1_product::dot ? " (dot)" : " (broadcast)")
+                             : "");
+        std::fprintf(stderr,
+                     "\nreduced precision: max |y - y_float| over the inputs = %.3g (bf16), %.3g (int8); largest |y| %.3g\n",
+                     deviation_bf16, deviation_int8, output_scale);
+    }
+
+    // ---- latency distribution ---------------------------------------------------------------------
+
+    // TSC ticks per nanosecond, measured once against steady_clock over 20 ms.
+    static double ticks_per_ns() {
+        static const double value = [] {
+            const auto start = std::chrono::steady_clock::now();
+            const std::uint64_t t0 = __rdtsc();
+            while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(20)) {
+            }
+            const std::uint64_t t1 = __rdtsc();
+            const double ns =
+                std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+            return double(t1 - t0) / ns;
+        }();
+        return value;
+    }
+
+    // A histogram of cycles per timed region, 1-cycle buckets up to 64K cycles (24 us at 2.7 GHz),
+    // one overflow bucket: exact percentiles at cycle resolution without storing every call.
+    struct cycle_histogram {
+        static constexpr std::size_t buckets = 1 << 16;
+        std::vector<std::uint32_t> counts = std::vector<std::uint32_t>(buckets + 1, 0);
+        std::uint64_t total = 0;
+        void add(std::uint64_t cycles) {
+            ++counts[std::min<std::uint64_t>(cycles, buckets)];
+            ++total;
+        }
+        double percentile(double p) const {
+            const auto rank = static_cast<std::uint64_t>(std::ceil(p * double(total)));
+            std::uint64_t seen = 0;
+            for (std::size_t c = 0; c <= buckets; ++c) {
+                seen += counts[c];
+                if (seen >= rank && seen > 0) return double(c);
+            }
+            return double(buckets);
+        }
+    };
+
+    template <class Call>
+    [[gnu::always_inline]] static std::uint64_t timed(Call& call, std::size_t k) {
+        _mm_lfence();
+        const std::uint64_t t0 = __rdtsc();
+        _mm_lfence();
+        call(k);
+        _mm_lfence();
+        const std::uint64_t t1 = __rdtsc();
+        _mm_lfence();
+        return t1 - t0;
+    }
+
+    // Median cycles of an empty timed region.
+    static double timer_overhead() {
+        static const double value = [] {
+            cycle_histogram h;
+            auto nothing = [](std::size_t k) { benchmark::DoNotOptimize(k); };
+            for (int n = 0; n < 200000; ++n) h.add(timed(nothing, 0));
+            return h.percentile(0.5);
+        }();
+        return value;
+    }
+
+    template <class MakeCall>
+    static void bench_latency(benchmark::State& state, MakeCall make_call, bool flush_denormals) {
+        auto call = make_call();
+        std::optional<hinge::flush_denormals_guard> guard;
+        if (flush_denormals) guard.emplace();
+        cycle_histogram h;
+        const double overhead = timer_overhead();
+        std::size_t k = 0;
+        for (auto _ : state) {
+            h.add(timed(call, k));
+            k = (k + 1) % inputs_count;
+        }
+        const double ns = 1.0 / ticks_per_ns();
+        auto net_ns = [&](double p) { return std::max(0.0, h.percentile(p) - overhead) * ns; };
+        state.counters["p50_ns"] = net_ns(0.5);
+        state.counters["p99_ns"] = net_ns(0.99);
+        state.counters["p999_ns"] = net_ns(0.999);
+        state.counters["p999_over_p50"] = net_ns(0.5) > 0 ? net_ns(0.999) / net_ns(0.5) : 0;
+        state.counters["timer_overhead_ns"] = overhead * ns;
+    }
+
+    // One callable per implementation for the latency benchmarks: owns its front end, calls it
+    // on input k and keeps the result observable.
+    static auto hinge_call() {
+        return [inference = std::shared_ptr<hinge::inference<net>>(std::make_unique<hinge::inference<net>>())](
+                   std::size_t k) {
+            fixture& f = shared();
+            benchmark::DoNotOptimize((*inference)(f.params, std::span<const float, In>(f.inputs[k])).data());
+        };
+    }
+    template <hinge::weight_format F>
+    static auto batch1_call() {
+        return [inference = std::shared_ptr<hinge::batch1_inference<net, F>>(
+                    std::make_unique<hinge::batch1_inference<net, F>>())](std::size_t k) {
+            fixture& f = shared();
+            benchmark::DoNotOptimize(
+                (*inference)(f.template converted<F>(), std::span<const float, In>(f.inputs[k])).data());
+        };
+    }
+
+    static void register_latency(const std::string& suffix, bool flush) {
+        const std::string w = workload() + suffix;
+        add(w + "/hinge", flops, [=](benchmark::State& s) { bench_latency(s, [] { return hinge_call(); }, flush); });
+        add(w + "/hinge_batch1", flops, [=](benchmark::State& s) {
+            bench_latency(s, [] { return batch1_call<hinge::weight_format::float32>(); }, flush);
+        });
+        add(w + "/hinge_bf16", flops, [=](benchmark::State& s) {
+            bench_latency(s, [] { return batch1_call<hinge::weight_format::bf16>(); }, flush);
+        });
+        add(w + "/hinge_int8", flops, [=](benchmark::State& s) {
+            bench_latency(s, [] { return batch1_call<hinge::weight_format::int8>(); }, flush);
+        });
+#if HINGE_HAVE_EIGEN
+        add(w + "/eigen", flops, [=](benchmark::State& s) {
+            bench_latency(
+                s,
+                [] {
+                    return [model = std::shared_ptr<eigen_mlp>(std::make_unique<eigen_mlp>(shared()))](std::size_t k) {
+                        benchmark::DoNotOptimize(
+                            (*model)(typename eigen_mlp::input_map(shared().inputs[k].data())).data());
+                    };
+                },
+                flush);
+        });
+#endif
     }
 
     static void register_benchmarks() {
         add(workload() + "/hinge", flops, bench_hinge);
+        add(workload() + "/hinge_batch1", flops, bench_batch1<hinge::weight_format::float32>);
+        add(workload() + "/hinge_bf16", flops, bench_batch1<hinge::weight_format::bf16>);
+        add(workload() + "/hinge_int8", flops, bench_batch1<hinge::weight_format::int8>);
 #if HINGE_HAVE_EIGEN
         add(workload() + "/eigen", flops, bench_eigen);
 #endif
 #if HINGE_HAVE_LIBTORCH
         add(workload() + "/libtorch", flops, bench_libtorch);
 #endif
+        register_latency("_latency", false);
+        register_latency("_latency_ftz", true);
     }
 };
 

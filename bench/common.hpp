@@ -255,7 +255,7 @@ inline std::string format_time(double seconds) {
 
 // The table: one row per benchmark. spread = (max - min) / median over the repetitions;
 // % peak = GFLOP/s / measured peak of the same run (peak_fma/float, its fastest repetition);
-// hinge/<peer> = median time of <workload>/hinge over median time of <workload>/<peer>
+// hinge/<peer> = median time of <workload>/hinge (or hinge_*) over median time of <workload>/<peer>
 // (< 1: hinge is faster).
 inline void print_table(std::FILE* out, const recording_reporter& reporter) {
     const auto rows = reporter.summaries();
@@ -297,7 +297,7 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
         for (std::size_t p = 0; p < 2; ++p) {
             const std::string peer = workload + "/" + peer_names[p];
             std::snprintf(ratio[p], sizeof ratio[p], "-");
-            if (impl == "hinge" && median_of.count(peer))
+            if (impl.rfind("hinge", 0) == 0 && median_of.count(peer))
                 std::snprintf(ratio[p], sizeof ratio[p], "%.3f", s.median / median_of.at(peer));
         }
         std::fprintf(out, "%-*s  %-*s %12s %8s %10s %8s %12s %15s\n", static_cast<int>(workload_width),

@@ -14,7 +14,11 @@ Columns, all from the same binary's run:
   spread   (max - min) / median over the repetitions
   GFLOP/s  FLOPs per call (FLOP/s counter x time of a repetition) / median
   % peak   GFLOP/s / peak_fma/float of the same binary (its fastest repetition)
-  hinge/X  median of hinge / median of peer X for the same workload (< 1: hinge is faster)
+  hinge/X  median of hinge (or hinge_batch1, hinge_bf16, hinge_int8) / median of peer X for the
+           same workload (< 1: hinge is faster)
+After it, the latency distributions of the batch-1 binaries (workloads <binary>_latency and
+<binary>_latency_ftz: every call timed alone): the medians over the repetitions of the p50, p99
+and p99.9 counters, in ns, and p99.9 / p50.
 """
 import glob
 import json
@@ -23,6 +27,7 @@ import statistics
 import sys
 
 PEERS = ("eigen", "libtorch")
+HINGE_IMPLS = ("hinge", "hinge_batch1", "hinge_bf16", "hinge_int8")
 UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
@@ -39,6 +44,10 @@ def load(path):
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") in ("median", "min", "max"):
                 r[b["aggregate_name"]] = seconds
+            if b.get("aggregate_name") == "median":
+                for counter in ("p50_ns", "p99_ns", "p999_ns", "p999_over_p50"):
+                    if counter in b:
+                        r[counter] = b[counter]
         else:
             r["samples"].append(seconds)
             if "FLOP/s" in b:
@@ -65,6 +74,7 @@ def main(argv):
     if not dirs:
         sys.exit(__doc__)
     rows = []
+    latency = []
     for d in dirs:
         compiler = os.path.basename(os.path.normpath(d)).replace("bench-", "")
         for path in sorted(glob.glob(os.path.join(d, "*.json"))):
@@ -77,14 +87,19 @@ def main(argv):
                 if "/" not in name or name.startswith("peak_fma") or "median" not in r:
                     continue
                 workload, impl = name.rsplit("/", 1)
+                if "p50_ns" in r:
+                    latency.append([workload, compiler, arch, impl] +
+                                   ["%.1f" % r[c] for c in ("p50_ns", "p99_ns", "p999_ns")] +
+                                   ["%.2f" % r["p999_over_p50"]])
                 if not show_all and workload != binary:
                     continue
                 gflops = r["flops"] / r["median"] * 1e-9 if r["flops"] > 0 else 0
                 ratios = []
                 for peer in PEERS:
                     other = runs.get(workload + "/" + peer)
-                    ratios.append("%.3f" % (r["median"] / other["median"]) if impl == "hinge" and other else "-")
-                order = (0 if impl == "hinge" else 1 + PEERS.index(impl) if impl in PEERS else 9)
+                    ratios.append("%.3f" % (r["median"] / other["median"]) if impl.startswith("hinge") and other else "-")
+                order = (HINGE_IMPLS.index(impl) if impl in HINGE_IMPLS else
+                         len(HINGE_IMPLS) + PEERS.index(impl) if impl in PEERS else 99)
                 rows.append((workload, compiler, order, [
                     workload, compiler, arch, impl, fmt_time(r["median"]),
                     "%.1f%%" % (100 * (r["max"] - r["min"]) / r["median"]),
@@ -109,6 +124,14 @@ def main(argv):
             print()
         print("  ".join(c.ljust(w) if j < 4 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))))
         previous = line[0] if i > 0 else None
+    if latency:
+        print()
+        header = ["latency workload", "compiler", "arch", "impl", "p50 ns", "p99 ns", "p99.9 ns", "p99.9/p50"]
+        latency.sort(key=lambda l: (l[0], l[1], HINGE_IMPLS.index(l[3]) if l[3] in HINGE_IMPLS else 99))
+        table = [header] + latency
+        widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+        for line in table:
+            print("  ".join(c.ljust(w) if j < 4 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@
 // the test accuracy, the time per epoch and the batch-1 latency of the trained model, and writes
 // the learning curve as CSV (with '#' header lines naming the model and the --min-accuracy target).
 //
-//   <program> [--data DIR] [--epochs N] [--limit N] [--csv FILE] [--seed N] [--min-accuracy P]
+//   <program> [--data DIR] [--epochs N] [--limit N] [--csv FILE] [--seed N] [--min-accuracy P] [--save FILE]
+//
+// --save writes the trained parameters with hinge::io::save (examples/fashion_mnist_reduced_precision.cpp
+// reads them back to measure bf16 / int8 weights).
 //
 // --limit trains on the first N training images only (the CTest smoke runs use it). Exit code 77
 // means the data set is not installed (CTest reports the test as skipped).
@@ -24,6 +27,7 @@
 
 #include <hinge/hinge.hpp>
 #include <hinge/io/idx.hpp>
+#include <hinge/io/save.hpp>
 
 namespace fashion_mnist {
 
@@ -41,6 +45,7 @@ struct settings {
     double min_accuracy = 0.0;  // exit 1 below this test accuracy (in %)
     float learning_rate = 1e-3f;
     std::size_t latency_images = 10000;  // test images timed at batch 1, per round
+    std::string save;                    // empty: do not save the trained parameters
 };
 
 inline settings parse(int argc, char** argv, settings s) {
@@ -58,6 +63,7 @@ inline settings parse(int argc, char** argv, settings s) {
         else if (arg == "--limit") s.limit = std::stoul(value());
         else if (arg == "--csv") s.csv = value();
         else if (arg == "--seed") s.seed = std::stoull(value());
+        else if (arg == "--save") s.save = value();
         else if (arg == "--min-accuracy") s.min_accuracy = std::stod(value());
         else if (arg == "--learning-rate") s.learning_rate = std::stof(value());
         else {
@@ -153,6 +159,11 @@ int train_on_fashion_mnist(int argc, char** argv, settings defaults, const char*
         std::fclose(csv);
     } else {
         std::fprintf(stderr, "%s: cannot write %s\n", s.program.c_str(), s.csv.c_str());
+    }
+
+    if (!s.save.empty()) {
+        hn::io::save(*params, s.save);
+        std::printf("parameters saved to %s\n", s.save.c_str());
     }
 
     double training_seconds = 0;
