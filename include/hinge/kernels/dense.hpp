@@ -5,6 +5,7 @@
 
 #include <hinge/kernels/epilogues.hpp>
 #include <hinge/kernels/gemm.hpp>
+#include <hinge/kernels/row_product.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
@@ -18,6 +19,22 @@ inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, co
     constexpr std::size_t panels = round_up(Out, P) / P;
     bias_activation_epilogue<Act, T> epilogue{b, y, panels * P, activation, z};
     gemm(rows, In, panels, x, x_stride, 1, w, In * P, P, epilogue);
+}
+
+// The same for one row of a small layer, the outputs as accumulators in registers
+// (kernels/row_product.hpp): a stream's per-step dense head (1 -> 16 -> 1 per sample), where the
+// general gemm's loops and epilogue cost more than the layer's 2 In Out FLOPs. Only the vectors
+// that hold outputs are computed and stored (a layer of 1 unit: one vector, not a 16-float panel).
+template <class Act, std::size_t In, std::size_t Out, class T>
+inline void dense_forward_row(const T* x, const T* w, const T* b, T* y, const activation_inputs<T>& activation) noexcept {
+    using V = vector<T>;
+    constexpr std::size_t W = V::size, P = panel_width<T>;
+    constexpr std::size_t nv = (Out + W - 1) / W;
+    using offsets = column_offsets<nv, round_up(Out, P), W, P, In>;
+    V acc[nv];
+    for_each_index<nv>([&](auto v) { acc[v] = V::load_aligned(b + v * W); });
+    accumulate_columns<In, offsets>(x, w, acc);
+    for_each_index<nv>([&](auto v) { activate<Act>(acc[v], activation, 0, v * W).store_aligned(y + v * W); });
 }
 
 // dW = x^T dz.  x: rows x In, dz: rows x pad(Out) (row stride dz_stride), dW: In x Out in panels.

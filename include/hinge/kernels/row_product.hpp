@@ -52,7 +52,9 @@ inline void accumulate_block(const T* x, const T* w, vector<T> (&out)[Total]) no
             const T* row = w + k * P;
             ((acc[0][C] = multiply_add(xk, V::load_aligned(row + Offsets::template at<First + C>), acc[0][C])), ...);
         }
-        for_each_index<split - 1>([&](auto s) { ((acc[0][C] += acc[s + 1][C]), ...); });
+        // A tree, not a chain: the sums are on the critical path of a step.
+        if constexpr (split == 4) ((acc[0][C] = (acc[0][C] + acc[1][C]) + (acc[2][C] + acc[3][C])), ...);
+        else if constexpr (split == 2) ((acc[0][C] += acc[1][C]), ...);
         ((out[First + C] = acc[0][C]), ...);
     }(std::make_index_sequence<Count>{});
 }

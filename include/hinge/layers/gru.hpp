@@ -28,9 +28,9 @@ struct gru : detail::recurrent_shape_rule<gru<Hidden, Returns>, Hidden, Returns>
     template <class V>
     static void forward_step(const V (&a)[3], const V (&r)[3], V h_prev, V /*c_prev*/, V (&gate)[3], V& extra, V& h,
                              V& /*c*/) noexcept {
-        const V reset = sigmoid::forward(a[0] + r[0]);
-        const V update = sigmoid::forward(a[1] + r[1]);
-        const V candidate = hinge::tanh::forward(a[2] + reset * r[2]);
+        const V reset = detail::gate_sigmoid(a[0] + r[0]);
+        const V update = detail::gate_sigmoid(a[1] + r[1]);
+        const V candidate = detail::gate_tanh(a[2] + reset * r[2]);
         gate[0] = reset;
         gate[1] = update;
         gate[2] = candidate;

@@ -28,17 +28,17 @@ struct lstm : detail::recurrent_shape_rule<lstm<Hidden, Returns>, Hidden, Return
     template <class V>
     static void forward_step(const V (&a)[4], const V (&r)[4], V /*h_prev*/, V c_prev, V (&gate)[4], V& extra, V& h,
                              V& c) noexcept {
-        const V input = sigmoid::forward(a[0] + r[0]);
-        const V forget = sigmoid::forward(a[1] + r[1]);
-        const V candidate = hinge::tanh::forward(a[2] + r[2]);
-        const V output = sigmoid::forward(a[3] + r[3]);
+        const V input = detail::gate_sigmoid(a[0] + r[0]);
+        const V forget = detail::gate_sigmoid(a[1] + r[1]);
+        const V candidate = detail::gate_tanh(a[2] + r[2]);
+        const V output = detail::gate_sigmoid(a[3] + r[3]);
         gate[0] = input;
         gate[1] = forget;
         gate[2] = candidate;
         gate[3] = output;
         c = forget * c_prev + input * candidate;
         extra = c;
-        h = output * hinge::tanh::forward(c);
+        h = output * detail::gate_tanh(c);
     }
 
     // dc_t = dc (from step t + 1) + dh o (1 - tanh^2 c_t); then di = dc g, df = dc c_{t-1},
@@ -48,7 +48,7 @@ struct lstm : detail::recurrent_shape_rule<lstm<Hidden, Returns>, Hidden, Return
     static void backward_step(const V (&gate)[4], V extra, V /*h_prev*/, V c_prev, V dh, V& dc, V (&da)[4],
                               V (&dr)[4], V& dh_direct) noexcept {
         const V input = gate[0], forget = gate[1], candidate = gate[2], output = gate[3];
-        const V cell_tanh = hinge::tanh::forward(extra);
+        const V cell_tanh = detail::gate_tanh(extra);
         const V dc_total = dc + dh * output * hinge::tanh::derivative(cell_tanh);
         da[0] = dc_total * candidate * sigmoid::derivative(input);
         da[1] = dc_total * c_prev * sigmoid::derivative(forget);

@@ -23,6 +23,7 @@
 // classifier or a stacked model's summary.
 #include <cstddef>
 
+#include <hinge/activations/value_ops.hpp>
 #include <hinge/core/concepts.hpp>
 #include <hinge/core/diagnostic.hpp>
 #include <hinge/core/shape.hpp>
@@ -32,6 +33,21 @@ namespace hinge {
 enum class returns { all_steps, last_step };
 
 namespace detail {
+
+// The gate functions of the cells. tanh through math::gate_tanh: on float SIMD vectors a rational
+// approximation without exp or branch (at most 5.6 ulp; kernels/simd.hpp says why), elsewhere
+// tanh; sigmoid(x) = (1 + tanh(x / 2)) / 2 from it, at most 2e-7 from sigmoid in float: accurate
+// in absolute terms, which is what a gate needs (it scales a value), where the sigmoid activation
+// keeps full relative accuracy for the probabilities it is used for. The backward pass takes the
+// derivatives from the stored gate values, y (1 - y) and 1 - y^2, as the activations do.
+template <class V>
+V gate_tanh(V x) noexcept {
+    return math::gate_tanh(x);
+}
+template <class V>
+V gate_sigmoid(V x) noexcept {
+    return V(0.5) + V(0.5) * math::gate_tanh(V(0.5) * x);
+}
 
 // The shape rule of a recurrent Layer with Hidden units: a sequence <L, C> in, <L, Hidden> or
 // <Hidden> out.

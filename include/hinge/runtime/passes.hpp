@@ -107,7 +107,12 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
         const std::size_t samples = rows;
         const std::size_t value_rows = rows * s.positions;  // one row per position
 
-        if constexpr (dense_layer<L>) {
+        if constexpr (dense_layer<L> && !training && Batch == 1 && S::input_shape::rank == 2 && s.positions == 1 &&
+                      S::input_width * S::output_width <= 4096) {
+            // One step of one sequence (a stream's per-step dense layer): the row product in registers.
+            kernels::dense_forward_row<A, S::input_width, S::output_width>(in.rows, p + s.weight_offset,
+                                                                           p + s.bias_offset, y, activation);
+        } else if constexpr (dense_layer<L>) {
             // On a sequence, one row per (sample, step): the same product with more rows.
             kernels::dense_forward<A, S::input_width, S::output_width>(value_rows, in.rows, in.stride,
                                                                         p + s.weight_offset, p + s.bias_offset, y,
