@@ -5,7 +5,7 @@
 
 DIR holds audio_learning_curve.csv (model, epoch, train_esr, test_esr, seconds) and
 audio_waveform.csv (milliseconds, dry, reference, gru, conv). OUT.png gets two panels: the
-reference effect against both models on 40 ms of held-out audio, and the error-to-signal ratio per
+reference effect against both models on 20 ms of held-out audio, and the error-to-signal ratio per
 epoch (log scale), on the training windows and on the held-out audio streamed one sample per call.
 """
 import csv
@@ -34,7 +34,7 @@ def main(directory, out):
     top.plot(t, [float(r["conv"]) for r in wave], color="tab:blue", lw=1.2, ls="--", label="causal conv1d x7 (stream)")
     top.set_xlabel("time (ms), held-out audio")
     top.set_ylabel("amplitude")
-    top.set_title("Learned distortion, 40 ms of held-out audio")
+    top.set_title("Learned distortion: 20 ms of held-out speech (the loudest), streamed one sample per call")
     top.legend(loc="lower right", fontsize=8)
 
     for model, color in (("gru", "tab:orange"), ("conv", "tab:blue")):
