@@ -81,10 +81,73 @@ std::vector<double> reference_outputs(const hn::parameters<Net>& params) {
     return y;
 }
 
+// Every implementation is a "stepper": an object with float step(float x), one sample in, one out.
+// hinge's is its stream.
+template <class Net>
+struct hinge_stepper {
+    const hn::parameters<Net>& params;
+    hn::stream<Net> stream{};
+    float step(float x) noexcept { return stream(params, std::span<const float, 1>(&x, 1))[0]; }
+};
+
+// What every workload does with its steppers: time one step per iteration over the input signal,
+// check the first checked_steps outputs against hinge in double, register the rows. Workload
+// provides workload(), flops, shared() (with .params and .reference) and make_eigen() /
+// make_torch() returning steppers.
+template <class Workload>
+struct streaming_workload {
+    template <class Make>
+    static void time_steps(benchmark::State& state, Make make) {
+        auto stepper = make();
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            float y = stepper->step(x[t]);
+            benchmark::DoNotOptimize(y);
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, Workload::flops);
+    }
+    template <class Make>
+    static void check_steps(const std::string& implementation, Make make) {
+        auto stepper = make();
+        std::vector<float> y(checked_steps);
+        for (std::size_t t = 0; t < checked_steps; ++t) y[t] = stepper->step(input_signal()[t]);
+        check(Workload::workload() + "/" + implementation, y, Workload::shared().reference);
+    }
+    static auto make_hinge() {
+        return std::make_unique<hinge_stepper<typename Workload::net>>(Workload::shared().params);
+    }
+
+    static void verify() {
+        check_steps("hinge", make_hinge);
+#if HINGE_HAVE_EIGEN
+        check_steps("eigen", Workload::make_eigen);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        check_steps("libtorch", Workload::make_torch);
+#endif
+    }
+    static void register_all() {
+        add(Workload::workload() + "/hinge", Workload::flops, [](benchmark::State& s) { time_steps(s, make_hinge); })
+            ->Unit(benchmark::kNanosecond);
+#if HINGE_HAVE_EIGEN
+        add(Workload::workload() + "/eigen", Workload::flops,
+            [](benchmark::State& s) { time_steps(s, Workload::make_eigen); })
+            ->Unit(benchmark::kNanosecond);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        add(Workload::workload() + "/libtorch", Workload::flops,
+            [](benchmark::State& s) { time_steps(s, Workload::make_torch); })
+            ->Unit(benchmark::kNanosecond);
+#endif
+    }
+};
+
 // ---- recurrent cells ----------------------------------------------------------------------------
 
 template <template <std::size_t, hn::returns> class Cell, std::size_t H>
-struct recurrent_workload {
+struct recurrent_workload : streaming_workload<recurrent_workload<Cell, H>> {
     static constexpr bool is_lstm = std::is_same_v<Cell<H, hn::returns::all_steps>, hn::lstm<H>>;
     static constexpr std::size_t G = is_lstm ? 4 : 3;
     using net = hn::network<hn::input<1, 1>, Cell<H, hn::returns::all_steps>, hn::dense<1>>;
@@ -111,24 +174,6 @@ struct recurrent_workload {
         return *f;
     }
 
-    static void bench_hinge(benchmark::State& state) {
-        fixture& f = shared();
-        auto s = std::make_unique<hn::stream<net>>();
-        const std::vector<float>& x = input_signal();
-        std::size_t t = 0;
-        for (auto _ : state) {
-            const auto y = (*s)(f.params, std::span<const float, 1>(&x[t], 1));
-            benchmark::DoNotOptimize(y.data());
-            t = (t + 1) % signal_length;
-        }
-        set_flops(state, flops);
-    }
-    static std::vector<float> run_hinge(std::size_t steps) {
-        auto s = std::make_unique<hn::stream<net>>();
-        std::vector<float> y(steps);
-        for (std::size_t t = 0; t < steps; ++t) y[t] = (*s)(shared().params, std::span<const float, 1>(&input_signal()[t], 1))[0];
-        return y;
-    }
 
 #if HINGE_HAVE_EIGEN
     struct eigen_cell {
@@ -172,23 +217,7 @@ struct recurrent_workload {
             return w_out.dot(state) + b_out;
         }
     };
-    static void bench_eigen(benchmark::State& state) {
-        auto cell = std::make_unique<eigen_cell>(shared().params);
-        const std::vector<float>& x = input_signal();
-        std::size_t t = 0;
-        for (auto _ : state) {
-            float y = cell->step(x[t]);
-            benchmark::DoNotOptimize(y);
-            t = (t + 1) % signal_length;
-        }
-        set_flops(state, flops);
-    }
-    static std::vector<float> run_eigen(std::size_t steps) {
-        auto cell = std::make_unique<eigen_cell>(shared().params);
-        std::vector<float> y(steps);
-        for (std::size_t t = 0; t < steps; ++t) y[t] = cell->step(input_signal()[t]);
-        return y;
-    }
+    static auto make_eigen() { return std::make_unique<eigen_cell>(shared().params); }
 #endif
 
 #if HINGE_HAVE_LIBTORCH
@@ -227,51 +256,16 @@ struct recurrent_workload {
             return y.data_ptr<float>()[0];
         }
     };
-    static void bench_torch(benchmark::State& state) {
-        auto cell = std::make_unique<torch_cell>(shared().params);
-        const std::vector<float>& x = input_signal();
-        std::size_t t = 0;
-        for (auto _ : state) {
-            float y = cell->step(x[t]);
-            benchmark::DoNotOptimize(y);
-            t = (t + 1) % signal_length;
-        }
-        set_flops(state, flops);
-    }
-    static std::vector<float> run_torch(std::size_t steps) {
-        auto cell = std::make_unique<torch_cell>(shared().params);
-        std::vector<float> y(steps);
-        for (std::size_t t = 0; t < steps; ++t) y[t] = cell->step(input_signal()[t]);
-        return y;
-    }
+    static auto make_torch() { return std::make_unique<torch_cell>(shared().params); }
 #endif
 
-    static void verify() {
-        const std::vector<double>& reference = shared().reference;
-        check(workload() + "/hinge", run_hinge(checked_steps), reference);
-#if HINGE_HAVE_EIGEN
-        check(workload() + "/eigen", run_eigen(checked_steps), reference);
-#endif
-#if HINGE_HAVE_LIBTORCH
-        check(workload() + "/libtorch", run_torch(checked_steps), reference);
-#endif
-    }
-    static void register_all() {
-        add(workload() + "/hinge", flops, bench_hinge)->Unit(benchmark::kNanosecond);
-#if HINGE_HAVE_EIGEN
-        add(workload() + "/eigen", flops, bench_eigen)->Unit(benchmark::kNanosecond);
-#endif
-#if HINGE_HAVE_LIBTORCH
-        add(workload() + "/libtorch", flops, bench_torch)->Unit(benchmark::kNanosecond);
-#endif
-    }
 };
 
 // ---- a dilated causal conv1d stack --------------------------------------------------------------
 
 // 1 -> 8 channels, kernel 2, dilations 1, 2, 4, ..., 128 (receptive field 256 samples), tanh, and a
 // dense 1 head: the shape of a small WaveNet-style amplifier model.
-struct causal_stack_workload {
+struct causal_stack_workload : streaming_workload<causal_stack_workload> {
     static constexpr std::size_t F = 8, K = 2, layers = 8;
     template <std::size_t C, std::size_t D>
     using conv = hn::sequential<hn::conv1d<F, K, 1, hn::padding::causal, D>, hn::tanh>;
@@ -293,23 +287,6 @@ struct causal_stack_workload {
         return *f;
     }
 
-    static void bench_hinge(benchmark::State& state) {
-        auto s = std::make_unique<hn::stream<net>>();
-        const std::vector<float>& x = input_signal();
-        std::size_t t = 0;
-        for (auto _ : state) {
-            const auto y = (*s)(shared().params, std::span<const float, 1>(&x[t], 1));
-            benchmark::DoNotOptimize(y.data());
-            t = (t + 1) % signal_length;
-        }
-        set_flops(state, flops);
-    }
-    static std::vector<float> run_hinge(std::size_t steps) {
-        auto s = std::make_unique<hn::stream<net>>();
-        std::vector<float> y(steps);
-        for (std::size_t t = 0; t < steps; ++t) y[t] = (*s)(shared().params, std::span<const float, 1>(&input_signal()[t], 1))[0];
-        return y;
-    }
 
     // The weights of layer l as [F, K C] (PyTorch's [F, C, K] reordered tap-major, as hinge's
     // rows are), the ring capacity per layer (K - 1) D, dilation 2^l.
@@ -386,23 +363,7 @@ struct causal_stack_workload {
             return w_out.dot(value) + b_out;
         }
     };
-    static void bench_eigen(benchmark::State& state) {
-        auto s = std::make_unique<eigen_stack>(shared().params);
-        const std::vector<float>& x = input_signal();
-        std::size_t t = 0;
-        for (auto _ : state) {
-            float y = s->step(x[t]);
-            benchmark::DoNotOptimize(y);
-            t = (t + 1) % signal_length;
-        }
-        set_flops(state, flops);
-    }
-    static std::vector<float> run_eigen(std::size_t steps) {
-        auto s = std::make_unique<eigen_stack>(shared().params);
-        std::vector<float> y(steps);
-        for (std::size_t t = 0; t < steps; ++t) y[t] = s->step(input_signal()[t]);
-        return y;
-    }
+    static auto make_eigen() { return std::make_unique<eigen_stack>(shared().params); }
 #endif
 
 #if HINGE_HAVE_LIBTORCH
@@ -448,44 +409,9 @@ struct causal_stack_workload {
             return y.data_ptr<float>()[0];
         }
     };
-    static void bench_torch(benchmark::State& state) {
-        auto s = std::make_unique<torch_stack>(shared().params);
-        const std::vector<float>& x = input_signal();
-        std::size_t t = 0;
-        for (auto _ : state) {
-            float y = s->step(x[t]);
-            benchmark::DoNotOptimize(y);
-            t = (t + 1) % signal_length;
-        }
-        set_flops(state, flops);
-    }
-    static std::vector<float> run_torch(std::size_t steps) {
-        auto s = std::make_unique<torch_stack>(shared().params);
-        std::vector<float> y(steps);
-        for (std::size_t t = 0; t < steps; ++t) y[t] = s->step(input_signal()[t]);
-        return y;
-    }
+    static auto make_torch() { return std::make_unique<torch_stack>(shared().params); }
 #endif
 
-    static void verify() {
-        const std::vector<double>& reference = shared().reference;
-        check(workload() + "/hinge", run_hinge(checked_steps), reference);
-#if HINGE_HAVE_EIGEN
-        check(workload() + "/eigen", run_eigen(checked_steps), reference);
-#endif
-#if HINGE_HAVE_LIBTORCH
-        check(workload() + "/libtorch", run_torch(checked_steps), reference);
-#endif
-    }
-    static void register_all() {
-        add(workload() + "/hinge", flops, bench_hinge)->Unit(benchmark::kNanosecond);
-#if HINGE_HAVE_EIGEN
-        add(workload() + "/eigen", flops, bench_eigen)->Unit(benchmark::kNanosecond);
-#endif
-#if HINGE_HAVE_LIBTORCH
-        add(workload() + "/libtorch", flops, bench_torch)->Unit(benchmark::kNanosecond);
-#endif
-    }
 };
 
 void verify() {

@@ -15,16 +15,9 @@
 namespace hn = hinge;
 using hinge_test::check_gradients;
 using hinge_test::fill_random;
+using hinge_test::random_values;
 
 namespace {
-
-template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed, double scale = 1.0) {
-    hn::init::random_generator random(seed);
-    std::vector<T> v(n);
-    for (T& x : v) x = static_cast<T>(scale * (2 * random.uniform() - 1));
-    return v;
-}
 
 // The convolution of one sample by definition: y[oy][ox][f] = b[f] + sum over taps and channels.
 // x: H x W x C (channels last), the result: Ho x Wo x F.

@@ -20,16 +20,9 @@
 namespace hn = hinge;
 using hinge_test::check_gradients;
 using hinge_test::fill_random;
+using hinge_test::random_values;
 
 namespace {
-
-template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed, double scale = 1.0) {
-    hn::init::random_generator random(seed);
-    std::vector<T> v(n);
-    for (T& x : v) x = static_cast<T>(scale * (2 * random.uniform() - 1));
-    return v;
-}
 
 double sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
 

@@ -22,6 +22,7 @@
 #include <hinge/runtime/batch1_dispatch.hpp>
 
 #include "../allocation_counter.hpp"
+#include "dispatch_archs.hpp"
 #include "dispatch_network.hpp"
 
 namespace {
@@ -361,15 +362,8 @@ BOOST_AUTO_TEST_CASE(batch1_calls_and_conversions_allocate_nothing) {
 
 namespace {
 
-const std::array<std::string, 4> arch_names{"avx512bw", "fma3+avx2", "sse4.2", "sse2"};
-
-bool cpu_runs(const std::string& name) {
-    const auto cpu = xsimd::available_architectures();
-    if (name == "avx512bw") return cpu.avx512bw;
-    if (name == "fma3+avx2") return cpu.fma3_avx2;
-    if (name == "sse4.2") return cpu.sse4_2;
-    return cpu.sse2;
-}
+using dispatch_test::arch_names;
+using dispatch_test::cpu_runs;
 
 // Every arch's entry, forced, against the double reference of the stored weights: the widening
 // kernels of each instruction set run behind it.

@@ -18,22 +18,12 @@
 
 #include "../allocation_counter.hpp"
 #include "../support/contract_test_support.hpp"
+#include "dispatch_archs.hpp"
 #include "dispatch_network.hpp"
 
 namespace {
 
 using namespace dispatch_test;
-
-// The archs of hinge::dispatch_archs, best first, as xsimd names them.
-const std::array<std::string, 4> arch_names{"avx512bw", "fma3+avx2", "sse4.2", "sse2"};
-
-bool cpu_runs(const std::string& name) {
-    const auto cpu = xsimd::available_architectures();
-    if (name == "avx512bw") return cpu.avx512bw;
-    if (name == "fma3+avx2") return cpu.fma3_avx2;
-    if (name == "sse4.2") return cpu.sse4_2;
-    return cpu.sse2;
-}
 
 template <class Net, class T>
 std::unique_ptr<hinge::parameters<Net, T>> initialised(unsigned seed) {

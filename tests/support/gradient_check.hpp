@@ -126,6 +126,15 @@ gradient_check_result<Net, Batch> check_gradients(hn::parameters<Net, double>& p
     return result;
 }
 
+// n values uniform in [-scale, scale), seeded: inputs and targets of the tests.
+template <class T>
+std::vector<T> random_values(std::size_t n, std::uint64_t seed, double scale = 1.0) {
+    hn::init::random_generator random(seed);
+    std::vector<T> v(n);
+    for (T& x : v) x = static_cast<T>(scale * (2 * random.uniform() - 1));
+    return v;
+}
+
 // Fills every logical weight and bias (and slope, scale, shift) of p with seeded values.
 template <class Net>
 void fill_random(hn::parameters<Net, double>& p, std::uint64_t seed, double scale = 0.5) {
