@@ -359,6 +359,9 @@ BOOST_AUTO_TEST_CASE(batch1_calls_and_conversions_allocate_nothing) {
 }
 
 // ---- every dispatch arch ----------------------------------------------------------------------------
+// Only in the binary that links the per-arch entries (hinge_tests; the AVX-512 build of the unit
+// tests, hinge_tests_avx512, leaves them out as it leaves out tests/runtime/dispatch.cpp).
+#if HINGE_TEST_DISPATCH_ENTRIES
 
 namespace {
 
@@ -404,5 +407,7 @@ BOOST_AUTO_TEST_CASE(every_dispatch_arch_computes_the_stored_network) {
     check_every_arch<dispatch_test::wide_mlp, weight_format::bf16>();
     check_every_arch<dispatch_test::wide_mlp, weight_format::int8>();
 }
+
+#endif  // HINGE_TEST_DISPATCH_ENTRIES
 
 BOOST_AUTO_TEST_SUITE_END()
