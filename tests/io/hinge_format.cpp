@@ -218,6 +218,31 @@ BOOST_AUTO_TEST_CASE(convolutional_networks_round_trip_and_differ_by_geometry) {
                     {"different architecture: stage 0 differs"});
 }
 
+// Sequence models: the recurrent tensors round trip bit for bit, and a GRU's file is refused by an
+// LSTM of the same widths and by the same GRU returning the last step only (same tensors, another
+// network), naming the stage.
+BOOST_AUTO_TEST_CASE(recurrent_networks_round_trip_and_differ_by_cell_and_output) {
+    using gru_net = hn::network<hn::input<6, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh, hn::gru<5>,
+                                hn::dense<1>>;
+    using gru_last = hn::network<hn::input<6, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh,
+                                 hn::gru<5, hn::returns::last_step>, hn::dense<1>>;
+    using lstm_net = hn::network<hn::input<6, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh, hn::lstm<5>,
+                                 hn::dense<1>>;
+    BOOST_TEST(io::architecture_description<gru_net>.find("| gru(all steps) <6,3>-><6,5> identity |") !=
+               std::string_view::npos);
+    auto p = std::make_unique<hn::parameters<gru_net>>();
+    fill_distinct(*p);
+    auto q = std::make_unique<hn::parameters<gru_net>>();
+    io::load_from_bytes(*q, io::save_to_bytes(*p));
+    BOOST_TEST(std::memcmp(p->data(), q->data(), sizeof(float) * p->storage_size) == 0);
+    auto last = std::make_unique<hn::parameters<gru_last>>();
+    expect_rejected(*last, [&](auto& t) { io::load_from_bytes(t, io::save_to_bytes(*p)); },
+                    {"different architecture: stage 1 differs"});
+    auto other = std::make_unique<hn::parameters<lstm_net>>();
+    expect_rejected(*other, [&](auto& t) { io::load_from_bytes(t, io::save_to_bytes(*p)); },
+                    {"different architecture: stage 1 differs"});
+}
+
 BOOST_AUTO_TEST_CASE(missing_empty_and_foreign_files_are_named_as_such) {
     hinge_test::temporary_directory dir;
     auto p = std::make_unique<hn::parameters<net>>();
