@@ -20,10 +20,13 @@
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/activations/relu.hpp>
+#include <hinge/activations/tanh.hpp>
 #include <hinge/layers/batch_norm.hpp>
 #include <hinge/layers/convolution.hpp>
 #include <hinge/layers/dense.hpp>
 #include <hinge/layers/flatten.hpp>
+#include <hinge/layers/gru.hpp>
+#include <hinge/layers/lstm.hpp>
 #include <hinge/layers/pooling.hpp>
 #include <hinge/layers/residual.hpp>
 #include <hinge/io/save.hpp>
