@@ -107,7 +107,9 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
         const std::size_t samples = rows;
         const std::size_t value_rows = rows * s.positions;  // one row per position
 
-        if constexpr (dense_layer<L>) {
+        if constexpr (i == 0 && !opens_network<L>) {
+            // network<> has rejected this network (core/network.hpp): nothing to add to that error.
+        } else if constexpr (dense_layer<L>) {
             // On a sequence, one row per (sample, step): the same product with more rows.
             kernels::dense_forward<A, S::input_width, S::output_width>(value_rows, in.rows, in.stride,
                                                                         p + s.weight_offset, p + s.bias_offset, y,
@@ -408,7 +410,9 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
         }
     };
 
-    if constexpr (dense_layer<L>) {
+    if constexpr (I == 0 && !opens_network<L>) {
+        // network<> has rejected this network (core/network.hpp): nothing to add to that error.
+    } else if constexpr (dense_layer<L>) {
         // On a sequence, one row per (sample, step), as in the forward pass.
         kernels::dense_weight_gradient<S::input_width, S::output_width>(value_rows, in.rows, in.stride, dz, stride,
                                                                         g + s.weight_offset, ws.packed_inputs());
