@@ -7,9 +7,11 @@ The model then runs once on a random input so that every step knows PyTorch's sh
 
 Each step is mapped by the tables below:
 
-  MODULES      nn.Module type (exact type: a subclass may have another forward) -> mapper
+  MODULES      nn.Module type (exact type; a subclass that overrides only forward is traced) -> mapper
   FUNCTIONS    function called in forward (F.relu, torch.flatten, ...) -> the module it equals
   METHODS      tensor method called in forward (x.relu(), x.flatten(1), x.view(...)) -> the same
+  STEPS        (kind, function or method) that is no layer but changes how the running value is
+               seen: indexing what an RNN returns, F.pad before a causal Conv1d, transposes
   UNSUPPORTED  module type -> why hinge has no such layer, and what to do instead
 
 so a new layer kind is a new entry. A mapper adds hinge layers and activations to a
