@@ -242,8 +242,9 @@ def main(argv=None):
         parser.add_argument("--type", help="the type alias's name (default: the header's name)")
         parser.add_argument("--namespace", default="", help="a namespace for the generated names")
         parser.add_argument("--input-shape", type=_parse_shape,
-                            help="the input of one sample in PyTorch's order, e.g. 1,28,28 (needed unless the model "
-                                 "starts with nn.Linear)")
+                            help="the input of one sample in PyTorch's order, e.g. 1,28,28, or 256,1 for a sequence "
+                                 "of 256 steps into a batch_first GRU or LSTM (needed unless the model starts with "
+                                 "nn.Linear)")
         parser.add_argument("--weights", help="the safetensors file to write (default: the header's name with "
                                               ".safetensors)")
         parser.add_argument("--no-weights", action="store_true", help="write no safetensors file")

@@ -206,7 +206,7 @@ def network_from_cpp(text):
         elif n == "dense":
             v = numbers()
             stage = builder.add_layer(Dense(v[0]), where)
-            if len(v) > 1 and v[1] != stage.layer.fan_in(stage.input_shape):
+            if len(v) > 1 and v[1] not in (0, stage.layer.fan_in(stage.input_shape)):  # 0: any_width, as g++ prints it
                 raise ExportError(f"{where}: declares {v[1]} inputs, {stage.layer.fan_in(stage.input_shape)} arrive")
         elif n in ("gru", "lstm"):
             v = numbers() + ["all_steps"]
