@@ -107,9 +107,7 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
         const std::size_t samples = rows;
         const std::size_t value_rows = rows * s.positions;  // one row per position
 
-        if constexpr (i == 0 && !opens_network<L>) {
-            // network<> has rejected this network (core/network.hpp): nothing to add to that error.
-        } else if constexpr (dense_layer<L>) {
+        if constexpr (dense_layer<L>) {
             // On a sequence, one row per (sample, step): the same product with more rows.
             kernels::dense_forward<A, S::input_width, S::output_width>(value_rows, in.rows, in.stride,
                                                                         p + s.weight_offset, p + s.bias_offset, y,
@@ -156,8 +154,10 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
             static_assert(std::is_same_v<A, identity>,
                           "flatten: an activation after flatten is not supported (flatten is a copy); put it "
                           "before flatten, where it is fused into the layer that produces the values");
+            // i == 0: network<> has rejected a flatten there (core/network.hpp); no second error here.
+            constexpr std::size_t previous = i == 0 ? 0 : i - 1;
             kernels::flatten_forward<S::input_positions, S::input_shape::channels,
-                                     layout<Net, T>::stages[i - 1].padded_output, Cp>(samples, in.rows, y);
+                                     layout<Net, T>::stages[previous].padded_output, Cp>(samples, in.rows, y);
         } else if constexpr (L::kind == stage_kind::dropout) {
             kernels::dropout_forward<A, Cp>(value_rows, in.rows, y, static_cast<double>(L::rate), training, activation, z);
         } else {
