@@ -25,8 +25,8 @@
 #   package.module:function   the same, importable from PYTHON_PATH
 #   model.safetensors         a file written by hinge or hinge_export (its metadata names the architecture)
 #   model.hinge               a file in hinge's own format
-# INPUT_SHAPE is one sample in PyTorch's order without the batch (1 28 28), needed unless the model
-# starts with nn.Linear. FOLD_BATCH_NORM folds every BatchNorm directly after a Linear or Conv into
+# INPUT_SHAPE is one sample in PyTorch's order without the batch (1 28 28; 256 1 for a sequence of
+# 256 steps into a batch_first GRU or LSTM), needed unless the model starts with nn.Linear. FOLD_BATCH_NORM folds every BatchNorm directly after a Linear or Conv into
 # it (inference only). The PyTorch inputs need a Python 3 that imports torch (Debian: python3-torch);
 # the file inputs need only Python 3. HINGE_EXPORT_PYTHON chooses the interpreter (default: the first
 # of Python3_EXECUTABLE and /usr/bin/python3 that can do the job).

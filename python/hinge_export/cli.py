@@ -109,6 +109,7 @@ def network_of_file(file, fold=False):
         raise ExportError(f"{file.path} has no hinge.architecture metadata, so it does not say which activations sit "
                           "between its layers: export the PyTorch module instead (model.pt, or module:function)")
     network = network_from_description(file.architecture, file.path)
+    network.apply_multilayer_metadata(file.metadata.get("hinge.multilayer_recurrent"), file.path)
     mismatch = first_mismatch(file, network)
     if mismatch:
         raise ExportError(f"{file.path}: {mismatch}")
@@ -170,7 +171,7 @@ def export_command(args):
     text = cpp.header(network, type_name, namespace=args.namespace, dtype=dtype, embed=args.embed,
                       parameters_name=args.parameters_name, source=os.path.basename(args.model),
                       weights_file=weights_name, command=command,
-                      source_file=os.path.basename(source_path) if source_path else None)
+                      source_file=os.path.basename(source_path) if source_path else None, notes=notes)
     for path in (header_path, weights_path, source_path):
         if path and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -181,9 +182,13 @@ def export_command(args):
                                                  parameters_name=args.parameters_name,
                                                  source=os.path.basename(args.model)).encode())
     if weights_path:
-        data = safetensors_bytes(network.safetensors_entries(dtype),
-                                 {"format": "pt", "hinge.architecture": network.description(),
-                                  "hinge.exporter": f"hinge_export {__version__}"})
+        metadata = {"format": "pt", "hinge.architecture": network.description(),
+                    "hinge.exporter": f"hinge_export {__version__}"}
+        if network.multilayer_metadata():
+            # Which stages are the layers of one nn.GRU / nn.LSTM, named "<k>.weight_ih_l1" etc., so
+            # that the type can be regenerated from this file alone.
+            metadata["hinge.multilayer_recurrent"] = network.multilayer_metadata()
+        data = safetensors_bytes(network.safetensors_entries(dtype), metadata)
         write_atomically(weights_path, data)
     if not args.quiet:
         written = ", ".join(p for p in (header_path, source_path, weights_path) if p)
@@ -202,9 +207,18 @@ def describe_command(args):
         return 0
     network, name = network_of_spec(args.against, args.input_shape, args.python_path)
     dtype = {"float32": "F32", "float64": "F64", None: None}[args.dtype]
+    stacks = file.metadata.get("hinge.multilayer_recurrent")
+    how = ""
+    if stacks and not network.multilayer_stacks() and file.architecture == network.description():
+        # A C++ type does not say which of its stages were one multi-layer nn.GRU / nn.LSTM; the file
+        # does, and is loaded with the names that says (as the header the exporter wrote shows).
+        network.apply_multilayer_metadata(stacks, file.path)
+        how = " with " + ", ".join(f"io::multilayer_recurrent_names<Net, {first}, {layers}>()"
+                                   for first, layers in network.multilayer_stacks()) + \
+              " (the file's hinge.multilayer_recurrent metadata)"
     mismatch = first_mismatch(file, network, dtype)
     if mismatch is None:
-        print(f"matches {name}: {network.cpp_type('')}")
+        print(f"matches {name}{how}: {network.cpp_type('')}")
         return 0
     print(f"does not match {name}: {mismatch}")
     return 1
@@ -228,8 +242,9 @@ def main(argv=None):
         parser.add_argument("--type", help="the type alias's name (default: the header's name)")
         parser.add_argument("--namespace", default="", help="a namespace for the generated names")
         parser.add_argument("--input-shape", type=_parse_shape,
-                            help="the input of one sample in PyTorch's order, e.g. 1,28,28 (needed unless the model "
-                                 "starts with nn.Linear)")
+                            help="the input of one sample in PyTorch's order, e.g. 1,28,28, or 256,1 for a sequence "
+                                 "of 256 steps into a batch_first GRU or LSTM (needed unless the model starts with "
+                                 "nn.Linear)")
         parser.add_argument("--weights", help="the safetensors file to write (default: the header's name with "
                                               ".safetensors)")
         parser.add_argument("--no-weights", action="store_true", help="write no safetensors file")

@@ -54,7 +54,8 @@ def _layout_checks(network, type_name, value_type):
     checks = [f"hinge::parameters<{type_name}, {value_type}>::storage_size == {total}"]
     names = {"weight": "weight_offset", "bias": "bias_offset", "shift": "bias_offset", "scale": "scale_offset",
              "slope": "slope_offset", "running_mean": "running_mean_offset",
-             "running_variance": "running_variance_offset"}
+             "running_variance": "running_variance_offset", "weight_ih": "weight_offset",
+             "weight_hh": "recurrent_weight_offset", "bias_ih": "bias_offset", "bias_hh": "recurrent_bias_offset"}
     for i, o in enumerate(offsets):
         for role, offset in o.items():
             checks.append(f"hinge::layout<{type_name}, {value_type}>::stages[{i}].{names[role]} == {offset}")
@@ -70,7 +71,7 @@ def _bits_initialiser(bits, digits):
 
 
 def header(network, type_name, *, namespace="", dtype="F32", embed=None, parameters_name=None, source="",
-           weights_file=None, command=None, source_file=None):
+           weights_file=None, command=None, source_file=None, notes=()):
     """The header's text. embed: None (type only), "header" (parameters inline here) or "source"
     (an extern declaration; source() writes the definition)."""
     check_identifier(type_name, "the type name")
@@ -84,12 +85,28 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
     if command:
         lines.append(f"//   {command}")
     lines += ["//"] + _comment_table(network)
+    if notes:
+        lines += ["//", "// Notes:"] + [f"//   {note}" for note in notes]
     if weights_file:
-        lines += ["//",
-                  f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table and this",
-                  "// architecture in its metadata, which load_safetensors checks:",
-                  f"//   hinge::io::load_safetensors(*params, \"{weights_file}\");   // params: "
-                  f"hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
+        stacks = network.multilayer_stacks()
+        if stacks:
+            first, layers = stacks[0]
+            lines += ["//",
+                      f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table, the stages "
+                      f"{first} to {first + layers - 1}",
+                      f"// named as the one {layers}-layer PyTorch module they came from "
+                      "(io::multilayer_recurrent_names), and this",
+                      "// architecture in its metadata, which load_safetensors checks:",
+                      f"//   hinge::io::load_safetensors(*params, \"{weights_file}\",",
+                      f"//                               {{hinge::io::multilayer_recurrent_names<{type_name}, {first}, "
+                      f"{layers}{'' if dtype == 'F32' else ', double'}>()}});",
+                      f"//   // params: hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
+        else:
+            lines += ["//",
+                      f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table and this",
+                      "// architecture in its metadata, which load_safetensors checks:",
+                      f"//   hinge::io::load_safetensors(*params, \"{weights_file}\");   // params: "
+                      f"hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
     if embed:
         lines += ["//", f"// {parameters_name}: the same parameters compiled in (read-only data, constant-initialised):",
                   "// no file, no I/O, no allocation. Copy it to train further: "
@@ -104,6 +121,7 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
               "#include <hinge/io/architecture.hpp>", "#include <hinge/layers/batch_norm.hpp>",
               "#include <hinge/layers/convolution.hpp>", "#include <hinge/layers/dense.hpp>",
               "#include <hinge/layers/dropout.hpp>", "#include <hinge/layers/flatten.hpp>",
+              "#include <hinge/layers/gru.hpp>", "#include <hinge/layers/lstm.hpp>",
               "#include <hinge/layers/pooling.hpp>", ""]
     if namespace:
         lines += [f"namespace {namespace} {{", ""]

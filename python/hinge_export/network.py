@@ -1,8 +1,8 @@
 """hinge's side of the exporter: a network as hinge plans it, with no PyTorch in sight.
 
 A `Network` is what `hinge::network<...>` is in C++: an input shape and a list of stages, each a
-stage layer (dense, convolution, batch_norm, pooling, flatten, dropout) with the element-wise
-activation fused into it. From it this module computes, the way include/hinge/ does:
+stage layer (dense, convolution, recurrent, batch_norm, pooling, flatten, dropout) with the
+element-wise activation fused into it. From it this module computes, the way include/hinge/ does:
 
   - the C++ type (`Network.cpp_type`),
   - `io::architecture_description<Net>` (`Network.description`), which the generated header
@@ -136,6 +136,8 @@ def window_span(kernel, dilation):
 def window_output(n, kernel, stride, dilation, padding):
     if padding == "same":
         return (n + stride - 1) // stride
+    if padding == "causal":
+        return n if stride == 1 else 0
     span = window_span(kernel, dilation)
     return 0 if n < span else (n - span) // stride + 1
 
@@ -143,6 +145,8 @@ def window_output(n, kernel, stride, dilation, padding):
 def window_padding_before(n, kernel, stride, dilation, padding):
     if padding == "valid":
         return 0
+    if padding == "causal":
+        return window_span(kernel, dilation) - 1
     out = window_output(n, kernel, stride, dilation, padding)
     needed = (out - 1) * stride + window_span(kernel, dilation)
     return (needed - n) // 2 if needed > n else 0
@@ -163,13 +167,25 @@ class Layer:
     kind = ""
     affine = False
     normalization = False
+    recurrent = False
+    accepts_activation = True
     modules = 1  # torch.nn.Sequential numbers it takes (tensor_table's module count)
+
+    @property
+    def opens_network(self):
+        # core/network.hpp: the first stage is dense, a convolution or a recurrent layer.
+        return self.affine or self.recurrent
 
     def output_shape(self, shape):
         return shape
 
     def fan_in(self, shape):
         return 0
+
+    def works_per_step(self, shape_in, shape_out):
+        # runtime/stream.hpp, detail::works_per_step: the stage runs one step at a time with the
+        # result it has over the whole sequence.
+        return len(shape_in) == 2 and len(shape_out) == 2 and self.kind in ("dense", "batch_norm", "dropout")
 
     def __eq__(self, other):
         return type(self) is type(other) and vars(self) == vars(other)
@@ -186,13 +202,15 @@ class Dense(Layer):
         self.width = int(width)
 
     def output_shape(self, shape):
-        if len(shape) != 1:
-            raise ExportError(f"hinge's dense needs a flat vector, and the value arriving here has the shape "
-                              f"{torch_shape_text(shape)}; put a Flatten (or a global average pooling) before it")
-        return (self.width,)
+        if len(shape) == 3:
+            raise ExportError(f"hinge's dense needs a flat vector (or a sequence, applied per step), and the value "
+                              f"arriving here has the shape {torch_shape_text(shape)}; put a Flatten (or a global "
+                              "average pooling) before it")
+        # On a sequence <L, C>: the same W and b at every step, as nn.Linear on the last dimension.
+        return (shape[0], self.width) if len(shape) == 2 else (self.width,)
 
     def fan_in(self, shape):
-        return size(shape)
+        return channels(shape)
 
     def describe(self, shape):
         return "dense "
@@ -206,7 +224,7 @@ class Convolution(Layer):
     affine = True
 
     def __init__(self, rank, filters, kernel, stride=1, padding="same", dilation=1):
-        assert rank in (1, 2) and padding in ("same", "valid")
+        assert rank in (1, 2) and padding in ("same", "valid", "causal")
         self.rank, self.filters, self.kernel, self.stride = rank, int(filters), int(kernel), int(stride)
         self.padding, self.dilation = padding, int(dilation)
 
@@ -222,11 +240,17 @@ class Convolution(Layer):
             wanted = "an image [C, H, W]" if self.rank == 2 else "a sequence [C, L]"
             raise ExportError(f"hinge's {name} needs {wanted}, and the value arriving here has the shape "
                               f"{torch_shape_text(shape)}")
+        if self.padding == "causal" and (self.rank != 1 or self.stride != 1):
+            raise ExportError(f"hinge's causal padding is for conv1d with stride 1 (one output per input step), and "
+                              f"this is {name} with stride {self.stride}")
         g = self.geometry(shape)
         if g.out_height == 0 or g.out_width == 0:
             raise ExportError(f"the kernel ({window_span(self.kernel, self.dilation)} positions with the dilation) "
                               f"is larger than the arriving value {torch_shape_text(shape)}")
         return (g.out_height, g.out_width, self.filters) if self.rank == 2 else (g.out_width, self.filters)
+
+    def works_per_step(self, shape_in, shape_out):
+        return self.padding == "causal"
 
     def fan_in(self, shape):
         return self.kernel ** self.rank * channels(shape)
@@ -240,6 +264,42 @@ class Convolution(Layer):
     def cpp(self, ns):
         return (f"{ns}conv{self.rank}d<{self.filters}, {self.kernel}, {self.stride}, {ns}padding::{self.padding}, "
                 f"{self.dilation}>")
+
+
+class Recurrent(Layer):
+    """gru<Hidden, returns> and lstm<Hidden, returns> (layers/gru.hpp, lstm.hpp, recurrent.hpp):
+    PyTorch's gate order and both bias vectors; returns "all_steps" (every h_t, nn.GRU's output) or
+    "last_step" (h_{L-1} only)."""
+    kind = "recurrent"
+    recurrent = True
+    accepts_activation = False  # its output is the state the next step reads (layers/recurrent.hpp)
+    GATES = {"gru": 3, "lstm": 4}
+
+    def __init__(self, cell, hidden, returns="all_steps"):
+        assert cell in self.GATES and returns in ("all_steps", "last_step")
+        self.cell, self.hidden, self.returns = cell, int(hidden), returns
+
+    @property
+    def gates(self):
+        return self.GATES[self.cell]
+
+    def output_shape(self, shape):
+        if len(shape) != 2:
+            raise ExportError(f"hinge's {self.cell} needs a sequence [L, C] (batch_first), and the value arriving "
+                              f"here has the shape {torch_shape_text(shape)}")
+        return (shape[0], self.hidden) if self.returns == "all_steps" else (self.hidden,)
+
+    def fan_in(self, shape):
+        return channels(shape)
+
+    def works_per_step(self, shape_in, shape_out):
+        return self.returns == "all_steps"
+
+    def describe(self, shape):
+        return f"{self.cell}({'all steps' if self.returns == 'all_steps' else 'last step'}) "
+
+    def cpp(self, ns):
+        return f"{ns}{self.cell}<{self.hidden}" + (f", {ns}returns::last_step>" if self.returns == "last_step" else ">")
 
 
 class BatchNorm(Layer):
@@ -438,7 +498,11 @@ class Stage:
     origin: str = ""              # where it came from, for comments and messages ("'0' nn.Linear(784, 256)")
     activation_origin: str = ""
     tensors: dict = field(default_factory=dict)  # role -> Tensor: weight, bias, scale, shift, running_mean,
-    #                                              running_variance, slope; plus "num_batches_tracked" (int)
+    #                                              running_variance, slope, and weight_ih, weight_hh, bias_ih,
+    #                                              bias_hh (recurrent); plus "num_batches_tracked" (int)
+    # Recurrent stages: the layer's index inside a multi-layer nn.GRU / nn.LSTM (its tensors are
+    # "<k>.weight_ih_l<torch_layer>" of that module, io::multilayer_recurrent_names); 0 otherwise.
+    torch_layer: int = 0
 
 
 @dataclass
@@ -455,6 +519,10 @@ class Slot:
     fan_in: int
     panel: int
     order: tuple       # (positions, channels): PyTorch's index -> hinge's inside a row
+    # Recurrent tensors: PyTorch's row o (gate o // gate_rows, unit o % gate_rows) is column
+    # o // gate_rows * gate_stride + o % gate_rows (each gate padded to panels); 0: o itself.
+    gate_rows: int = 0
+    gate_stride: int = 0
 
     @property
     def count(self):
@@ -464,11 +532,14 @@ class Slot:
         p, c = self.order
         return k % p * c + k // p
 
+    def column(self, o):
+        return o if self.gate_rows == 0 else o // self.gate_rows * self.gate_stride + o % self.gate_rows
+
     def element(self, k):
         if self.fan_in == 0:
-            return self.offset + self.hinge_index(k)
+            return self.offset + (self.hinge_index(k) if self.gate_rows == 0 else self.column(k))
         o, i = divmod(k, self.fan_in)
-        i = self.hinge_index(i)
+        o, i = self.column(o), self.hinge_index(i)
         return self.offset + o // self.panel * (self.fan_in * self.panel) + i * self.panel + o % self.panel
 
 
@@ -480,6 +551,10 @@ class Network:
     def __init__(self, input_shape, stages):
         self.input_shape = tuple(input_shape)
         self.stages = stages
+        # How PyTorch holds a sequence input (torch_mapping.py): "channels_first" [N, C, L] or
+        # "channels_last" [N, L, C]; None when unknown or not a sequence.
+        self.torch_input_order = None
+        self.torch_output_order = None  # the same for a sequence output
 
     @property
     def output_shape(self):
@@ -507,15 +582,26 @@ class Network:
     def parameter_count(self):
         return sum(t.count for t in self.tensor_table(4))
 
-    # core/layout.hpp: trainable tensors stage by stage (weight or scale, bias or shift, slope),
-    # then the running statistics of every batch_norm stage.
+    # core/layout.hpp: trainable tensors stage by stage (weight or scale, bias or shift, slope;
+    # recurrent: W_ih, W_hh, b_ih, b_hh, gate-major with each gate padded to panels), then the
+    # running statistics of every batch_norm stage.
     def layout(self, itemsize):
         panel = 64 // itemsize
         offsets, trainable = [], 0
         for s in self.stages:
             o = {}
             padded = round_up(channels(s.output_shape), panel)
-            if s.layer.affine:
+            if s.layer.recurrent:
+                gate_width = s.layer.gates * padded
+                o["weight_ih"] = trainable
+                trainable += channels(s.input_shape) * gate_width
+                o["weight_hh"] = trainable
+                trainable += s.layer.hidden * gate_width
+                o["bias_ih"] = trainable
+                trainable += gate_width
+                o["bias_hh"] = trainable
+                trainable += gate_width
+            elif s.layer.affine:
                 o["weight"] = trainable
                 trainable += s.layer.fan_in(s.input_shape) * padded
             elif s.layer.normalization:
@@ -539,7 +625,47 @@ class Network:
     def storage_size(self, itemsize):
         return self.layout(itemsize)[2]
 
-    # io::tensor_table<Net, T>()
+    def multilayer_stacks(self):
+        """(first stage, layers) of every multi-layer nn.GRU / nn.LSTM: the arguments of
+        io::multilayer_recurrent_names<Net, First, Layers>, which names the file's tensors."""
+        stacks = []
+        for i, s in enumerate(self.stages):
+            if s.torch_layer > 0:
+                if s.torch_layer == 1:
+                    stacks.append([i - 1, 1])
+                stacks[-1][1] += 1
+        return [tuple(x) for x in stacks]
+
+    def multilayer_metadata(self):
+        """The metadata value that records multilayer_stacks() in a file ("first,layers;..."), or None."""
+        stacks = self.multilayer_stacks()
+        return ";".join(f"{first},{layers}" for first, layers in stacks) if stacks else None
+
+    def apply_multilayer_metadata(self, text, source="the file"):
+        """Marks the stages that a file's "hinge.multilayer_recurrent" metadata names as one module's layers."""
+        for part in (text or "").split(";"):
+            if not part:
+                continue
+            try:
+                first, layers = (int(x) for x in part.split(","))
+            except ValueError:
+                raise ExportError(f"{source}: the metadata hinge.multilayer_recurrent = '{text}' is not "
+                                  "'first,layers;...'") from None
+            stages = self.stages[first:first + layers]
+            if layers < 2 or len(stages) != layers or not all(s.layer.recurrent and s.layer.cell == stages[0].layer.cell
+                                                              for s in stages):
+                raise ExportError(f"{source}: the metadata hinge.multilayer_recurrent = '{text}' does not name "
+                                  "consecutive recurrent stages of one kind")
+            for k, s in enumerate(stages):
+                s.torch_layer = k
+
+    def streams(self):
+        """Whether hinge::stream<Net> runs it (runtime/stream.hpp: a sequence input, every stage per step)."""
+        return len(self.input_shape) == 2 and all(s.layer.works_per_step(s.input_shape, s.output_shape)
+                                                  for s in self.stages)
+
+    # io::tensor_table<Net, T>(), with the names of io::multilayer_recurrent_names for the layers
+    # of a multi-layer nn.GRU / nn.LSTM ("<k>.weight_ih_l1", later modules numbered down).
     def tensor_table(self, itemsize):
         panel = 64 // itemsize
         offsets = self.layout(itemsize)[0]
@@ -559,7 +685,19 @@ class Network:
                 table.append(Slot(f"stage{i}.{role}", torch_name, role, i, module, (out,), trainable,
                                   offsets[i][role], 0, 1, leaving))
 
-            if s.layer.affine:
+            if s.layer.recurrent:
+                rows = s.layer.gates * out
+                first = module - 1 if s.torch_layer > 0 else module
+                stride = round_up(out, panel)
+                for role, fan_in in (("weight_ih", channels(s.input_shape)), ("weight_hh", out)):
+                    table.append(Slot(f"stage{i}.{role}", f"{first}.{role}_l{s.torch_layer}", role, i, first,
+                                      (rows, fan_in), True, offsets[i][role], fan_in, panel, (1, 1), out, stride))
+                for role in ("bias_ih", "bias_hh"):
+                    table.append(Slot(f"stage{i}.{role}", f"{first}.{role}_l{s.torch_layer}", role, i, first,
+                                      (rows,), True, offsets[i][role], 0, 1, (1, 1), out, stride))
+                if s.torch_layer > 0:
+                    continue  # the same nn.GRU / nn.LSTM module as the stage before: no number of its own
+            elif s.layer.affine:
                 fan_in = s.layer.fan_in(s.input_shape)
                 if s.layer.kind == "convolution":
                     g = s.layer.geometry(s.input_shape)
@@ -668,11 +806,11 @@ class Builder:
         self.last_activation_origin = ""
 
     def add_layer(self, layer, origin="", tensors=None):
-        if not self.stages and not layer.affine:
+        if not self.stages and not layer.opens_network:
             # core/network.hpp rejects it too; say it in PyTorch's terms.
-            raise ExportError(f"{origin + ': ' if origin else ''}hinge networks start with a dense or convolution "
-                              "layer (pooling, flatten, dropout and batch_norm of the raw input are not supported: "
-                              "do them to the data beforehand)")
+            raise ExportError(f"{origin + ': ' if origin else ''}hinge networks start with a dense, convolution or "
+                              "recurrent layer (pooling, flatten, dropout and batch_norm of the raw input are not "
+                              "supported: do them to the data beforehand)")
         try:
             out = layer.output_shape(self.shape)
         except ExportError as e:
@@ -691,6 +829,11 @@ class Builder:
             raise ExportError(f"{where}a second activation directly after {last.activation_origin or last.activation.name}; "
                               "hinge fuses exactly one activation into each layer, so two in a row need a layer "
                               "between them")
+        if not last.layer.accepts_activation:
+            raise ExportError(f"{where}an activation directly after {last.origin or last.layer.cell}; the output of "
+                              f"hinge's {last.layer.cell} is its hidden state, which the next step reads, so an "
+                              "activation cannot be fused into it: put a layer between them (a Linear, which hinge "
+                              "applies per step), or leave the activation out")
         if last.layer.kind == "flatten":
             raise ExportError(f"{where}an activation directly after Flatten ({last.origin}); hinge's flatten is a copy "
                               "that carries no activation: put the activation before the Flatten (an element-wise "

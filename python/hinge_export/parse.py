@@ -5,7 +5,7 @@ type spellings (hinge::network<...>), for regenerating a header from a parameter
 import re
 
 from .network import (ACTIVATIONS, IDENTITY, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten,
-                      GlobalAvgPool, Pool, bits_f32, shape_text, size)
+                      GlobalAvgPool, Pool, Recurrent, bits_f32, shape_text)
 
 __all__ = ["network_from_description", "network_from_cpp"]
 
@@ -13,10 +13,22 @@ __all__ = ["network_from_description", "network_from_cpp"]
 # ---- from an architecture description ----------------------------------------------------------
 
 _SHAPE = r"(\d+|<[\d,]+>)"
-_GEOMETRY = r"\(kernel (\d+)x(\d+) stride (\d+)x(\d+) dilation (\d+)x(\d+) pad (\d+)x(\d+)\) "
-_STAGE = re.compile(r"^(dense |convolution" + _GEOMETRY + r"|batch_norm\(momentum (0x[0-9a-f]{8}), epsilon "
-                    r"(0x[0-9a-f]{8})\) |(max|avg)_pool" + _GEOMETRY + r"|flatten |dropout\((0x[0-9a-f]{8})\) )" +
-                    _SHAPE + "->" + _SHAPE + r" (\w+)(?:\((\w+) (0x[0-9a-f]{8})\))?$")
+
+
+def _geometry(prefix):
+    return (r"\(kernel (?P<{0}kh>\d+)x(?P<{0}kw>\d+) stride (?P<{0}sh>\d+)x(?P<{0}sw>\d+) "
+            r"dilation (?P<{0}dh>\d+)x(?P<{0}dw>\d+) pad (?P<{0}pt>\d+)x(?P<{0}pl>\d+)\) ").format(prefix)
+
+
+_HEX = r"0x[0-9a-f]{8}"
+_STAGE = re.compile(
+    r"^(?P<kind>dense |convolution" + _geometry("c") +
+    r"|batch_norm\(momentum (?P<momentum>" + _HEX + r"), epsilon (?P<epsilon>" + _HEX + r")\) "
+    r"|(?P<reduction>max|avg)_pool" + _geometry("p") +
+    r"|(?P<cell>gru|lstm)\((?P<returns>all steps|last step)\) "
+    r"|flatten |dropout\((?P<rate>" + _HEX + r")\) )"
+    r"(?P<shape_in>\d+|<[\d,]+>)->(?P<shape_out>\d+|<[\d,]+>) "
+    r"(?P<activation>\w+)(?:\((?P<key>\w+) (?P<value>" + _HEX + r")\))?$")
 
 
 def _parse_shape(text):
@@ -47,24 +59,22 @@ def network_from_description(description, source="the description"):
         m = _STAGE.match(part)
         if not m:
             raise ExportError(f"{source}: stage {i} ('{part}') is not a stage hinge describes")
-        g = [int(x) for x in m.groups()[1:9]] if m.group(2) else [int(x) for x in m.groups()[12:20]] \
-            if m.group(12) else None
-        kind = m.group(1)
-        shape_in, shape_out = _parse_shape(m.group(22)), _parse_shape(m.group(23))
+        kind = m.group("kind")
+        shape_in, shape_out = _parse_shape(m.group("shape_in")), _parse_shape(m.group("shape_out"))
         if shape_in != builder.shape:
             raise ExportError(f"{source}: stage {i} takes {shape_text(shape_in)}, but the stage before gives "
                               f"{shape_text(builder.shape)}")
         if kind == "dense ":
-            layer = Dense(shape_out[0])
+            layer = Dense(shape_out[-1])
         elif kind.startswith("convolution"):
-            kh, kw, sh, sw, dh, dw = g[:6]
+            kh, kw, sh, sw, dh, dw = (int(m.group("c" + k)) for k in ("kh", "kw", "sh", "sw", "dh", "dw"))
             rank = len(shape_in) - 1
             if rank not in (1, 2) or (rank == 2 and (kh != kw or sh != sw or dh != dw)):
                 raise ExportError(f"{source}: stage {i} ('{part}') is no conv1d or conv2d hinge has")
             # The padding that reproduces the description: same and valid agree for 1x1 kernels;
-            # then same, hinge's default, is written.
+            # then same, hinge's default, is written (causal pads before the sequence only).
             layer = None
-            for padding in ("same", "valid"):
+            for padding in ("same", "valid", "causal"):
                 candidate = Convolution(rank, shape_out[-1], kw, sw, padding, dw)
                 try:
                     fits = candidate.output_shape(shape_in) == shape_out
@@ -74,24 +84,27 @@ def network_from_description(description, source="the description"):
                     layer = candidate
                     break
             if layer is None:
-                raise ExportError(f"{source}: stage {i} ('{part}') has a padding that is neither same nor valid")
+                raise ExportError(f"{source}: stage {i} ('{part}') has a padding that is neither same, valid nor "
+                                  "causal")
         elif kind.startswith("batch_norm"):
-            layer = BatchNorm(bits_f32(int(m.group(10), 16)), bits_f32(int(m.group(11), 16)))
-        elif m.group(12):
-            reduction = m.group(12)
+            layer = BatchNorm(bits_f32(int(m.group("momentum"), 16)), bits_f32(int(m.group("epsilon"), 16)))
+        elif m.group("reduction"):
             if len(shape_out) == 1 and len(shape_in) > 1:
                 layer = GlobalAvgPool()
             else:
-                layer = Pool(reduction, len(shape_in) - 1, g[1])
+                layer = Pool(m.group("reduction"), len(shape_in) - 1, int(m.group("pkw")))
+        elif m.group("cell"):
+            layer = Recurrent(m.group("cell"), shape_out[-1],
+                              "all_steps" if m.group("returns") == "all steps" else "last_step")
         elif kind == "flatten ":
             layer = Flatten()
         else:
-            layer = Dropout(bits_f32(int(m.group(21), 16)))
+            layer = Dropout(bits_f32(int(m.group("rate"), 16)))
         stage = builder.add_layer(layer, f"stage {i}")
         if stage.layer.describe(shape_in) != part[:len(stage.layer.describe(shape_in))] or \
                 stage.output_shape != shape_out:
             raise ExportError(f"{source}: stage {i} ('{part}') is not a layer hinge would describe this way")
-        activation = activation_from(m.group(24), m.group(25), m.group(26))
+        activation = activation_from(m.group("activation"), m.group("key"), m.group("value"))
         if activation != IDENTITY:
             builder.add_activation(activation, f"stage {i}")
     network = builder.network()
@@ -182,7 +195,8 @@ def network_from_cpp(text):
     builder = Builder(tuple(int(_number(a, "input")) for a in first[1]))
     for n, a in expand(args[1:]):
         a = a or []
-        numbers = lambda: [_number(x, n) if x[0] not in ("same", "valid") else x[0] for x in a]  # noqa: E731
+        names = ("same", "valid", "causal", "all_steps", "last_step")
+        numbers = lambda: [_number(x, n) if x[0] not in names else x[0] for x in a]  # noqa: E731
         where = f"{n}<...>" if a else n
         if n in ACTIVATIONS or n in ("leaky_relu", "elu", "noisy_relu"):
             act = ACTIVATIONS[n]
@@ -192,8 +206,11 @@ def network_from_cpp(text):
         elif n == "dense":
             v = numbers()
             stage = builder.add_layer(Dense(v[0]), where)
-            if len(v) > 1 and v[1] not in (0, size(stage.input_shape)):
-                raise ExportError(f"{where}: declares {v[1]} inputs, {size(stage.input_shape)} arrive")
+            if len(v) > 1 and v[1] not in (0, stage.layer.fan_in(stage.input_shape)):  # 0: any_width, as g++ prints it
+                raise ExportError(f"{where}: declares {v[1]} inputs, {stage.layer.fan_in(stage.input_shape)} arrive")
+        elif n in ("gru", "lstm"):
+            v = numbers() + ["all_steps"]
+            builder.add_layer(Recurrent(n, v[0], v[1]), where)
         elif n in ("conv1d", "conv2d"):
             v = numbers() + [None] * 5
             builder.add_layer(Convolution(int(n[4]), v[0], v[1], v[2] or 1, v[3] or "same", v[4] or 1), where)

@@ -7,18 +7,36 @@ The model then runs once on a random input so that every step knows PyTorch's sh
 
 Each step is mapped by the tables below:
 
-  MODULES      nn.Module type (exact type: a subclass may have another forward) -> mapper
+  MODULES      nn.Module type (exact type; a subclass that overrides only forward is traced) -> mapper
   FUNCTIONS    function called in forward (F.relu, torch.flatten, ...) -> the module it equals
   METHODS      tensor method called in forward (x.relu(), x.flatten(1), x.view(...)) -> the same
+  STEPS        (kind, function or method) that is no layer but changes how the running value is
+               seen: indexing what an RNN returns, F.pad before a causal Conv1d, transposes
   UNSUPPORTED  module type -> why hinge has no such layer, and what to do instead
 
-so a new layer kind is a new entry (the sequence layers of issue 13 will be). A mapper adds
-hinge layers and activations to a `network.Builder`, which threads hinge's shape and applies
-hinge's grouping rules; after each step hinge's shape must equal PyTorch's. Whatever cannot be
-mapped exactly raises ExportError naming the step's path, its module or function, and what hinge
-supports instead: the exporter never writes a network that computes something else.
+so a new layer kind is a new entry. A mapper adds hinge layers and activations to a
+`network.Builder`, which threads hinge's shape and applies hinge's grouping rules; after each step
+hinge's shape must equal PyTorch's. Whatever cannot be mapped exactly raises ExportError naming
+the step's path, its module or function, and what hinge supports instead: the exporter never
+writes a network that computes something else.
+
+Sequences. hinge's values are channels last (a sequence is <L, C>), PyTorch's are laid out as the
+model chooses: nn.Conv1d and the 1-D pooling and batch norm read [N, C, L], nn.GRU / nn.LSTM
+(batch_first=True) and nn.Linear read [N, L, C], and the model transposes between them. So the
+mapping keeps the layout of the running value (`Mapping.order`: "channels_first" or
+"channels_last"), starting from the one its first layout-reading step implies, flipped by every
+transpose (which maps to nothing in hinge); a layer that reads the other layout is refused, and
+hinge's shape is compared with PyTorch's in the current layout. nn.GRU / nn.LSTM return
+(output, state): the steps that pick a part of it (`out, _ = rnn(x)`, `rnn(x)[0]`, `out[:, -1]`,
+`h_n[-1]`) are followed by a small state machine (`Mapping.recurrent_value`), and taking the last
+step is hinge's returns::last_step. A causal convolution is F.pad(x, ((K-1)*D, 0)) (or
+nn.ConstantPad1d) directly before an nn.Conv1d with padding=0. A subclass of a mapped module that
+overrides nothing but forward (e.g. a GRU whose forward keeps the output, or a Conv1d that pads
+before calling super().forward) is traced: its call of the base class's forward becomes the step.
 """
 
+import dis
+import inspect
 import operator
 
 import torch
@@ -27,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .network import (ACTIVATIONS, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten, GlobalAvgPool,
-                      Pool, Tensor, channels, elu, fold_batch_norm, from_torch_shape, leaky_relu, size,
+                      Pool, Recurrent, Tensor, channels, elu, fold_batch_norm, from_torch_shape, leaky_relu, size,
                       torch_shape_text)
 
 # ---- the chain -----------------------------------------------------------------------------------
@@ -36,24 +54,32 @@ from .network import (ACTIVATIONS, BatchNorm, Builder, Convolution, Dense, Dropo
 def module_text(m):
     cls = type(m)
     prefix = "nn." if cls.__module__.startswith("torch.nn") else cls.__module__ + "."
-    extra = m.extra_repr() if cls.__module__.startswith("torch.nn") else ""
+    # A subclass of a mapped module shows its base's settings (nn.GRU's sizes, a Conv1d's kernel).
+    extra = m.extra_repr() if cls.__module__.startswith("torch.nn") or _mapped_base(cls) else ""
     return f"{prefix}{cls.__qualname__}({extra})"
 
 
 class Step:
     """One call in the model's forward, on the value the step before computed."""
 
-    def __init__(self, kind, path, target, args=(), kwargs=None):
+    def __init__(self, kind, path, target, args=(), kwargs=None, module_type=None):
         self.kind = kind        # "module", "function" or "method"
         self.path = path        # the module's qualified name, or the torch.fx node's name
         self.target = target    # the module, the function, or the method's name
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
+        # The type whose table entry maps a module: its own, or for a traced subclass (its call of
+        # super().forward) the mapped base class.
+        self.module_type = module_type or (type(target) if kind == "module" else None)
         self.torch_in = self.torch_out = None  # per-sample shapes, PyTorch's order
 
     def label(self):
         if self.kind == "module":
+            if self.module_type is not type(self.target):
+                return f"'{self.path}' {module_text(self.target)} (its nn.{self.module_type.__name__}.forward)"
             return f"'{self.path}' {module_text(self.target)}"
+        if self.kind == "function" and self.target is operator.getitem and self.args:
+            return f"indexing [{_index_text(self.args[0])}] at node '{self.path}'"
         if self.kind == "function":
             name = getattr(self.target, "__name__", str(self.target))
             module = getattr(self.target, "__module__", None) or "torch"
@@ -62,6 +88,16 @@ class Step:
 
     def what(self):
         return {"module": "module", "function": "function call", "method": "method call"}[self.kind]
+
+
+def _index_text(index):
+    """An index as Python writes it: [:, -1], [0]."""
+    def one(i):
+        if isinstance(i, slice):
+            text = ":".join("" if v is None else str(v) for v in (i.start, i.stop))
+            return text + (f":{i.step}" if i.step is not None else "")
+        return "..." if i is Ellipsis else repr(i)
+    return ", ".join(one(i) for i in index) if isinstance(index, tuple) else one(index)
 
 
 def steps_of_sequential(seq, prefix=""):
@@ -88,18 +124,97 @@ def _is_size_node(node, size_nodes):
     return node.op == "call_function" and node.target is operator.getitem and node.args[0] in size_nodes
 
 
+# What a subclass of a mapped module may define besides forward and still be traced: its forward
+# then calls the base class's forward, which computes exactly what the table maps.
+_HARMLESS_OVERRIDES = {"forward", "__init__", "__module__", "__qualname__", "__doc__", "__annotations__", "__dict__",
+                       "__weakref__", "__firstlineno__", "__static_attributes__", "__classcell__", "extra_repr",
+                       "__orig_bases__", "__parameters__"}
+
+
+def _mapped_base(cls):
+    """The mapped module type that cls strictly derives from (nn.GRU for a subclass of nn.GRU), or None."""
+    if cls in MODULES or any(issubclass(cls, t) for t in UNSUPPORTED):
+        return None
+    return next((c for c in cls.__mro__[1:] if c in MODULES), None)
+
+
+def _overrides(cls, base):
+    """What cls (or a class between it and base) defines besides forward, __init__ and the like."""
+    names = set()
+    for c in cls.__mro__:
+        if c is base:
+            break
+        names |= {n for n in vars(c) if n not in _HARMLESS_OVERRIDES}
+    return sorted(names)
+
+
+def _traced_base(m):
+    """The base class whose forward a traced subclass calls, for a subclass that overrides only forward."""
+    base = _mapped_base(type(m))
+    return base if base is not None and not _overrides(type(m), base) else None
+
+
+class _Proxy(torch.fx.Proxy):
+    """torch.fx's Proxy with the unpacking of a traced value (`out, _ = rnn(x)`, `_, (h, c) =
+    lstm(x)`) found on Python 3.11 too: torch.fx 1.13 looks the UNPACK_SEQUENCE instruction up at
+    index f_lasti // 2, which the inline caches of 3.11 shift; the instruction at offset f_lasti is
+    the one that runs."""
+
+    def __iter__(self):
+        frame = inspect.currentframe().f_back
+        instruction = next((i for i in dis.get_instructions(frame.f_code) if i.offset == frame.f_lasti), None)
+        if instruction is not None and instruction.opname == "UNPACK_SEQUENCE":
+            return (self[i] for i in range(instruction.argval))
+        return self.tracer.iter(self)
+
+
 class _Tracer(torch.fx.Tracer):
-    """torch.fx's tracer, which also keeps subclasses of the mapped and refused module types whole,
-    so that they are refused by name instead of traced into."""
+    """torch.fx's tracer, which keeps subclasses of the refused module types (and subclasses of mapped
+    ones that override more than forward) whole, so that they are refused by name instead of traced
+    into; traces the forward of a subclass of a mapped module with its base class's forward as one
+    call_module node (node.meta["hinge_base_forward"] = the base); and unpacks tuples (_Proxy)."""
 
     def is_leaf_module(self, m, qualified_name):
+        if _traced_base(m) is not None:
+            return False
         return super().is_leaf_module(m, qualified_name) or isinstance(m, tuple(MODULES) + tuple(UNSUPPORTED))
+
+    def call_module(self, m, forward, args, kwargs):
+        base = _traced_base(m)
+        if base is None:
+            return super().call_module(m, forward, args, kwargs)
+        path, tracer = self.path_of_module(m), self
+        own, original = "forward" in vars(base), base.forward
+
+        def base_forward(module, *a, **k):
+            if module is not m:
+                return original(module, *a, **k)
+            proxy = tracer.create_proxy("call_module", path, a, k)
+            proxy.node.meta["hinge_base_forward"] = base
+            return proxy
+
+        base.forward = base_forward  # while m's own forward runs; the class is restored below
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            if own:
+                base.forward = original
+            else:
+                del base.forward
+
+    def proxy(self, node):
+        return _Proxy(node, self)
 
 
 def steps_of_fx(model):
     try:
         tracer = _Tracer()
         graph_module = torch.fx.GraphModule(model, tracer.trace(model))
+        # Values computed and never used (the `_` of `out, _ = rnn(x)`) are not part of the chain.
+        graph_module.graph.eliminate_dead_code()
+        graph_module.recompile()
+    except ExportError:
+        raise
     except Exception as e:  # noqa: BLE001 (torch.fx raises many kinds)
         raise ExportError(f"the model ({module_text(model)}) is not a plain nn.Sequential, and torch.fx cannot trace "
                           f"its forward: {type(e).__name__}: {e}. The exporter maps nn.Sequential models and models "
@@ -140,7 +255,8 @@ def steps_of_fx(model):
             raise ExportError(f"the value '{current.name}' is used by {users}: the forward branches, and the exporter "
                               "maps a chain of layers only (write residual blocks by hand: hinge::residual<...>)")
         if node.op == "call_module":
-            steps.append(Step("module", node.target, graph_module.get_submodule(node.target)))
+            steps.append(Step("module", node.target, graph_module.get_submodule(node.target),
+                              node.args[1:], node.kwargs, node.meta.get("hinge_base_forward")))
         else:
             kind = "function" if node.op == "call_function" else "method"
             steps.append(Step(kind, node.name, node.target, node.args[1:], node.kwargs))
@@ -151,7 +267,12 @@ def steps_of_fx(model):
 
 class _ShapeRecorder(torch.fx.Interpreter):
     def run_node(self, n):
-        result = super().run_node(n)
+        base = n.meta.get("hinge_base_forward")
+        if base is not None:  # a traced subclass's call of its base class's forward
+            args, kwargs = self.fetch_args_kwargs_from_env(n)
+            result = base.forward(self.module.get_submodule(n.target), *args, **kwargs)
+        else:
+            result = super().run_node(n)
         if isinstance(result, torch.Tensor):
             n.meta["hinge_shape"] = tuple(result.shape[1:])
         return result
@@ -187,9 +308,40 @@ def record_shapes(model, steps, graph_module, input_shape, dtype):
 class Mapping:
     """The state of a mapping: the Builder, the tensors' dtype, the notes for the user."""
 
-    def __init__(self, builder, dtype):
+    def __init__(self, builder, dtype, order="channels_first"):
         self.builder, self.dtype, self.notes = builder, dtype, []
         self.pending_global_pool = None  # an AdaptiveAvgPool(1) step waiting for its Flatten
+        # PyTorch's layout of the running value when it is a sequence: "channels_first" [N, C, L]
+        # (what nn.Conv1d reads) or "channels_last" [N, L, C] (nn.GRU with batch_first, nn.Linear).
+        self.order = order
+        self.pending_pad = None       # (step, zeros before) of an F.pad waiting for its nn.Conv1d
+        # What the running value is after an nn.GRU / nn.LSTM step: "tuple" (output, state),
+        # "state" (h_n, or LSTM's (h_n, c_n): "state_pair"), "h" (h_n of LSTM), "output" (the
+        # output of every step, directly after the layer), or None.
+        self.recurrent_value = None
+        self.recurrent_step = None    # that nn.GRU / nn.LSTM step, and its number of layers
+        self.recurrent_layers = 0
+        self.stacked = None           # the multi-layer nn.GRU / nn.LSTM mapped (one per model)
+        # After Flatten of a [N, L, C] sequence: PyTorch flattened it as l * C + c, and hinge's files
+        # order the columns of the next Linear (and the tensors of a BatchNorm1d or PReLU between)
+        # as PyTorch's Flatten of [N, C, L] would, c * L + l (io::tensor_table): element k of those
+        # tensors is PyTorch's element column_order[k].
+        self.column_order = None
+
+    def hinge_shape(self, torch_shape):
+        """PyTorch's per-sample shape in hinge's order, with the current layout for sequences."""
+        if len(torch_shape) == 2 and self.order == "channels_last":
+            return tuple(int(d) for d in torch_shape)
+        return from_torch_shape(torch_shape)
+
+    def order_text(self):
+        return "[N, C, L]" if self.order == "channels_first" else "[N, L, C]"
+
+    def in_columns(self, t, dim):
+        """t with its dimension dim in hinge's file order after a Flatten of [N, L, C] (see column_order)."""
+        if self.column_order is None or t.shape[dim] == 1:
+            return t
+        return t.index_select(dim, torch.tensor(self.column_order))
 
     def tensor(self, t, shape=None):
         t = t.detach().to("cpu", dtype=torch.float32 if self.dtype == "F32" else torch.float64).contiguous()
@@ -236,11 +388,17 @@ def maps(*types):
 
 @maps(nn.Linear)
 def _linear(m, step, mapping):
+    if len(mapping.builder.shape) == 2 and mapping.order == "channels_first":
+        raise unsupported(step, "nn.Linear acts on the last dimension, which is the length L of this [N, C, L] "
+                                "sequence, and hinge's dense on a sequence acts on the channels of every step; "
+                                "transpose it to [N, L, C] first (x.transpose(1, 2))")
     bias = m.bias if m.bias is not None else torch.zeros(m.out_features)
     if m.bias is None:
         mapping.notes.append(f"{step.label()} has no bias; hinge's dense always has one, written as zeros (the same "
                              "function; training in hinge would learn it)")
-    mapping.layer(step, Dense(m.out_features), {"weight": mapping.tensor(m.weight), "bias": mapping.tensor(bias)})
+    weight = mapping.in_columns(m.weight, 1)
+    mapping.column_order = None
+    mapping.layer(step, Dense(m.out_features), {"weight": mapping.tensor(weight), "bias": mapping.tensor(bias)})
 
 
 def _convolution(m, step, mapping, rank):
@@ -255,6 +413,29 @@ def _convolution(m, step, mapping, rank):
     if len(shape) != rank + 1:
         raise unsupported(step, f"it receives the shape {torch_shape_text(shape)}, and hinge's conv{rank}d needs "
                                 f"{'an image [C, H, W]' if rank == 2 else 'a sequence [C, L]'}")
+    if rank == 1:
+        _expect_channels_first(step, mapping)
+    bias = m.bias if m.bias is not None else torch.zeros(m.out_channels)
+    tensors = {"weight": mapping.tensor(m.weight), "bias": mapping.tensor(bias)}
+    if mapping.pending_pad is not None:
+        # F.pad(x, ((K - 1) * D, 0)) directly before: hinge's padding::causal, if that is the padding.
+        pad_step, left = mapping.pending_pad
+        mapping.pending_pad = None
+        span = (kernel - 1) * dilation
+        problems = [f"padding={m.padding}"] if m.padding not in ("valid", 0, (0,)) else []
+        if stride != 1:
+            problems.append(f"stride={stride}")
+        if left != span:
+            problems.append(f"{left} zeros before the sequence where (kernel_size - 1) * dilation is {span}")
+        if problems:
+            raise unsupported(step, f"after {pad_step.label()} it is a causal convolution only with padding=0, "
+                                    f"stride 1 and (kernel_size - 1) * dilation zeros before the sequence, and it has "
+                                    f"{', '.join(problems)}")
+        if m.bias is None:
+            mapping.notes.append(f"{step.label()} has no bias; written as zeros (hinge's convolutions always have one)")
+        mapping.builder.add_layer(Convolution(1, m.out_channels, kernel, 1, "causal", dilation),
+                                  f"{pad_step.label()} + {step.label()}", tensors)
+        return
     # PyTorch's padding before the first row/column, per dimension; hinge's must be the same, with
     # the same output size (then every window is the same, and what lies past the end is zero).
     span = (kernel - 1) * dilation
@@ -282,11 +463,11 @@ def _convolution(m, step, mapping, rank):
         raise unsupported(step, f"on the input {torch_shape_text(shape)} PyTorch pads {torch_pad} and gives "
                                 f"{list(step.torch_out)}, which neither of hinge's paddings does ({'; '.join(tried)}); "
                                 "use padding=0 (valid), or padding=(kernel-1)//2*dilation with stride 1 and an odd "
-                                "kernel (same)")
-    bias = m.bias if m.bias is not None else torch.zeros(m.out_channels)
+                                "kernel (same)" + ("; a causal convolution is F.pad(x, ((kernel-1)*dilation, 0)) "
+                                                   "before an nn.Conv1d with padding=0" if rank == 1 else ""))
     if m.bias is None:
         mapping.notes.append(f"{step.label()} has no bias; written as zeros (hinge's convolutions always have one)")
-    mapping.layer(step, found, {"weight": mapping.tensor(m.weight), "bias": mapping.tensor(bias)})
+    mapping.layer(step, found, tensors)
 
 
 maps(nn.Conv1d)(lambda m, step, mapping: _convolution(m, step, mapping, 1))
@@ -297,6 +478,8 @@ def _batch_norm(m, step, mapping, ranks):
     shape = mapping.builder.shape
     if len(shape) not in ranks:
         raise unsupported(step, f"it receives the shape {torch_shape_text(shape)}")
+    if len(shape) == 2:
+        _expect_channels_first(step, mapping)
     if m.momentum is None:
         raise unsupported(step, "momentum=None (a cumulative average of all batches) is not hinge's batch_norm, "
                                 "whose running statistics use a momentum; give one, e.g. 0.1")
@@ -310,8 +493,9 @@ def _batch_norm(m, step, mapping, ranks):
         mapping.notes.append(f"{step.label()} has affine=False; hinge's batch_norm has a scale and a shift, written "
                              "as ones and zeros (the same function)")
     mapping.layer(step, BatchNorm(m.momentum, m.eps), {
-        "scale": mapping.tensor(scale), "shift": mapping.tensor(shift),
-        "running_mean": mapping.tensor(m.running_mean), "running_variance": mapping.tensor(m.running_var),
+        "scale": mapping.tensor(mapping.in_columns(scale, 0)), "shift": mapping.tensor(mapping.in_columns(shift, 0)),
+        "running_mean": mapping.tensor(mapping.in_columns(m.running_mean, 0)),
+        "running_variance": mapping.tensor(mapping.in_columns(m.running_var, 0)),
         "num_batches_tracked": int(m.num_batches_tracked) if m.num_batches_tracked is not None else 0})
 
 
@@ -320,6 +504,8 @@ maps(nn.BatchNorm2d)(lambda m, step, mapping: _batch_norm(m, step, mapping, (3,)
 
 
 def _pool(m, step, mapping, reduction, rank):
+    if rank == 1:
+        _expect_channels_first(step, mapping)
     window = single(m.kernel_size, step, "kernel_size")
     stride = window if m.stride is None or m.stride == () else single(m.stride, step, "stride")
     problems = []
@@ -349,6 +535,8 @@ maps(nn.AvgPool2d)(lambda m, step, mapping: _pool(m, step, mapping, "avg", 2))
 
 @maps(nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
 def _adaptive_avg_pool(m, step, mapping):
+    if isinstance(m, nn.AdaptiveAvgPool1d):
+        _expect_channels_first(step, mapping)
     sizes = m.output_size if isinstance(m.output_size, (tuple, list)) else (m.output_size,)
     if any(s != 1 for s in sizes):
         raise unsupported(step, f"only an output size of 1 (global average pooling) maps, this one is {m.output_size}")
@@ -375,6 +563,16 @@ def _flatten(m, step, mapping):
         pool, mapping.pending_global_pool = mapping.pending_global_pool, None
         mapping.builder.add_layer(GlobalAvgPool(), f"{pool.label()} + {step.label()}")
     else:
+        shape = builder.shape
+        if len(shape) == 2 and mapping.order == "channels_last":
+            # PyTorch flattens [N, L, C] as l * C + c, which is hinge's own order; hinge's files hold
+            # the next Linear's columns as PyTorch's Flatten of [N, C, L] orders them (c * L + l).
+            length, width = shape
+            mapping.column_order = [k % length * width + k // length for k in range(length * width)]
+            mapping.notes.append(f"{step.label()} flattens a [N, L, C] sequence (l * C + c, hinge's own order): "
+                                 "the columns of the next Linear are written in the order of hinge's files (those "
+                                 "of a Flatten of [N, C, L]), so the file's tensors differ from the model's "
+                                 "state_dict there")
         mapping.layer(step, Flatten())
 
 
@@ -435,20 +633,187 @@ def _prelu(m, step, mapping):
     if m.num_parameters not in (1, c):
         raise unsupported(step, f"num_parameters={m.num_parameters}, and the value has {c} channels: hinge's prelu "
                                 "has one slope per channel (or one shared, which is broadcast)")
-    mapping.activation(step, ACTIVATIONS["prelu"], {"slope": mapping.tensor(m.weight.reshape(-1), (c,))})
+    if m.num_parameters > 1 and len(mapping.builder.shape) == 2 and mapping.order == "channels_last":
+        raise unsupported(step, "nn.PReLU's slopes apply to dimension 1, which is the length L of this [N, L, C] "
+                                "sequence, and hinge's prelu has one slope per channel; use nn.PReLU() (one slope) "
+                                "or transpose to [N, C, L]")
+    slope = mapping.in_columns(m.weight.reshape(-1), 0)
+    mapping.activation(step, ACTIVATIONS["prelu"], {"slope": mapping.tensor(slope, (c,))})
 
 
-# Modules hinge has no layer for, with what to do instead. When hinge::gru / hinge::lstm exist
-# (issue 13), mapping them takes: a Layer in network.py (shape rule, architecture_description
-# text, C++ spelling, its tensors in tensor_table and layout, e.g. weight_ih_l0, weight_hh_l0,
-# bias_ih_l0, bias_hh_l0), an entry in MODULES instead of the one here, and models in
-# tests/exporter. Note that PyTorch's batch_first sequences are [N, L, C] while Conv1d's are
-# [N, C, L]: from_torch_shape() reads every per-sample shape channels first, so those layers
-# need their own conversion when hinge's shape is compared with PyTorch's after each step.
-_RECURRENT = ("recurrent layers are not mapped by the exporter yet (hinge's own gru and lstm layers are being "
-              "added, issue 13; their mapping will be an entry of this table)")
+def _expect_channels_first(step, mapping):
+    """nn.Conv1d, the 1-D pooling and BatchNorm1d read a sequence as [N, C, L]."""
+    if len(mapping.builder.shape) == 2 and mapping.order == "channels_last":
+        raise unsupported(step, "it reads a sequence as [N, C, L], and the value arriving here is [N, L, C] (as "
+                                "nn.GRU and nn.Linear read it); transpose it first (x.transpose(1, 2))")
+
+
+# ---- sequences ------------------------------------------------------------------------------------
+
+@maps(nn.GRU, nn.LSTM)
+def _recurrent(m, step, mapping):
+    cell = "gru" if isinstance(m, nn.GRU) else "lstm"
+    name = type(m).__name__ if step.module_type is type(m) else step.module_type.__name__
+    problems = []
+    if not m.batch_first:
+        problems.append("batch_first=False: hinge's sequences are [N, L, C], PyTorch's batch_first=True (the weights "
+                        f"are the same: build the module with nn.{name}(..., batch_first=True), or set its "
+                        "batch_first = True before exporting, and feed it [N, L, C])")
+    if m.bidirectional:
+        problems.append("bidirectional=True: hinge's recurrent layers run forward in time only (a bidirectional "
+                        "layer also reads the future, which a stream cannot)")
+    if getattr(m, "proj_size", 0):
+        problems.append(f"proj_size={m.proj_size}: hinge's lstm has no projection of h")
+    if m.dropout and m.num_layers > 1:
+        problems.append(f"dropout={m.dropout} between its {m.num_layers} layers: hinge stacks recurrent layers "
+                        "without dropout (in eval mode PyTorch applies none either: set the module's dropout to 0 "
+                        "before exporting, or stack num_layers=1 modules with nn.Dropout between them)")
+    if any(a is not None for a in step.args) or step.kwargs:
+        problems.append("it is called with an initial state; hinge's layers start from zeros (a hinge::stream "
+                        "or a workspace with carry_state continues from where it stopped)")
+    if problems:
+        raise unsupported(step, "; ".join(problems))
+    if mapping.builder.stages and len(mapping.builder.shape) == 2 and mapping.order == "channels_first":
+        raise unsupported(step, f"with batch_first=True nn.{name} reads [N, L, C], and the value arriving here is "
+                                "[N, C, L] (as nn.Conv1d writes it); transpose it first (x.transpose(1, 2))")
+    if m.num_layers > 1:
+        if mapping.stacked is not None:
+            raise unsupported(step, f"it is the second multi-layer recurrent module (after {mapping.stacked.label()}); "
+                                    "hinge names the tensors of one multi-layer module per file "
+                                    "(io::multilayer_recurrent_names): build the others from num_layers=1 modules "
+                                    "(the same network)")
+        mapping.stacked = step
+    if m.bias:
+        biases = None
+    else:
+        biases = torch.zeros(m.weight_ih_l0.shape[0])
+        mapping.notes.append(f"{step.label()} has bias=False; hinge's {cell} always has both bias vectors, written as "
+                             "zeros (the same function; training in hinge would learn them)")
+    for k in range(m.num_layers):
+        tensors = {"weight_ih": mapping.tensor(getattr(m, f"weight_ih_l{k}")),
+                   "weight_hh": mapping.tensor(getattr(m, f"weight_hh_l{k}")),
+                   "bias_ih": mapping.tensor(getattr(m, f"bias_ih_l{k}") if m.bias else biases),
+                   "bias_hh": mapping.tensor(getattr(m, f"bias_hh_l{k}") if m.bias else biases)}
+        origin = step.label() + (f" layer {k}" if m.num_layers > 1 else "")
+        stage = mapping.builder.add_layer(Recurrent(cell, m.hidden_size), origin, tensors)
+        stage.torch_layer = k
+    mapping.order = "channels_last"
+    mapping.recurrent_step, mapping.recurrent_layers = step, m.num_layers
+    mapping.recurrent_value = "tuple"
+
+
+def _take_last_step(step, mapping):
+    """The recurrent stage just mapped returns its last step only: hinge's returns::last_step."""
+    stage = mapping.builder.stages[-1]
+    stage.layer = Recurrent(stage.layer.cell, stage.layer.hidden, "last_step")
+    stage.output_shape = mapping.builder.shape = stage.layer.output_shape(stage.input_shape)
+    stage.origin += f" + {step.label()}"
+    mapping.recurrent_value = None
+
+
+_ALL = slice(None, None, None)
+
+
+def _getitem(step, mapping):
+    """Indexing: the parts of a recurrent layer's (output, state), and its last step."""
+    index = step.args[0] if step.args else None
+    value, rnn = mapping.recurrent_value, mapping.recurrent_step
+    lstm = rnn is not None and isinstance(rnn.target, nn.LSTM)
+    what = f"{rnn.label()}'s" if rnn is not None else "a recurrent layer's"
+    if value == "tuple" and index in (0, 1):
+        mapping.recurrent_value = "output" if index == 0 else ("state_pair" if lstm else "state")
+        return
+    if value == "state_pair" and index == 0:
+        mapping.recurrent_value = "state"
+        return
+    if value == "state_pair" and index == 1:
+        raise unsupported(step, f"it takes {what} cell state c_n, and hinge's lstm outputs its hidden state h (the "
+                                "output, or h_n)")
+    if value == "state" and (index == -1 or (index == 0 and mapping.recurrent_layers == 1)
+                             or index == mapping.recurrent_layers - 1):
+        return _take_last_step(step, mapping)  # h_n[-1]: the last layer's state after the last step
+    if value == "output" and isinstance(index, tuple) and len(index) in (2, 3) and index[0] == _ALL and \
+            index[1] == -1 and index[2:] in ((), (_ALL,), (Ellipsis,)):
+        return _take_last_step(step, mapping)  # output[:, -1]
+    if value == "state":
+        raise unsupported(step, f"it indexes {what} h_n [num_layers, N, H] with [{_index_text(index)}]; hinge maps "
+                                "h_n[-1] (the last layer after the last step: returns::last_step)")
+    if value == "output":
+        raise unsupported(step, f"it indexes {what} output with [{_index_text(index)}]; hinge maps output[:, -1] (the "
+                                "last step: returns::last_step) or the whole output")
+    raise unsupported(step, f"indexing with [{_index_text(index)}]: the exporter maps indexing only on what nn.GRU "
+                            "and nn.LSTM return (output, _ = rnn(x), rnn(x)[0], output[:, -1], h_n[-1])")
+
+
+def _squeeze(step, mapping):
+    if mapping.recurrent_value == "state" and mapping.recurrent_layers == 1 and tuple(step.args) in ((0,), ()):
+        return _take_last_step(step, mapping)  # h_n.squeeze(0) of a one-layer module
+    raise unsupported(step, "squeeze maps only as h_n.squeeze(0) of a one-layer nn.GRU / nn.LSTM")
+
+
+def _transpose(step, mapping):
+    """x.transpose(1, 2), x.permute(0, 2, 1), torch.transpose(x, 1, 2) of a sequence: no hinge layer
+    (its sequences are always <L, C>), only the layout in which PyTorch holds the running value."""
+    if step.kind == "method" and step.target == "permute":
+        dims = tuple(step.args[0]) if len(step.args) == 1 and isinstance(step.args[0], (tuple, list)) \
+            else tuple(step.args)
+        swaps = len(dims) == 3 and all(isinstance(d, int) for d in dims) and [d % 3 for d in dims] == [0, 2, 1]
+    else:
+        dims = tuple(step.args) if step.args else (step.kwargs.get("dim0"), step.kwargs.get("dim1"))
+        swaps = len(dims) == 2 and all(isinstance(d, int) for d in dims) and sorted(d % 3 for d in dims) == [1, 2]
+    if len(step.torch_in or ()) != 2 or not swaps:
+        raise unsupported(step, f"it permutes the dimensions {list(dims)} of a value of shape "
+                                f"{list(step.torch_in or ())} (without the batch); the exporter maps only the "
+                                "transpose of a sequence between [N, C, L] and [N, L, C] (transpose(1, 2), "
+                                "permute(0, 2, 1)), which is no layer in hinge: its sequences are always <L, C>")
+    mapping.order = "channels_last" if mapping.order == "channels_first" else "channels_first"
+
+
+def _contiguous(step, mapping):
+    pass  # the same values in another memory layout: nothing to map
+
+
+def _pad(step, mapping, pad, mode="constant", value=0.0):
+    """F.pad(x, ((K - 1) * D, 0)) before an nn.Conv1d: hinge's padding::causal (with the Conv1d)."""
+    pad = tuple(pad) if isinstance(pad, (tuple, list)) else (pad,)
+    if len(mapping.builder.shape) != 2 or mode != "constant" or value not in (0, 0.0) or len(pad) != 2 or \
+            pad[1] != 0 or not isinstance(pad[0], int) or pad[0] < 0:
+        raise unsupported(step, f"padding {list(pad)} (mode {mode!r}, value {value}) of a value of shape "
+                                f"{torch_shape_text(mapping.builder.shape)}: the exporter maps padding only as the "
+                                "causal padding of a sequence, zeros before it and none after ((K - 1) * D, 0), "
+                                "directly before an nn.Conv1d with padding=0")
+    _expect_channels_first(step, mapping)
+    mapping.pending_pad = (step, pad[0])
+
+
+def _pad_function(step, mapping):
+    _pad(step, mapping, *step.args, **step.kwargs)
+
+
+@maps(nn.ConstantPad1d)
+def _constant_pad(m, step, mapping):
+    _pad(step, mapping, m.padding, "constant", m.value)
+
+
+# Steps that are no hinge layer but change how the running value is seen: (kind, target) -> mapper.
+STEPS = {
+    ("function", operator.getitem): _getitem,
+    ("function", F.pad): _pad_function,
+    ("function", torch.transpose): _transpose,
+    ("method", "transpose"): _transpose,
+    ("method", "permute"): _transpose,
+    ("method", "contiguous"): _contiguous,
+    ("method", "squeeze"): _squeeze,
+}
+
+
+# Modules hinge has no layer for, with what to do instead.
 UNSUPPORTED = {
-    nn.LSTM: _RECURRENT, nn.GRU: _RECURRENT, nn.RNN: _RECURRENT, nn.LSTMCell: _RECURRENT, nn.GRUCell: _RECURRENT,
+    nn.RNN: "hinge's recurrent layers are gru and lstm (nn.GRU, nn.LSTM), not the Elman RNN",
+    nn.LSTMCell: "a cell called step by step in Python is not a layer the exporter can trace; use nn.LSTM "
+                 "(batch_first=True: the same weights, weight_ih, weight_hh, bias_ih, bias_hh, with _l0)",
+    nn.GRUCell: "a cell called step by step in Python is not a layer the exporter can trace; use nn.GRU "
+                "(batch_first=True: the same weights, weight_ih, weight_hh, bias_ih, bias_hh, with _l0)",
     nn.Softmax: "hinge networks end in logits, and softmax belongs to the loss (hinge::loss::softmax_cross_entropy); "
                 "export the model without it (e.g. model[:-1]) and apply softmax to hinge's output if you need "
                 "probabilities",
@@ -532,26 +897,33 @@ def _map_reshape(step, mapping):
 
 def supported_text():
     modules = sorted({t.__name__ for t in MODULES})
-    functions = sorted({getattr(f, "__name__", str(f)) for f in FUNCTIONS})
+    functions = sorted({getattr(f, "__name__", str(f)) for f in FUNCTIONS} | {"pad", "transpose"})
+    methods = sorted(set(METHODS) | {t for k, t in STEPS if k == "method"} | {"view", "reshape"})
     return (f"The exporter maps the modules {', '.join(modules)} (AdaptiveAvgPool only as AdaptiveAvgPool(1) followed "
-            f"by Flatten), the functions {', '.join(functions)} and the tensor methods "
-            f"{', '.join(sorted(METHODS))}, view and reshape (as flatten) (docs/interop.md)")
+            f"by Flatten; GRU and LSTM with batch_first=True, taking their output or last step), the functions "
+            f"{', '.join(functions)}, the tensor methods {', '.join(methods)} (view and reshape as flatten) and "
+            "indexing of what GRU and LSTM return (docs/interop.md)")
 
 
 def check_kind(step):
     """Refuses a step whose kind of module or function no table maps, before anything runs (an
-    nn.LSTM returns a tuple, an nn.Embedding wants integers: running them would fail first)."""
+    nn.Embedding wants integers: running it would fail first)."""
     if step.kind == "module":
         m = step.target
-        if type(m) in MODULES:
+        if step.module_type in MODULES:
             return
         if type(m) in UNSUPPORTED:
             raise unsupported(step, UNSUPPORTED[type(m)])
         base = next((t for t in list(MODULES) + list(UNSUPPORTED) if isinstance(m, t)), None)
         if base is not None:
-            raise unsupported(step, f"it is a subclass of nn.{base.__name__}, whose forward may differ, so it is not "
-                                    "mapped as one")
+            overrides = _overrides(type(m), base) if base in MODULES else []
+            raise unsupported(step, f"it is a subclass of nn.{base.__name__}" + (
+                f" that overrides {', '.join(overrides)}, so nn.{base.__name__}'s mapping may not be what it "
+                "computes (a subclass that overrides only forward is traced: its forward may call "
+                "super().forward)" if overrides else ", whose forward may differ, so it is not mapped as one"))
         raise unsupported(step, "hinge has no layer for this module")
+    if (step.kind, step.target) in STEPS:
+        return
     if step.kind == "method" and step.target in ("view", "reshape"):
         return
     if (FUNCTIONS if step.kind == "function" else METHODS).get(step.target) is None:
@@ -563,9 +935,27 @@ def map_step(step, mapping):
             (step.kind == "module" and type(step.target) is nn.Flatten) or step.kind != "module"):
         raise unsupported(mapping.pending_global_pool, "hinge's global_avg_pool is AdaptiveAvgPool(1) followed by "
                                                        f"Flatten, and {step.label()} follows it instead")
+    if mapping.pending_pad is not None and not (step.kind == "module" and step.module_type is nn.Conv1d):
+        raise unsupported(mapping.pending_pad[0], "padding maps only as the causal padding of the nn.Conv1d directly "
+                                                  f"after it (hinge's padding::causal), and {step.label()} follows it")
+    if mapping.recurrent_value in ("tuple", "state", "state_pair") and not (
+            (step.kind, step.target) in (("function", operator.getitem), ("method", "squeeze"))):
+        rnn = mapping.recurrent_step
+        raise unsupported(step, f"it receives what {rnn.label()} returns, "
+                                + ("(output, h_n)" if mapping.recurrent_value == "tuple" else "its state h_n")
+                                + ", and the exporter maps taking the output (output, _ = rnn(x); rnn(x)[0]), its last "
+                                "step (output[:, -1]) or h_n[-1]; in an nn.Sequential, put the module in one whose "
+                                "forward returns self.rnn(x)[0] (docs/interop.md)")
     check_kind(step)
+    if mapping.recurrent_value == "output" and (step.kind, step.target) != ("function", operator.getitem):
+        mapping.recurrent_value = None  # the output goes on: taking its last step is no longer hinge's
     if step.kind == "module":
-        return MODULES[type(step.target)](step.target, step, mapping)
+        if step.module_type not in (nn.GRU, nn.LSTM) and (any(a is not None for a in step.args) or step.kwargs):
+            raise unsupported(step, "it is called with further arguments; the exporter maps calls on the running "
+                                    "value alone")
+        return MODULES[step.module_type](step.target, step, mapping)
+    if (step.kind, step.target) in STEPS:
+        return STEPS[(step.kind, step.target)](step, mapping)
     if step.kind == "method" and step.target in ("view", "reshape"):
         return _map_reshape(step, mapping)
     factory = (FUNCTIONS if step.kind == "function" else METHODS)[step.target]
@@ -588,11 +978,47 @@ def _first_input_shape(step):
     return None
 
 
+_READS_CHANNELS_FIRST = (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.BatchNorm1d, nn.ConstantPad1d)
+_CHANNELS_FIRST_FUNCTIONS = (F.pad, F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d)
+
+
+def _reads_order(step):
+    """The layout in which a step reads a sequence ([N, C, L] or [N, L, C]), or None when its
+    result does not depend on it (element-wise) or it reads no sequence."""
+    if len(step.torch_in or ()) != 2:
+        return None
+    if step.kind == "module":
+        if step.module_type in (nn.GRU, nn.LSTM, nn.Linear):
+            return "channels_last"
+        return "channels_first" if step.module_type in _READS_CHANNELS_FIRST else None
+    if step.kind == "function" and step.target in _CHANNELS_FIRST_FUNCTIONS:
+        return "channels_first"
+    return None
+
+
+def _input_order(steps):
+    """The layout of a sequence input: the one that the first step reading a layout implies,
+    counting the transposes before it ([N, C, L] when no step says)."""
+    flipped = False
+    for step in steps:
+        if STEPS.get((step.kind, step.target)) is _transpose:
+            flipped = not flipped
+            continue
+        order = _reads_order(step)
+        if order is not None:
+            return order if not flipped else ("channels_first" if order == "channels_last" else "channels_last")
+    return "channels_first"
+
+
 def map_model(model, input_shape=None, dtype=None, fold=False):
     """The hinge Network of an nn.Module (in eval mode), and notes for the user.
 
-    input_shape: the per-sample input in PyTorch's order ([784], [1, 28, 28]); needed unless the
-    first layer is an nn.Linear. dtype: "F32" or "F64" (default: the model's)."""
+    input_shape: the per-sample input in PyTorch's order ([784], [1, 28, 28], [C, L] for a model
+    that starts with nn.Conv1d, [L, C] for one that starts with a batch_first nn.GRU); needed
+    unless the first layer is an nn.Linear. dtype: "F32" or "F64" (default: the model's).
+
+    The Network's torch_input_order says how PyTorch holds a sequence input: "channels_first"
+    ([N, C, L]: hinge's input is x.transpose(1, 2)) or "channels_last" ([N, L, C], as hinge's)."""
     if isinstance(model, torch.jit.ScriptModule):
         raise ExportError("the model is a TorchScript module; the exporter maps Python nn.Modules: save the module "
                           "itself with torch.save(model, path) (or name a function that builds it)")
@@ -610,6 +1036,14 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
     try:
         if is_plain_sequential(model):
             graph_module, steps = None, list(steps_of_sequential(model))
+            bare = next((st for st in steps if st.module_type in (nn.GRU, nn.LSTM)), None)
+            if bare is not None:
+                check_kind(bare)
+                which = "the next module cannot take" if bare is not steps[-1] else "is no tensor"
+                raise unsupported(bare, f"in an nn.Sequential it returns (output, state), which {which}; "
+                                        "put it in a module whose forward returns self.rnn(x)[0] (every step) or "
+                                        "self.rnn(x)[0][:, -1] (the last step), or subclass it with such a forward "
+                                        "(docs/interop.md)")
         else:
             graph_module, steps = steps_of_fx(model)
         if not steps:
@@ -617,23 +1051,47 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
         if input_shape is None:
             input_shape = _first_input_shape(steps[0])
             if input_shape is None:
+                sequence = steps[0].kind == "module" and steps[0].module_type in (nn.GRU, nn.LSTM, nn.Conv1d)
                 raise ExportError(f"the model starts with {steps[0].label()}, so the input's shape cannot be read off "
-                                  "it: give it in PyTorch's order without the batch, e.g. --input-shape 1,28,28")
+                                  "it: give it in PyTorch's order without the batch, e.g. --input-shape "
+                                  + ("256,1 (a sequence of 256 steps of 1 channel, [L, C] for a batch_first nn.GRU "
+                                     "or nn.LSTM, [C, L] for nn.Conv1d)" if sequence else "1,28,28"))
         input_shape = tuple(int(d) for d in input_shape)
         for step in steps:
             check_kind(step)
         record_shapes(model, steps, graph_module, input_shape, model_dtype)
-        mapping = Mapping(Builder(from_torch_shape(input_shape)), dtype)
+        order = _input_order(steps) if len(input_shape) == 2 else None
+        mapping = Mapping(None, dtype, order or "channels_first")
+        mapping.builder = Builder(mapping.hinge_shape(input_shape))
         for step in steps:
             map_step(step, mapping)
-            if mapping.pending_global_pool is None and step.torch_out is not None and \
-                    from_torch_shape(step.torch_out) != mapping.builder.shape:
+            if mapping.pending_global_pool is None and mapping.pending_pad is None and step.torch_out is not None \
+                    and mapping.recurrent_value not in ("tuple", "state", "state_pair") and \
+                    mapping.hinge_shape(step.torch_out) != mapping.builder.shape:
                 raise unsupported(step, f"PyTorch's value has the shape {list(step.torch_out)} after it, and hinge's "
-                                        f"would have {torch_shape_text(mapping.builder.shape)}")
+                                        f"would have {torch_shape_text(mapping.builder.shape)}"
+                                        + (f" (read as {mapping.order_text()})" if len(step.torch_out) == 2 else ""))
         if mapping.pending_global_pool is not None:
             raise unsupported(mapping.pending_global_pool, "hinge's global_avg_pool is AdaptiveAvgPool(1) followed by "
                                                            "Flatten, and nothing follows it")
+        if mapping.pending_pad is not None:
+            raise unsupported(mapping.pending_pad[0], "padding maps only as the causal padding of the nn.Conv1d "
+                                                      "directly after it, and nothing follows it")
+        if mapping.recurrent_value in ("tuple", "state", "state_pair"):
+            raise unsupported(mapping.recurrent_step, "the model returns what it returns, "
+                                                      + ("(output, h_n)" if mapping.recurrent_value == "tuple"
+                                                         else "its state h_n")
+                                                      + "; a hinge network returns one tensor: the output "
+                                                      "(rnn(x)[0]), its last step (rnn(x)[0][:, -1]) or h_n[-1]")
         network = mapping.builder.network()
+        network.torch_input_order = order if len(network.input_shape) == 2 else None
+        network.torch_output_order = mapping.order if len(network.output_shape) == 2 else None
+        if network.torch_input_order == "channels_first":
+            mapping.notes.append("the input is a sequence that PyTorch holds as [N, C, L]: hinge's input<L, C> is "
+                                 "x.transpose(1, 2)")
+        elif network.torch_input_order == "channels_last":
+            mapping.notes.append("the input is a sequence that PyTorch holds as [N, L, C] (batch_first), as hinge's "
+                                 "input<L, C> does: no permutation")
         if fold:
             network = fold_batch_norm(network, mapping.notes)
         if dtype == "F64" and any(s.activation.key or s.layer.kind in ("batch_norm", "dropout")

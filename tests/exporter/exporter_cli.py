@@ -9,7 +9,10 @@
    "hinge_export: error:" and exits with status 1, writing nothing.
 2. `describe` prints what a safetensors or hinge file holds, and with --against says whether it
    loads into a network (a C++ type, a generated header, a model), naming the first mismatch.
-3. A header regenerated from a parameter file describes the same network as the original export.
+3. The file exported from an nn.Sequential sequence model is its state_dict (names, shapes, bits).
+4. A header regenerated from a parameter file describes the same network as the original export
+   (and writes the same file again where names could be lost: multi-layer RNNs, Flatten of a
+   sequence).
 
 Each check states what it expects; the script exits 1 if any fails.
 """
@@ -68,10 +71,159 @@ class MyLinear(nn.Linear):
         return super().forward(x) * 2
 
 
+class ShiftedConv(nn.Conv1d):
+    """Overrides more than forward: the base class's mapping may not be what it computes."""
+
+    def _conv_forward(self, x, weight, bias):
+        return super()._conv_forward(x, weight, bias) + 1
+
+
+def rnn_model(forward, rnn, head=None):
+    """A module holding `rnn` (and a Linear head) whose forward is forward(self, x)."""
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = rnn, head or nn.Linear(rnn.hidden_size, 2)
+    Model.forward = forward
+    return Model()
+
+
+def keep_output(self, x):
+    out, _ = self.rnn(x)
+    return self.head(out)
+
+
+def relu_on_output(self, x):
+    out, _ = self.rnn(x)
+    return self.head(torch.relu(out))
+
+
+def cell_state(self, x):
+    _, (h, c) = self.rnn(x)
+    return self.head(c[-1])
+
+
+def first_layer_state(self, x):
+    _, (h, _) = self.rnn(x)
+    return self.head(h[0])
+
+
+def first_step(self, x):
+    out, _ = self.rnn(x)
+    return self.head(out[:, 0])
+
+
+def whole_tuple(self, x):
+    return self.rnn(x)
+
+
+def linear_then_last(self, x):
+    out = self.head(self.rnn(x)[0])
+    return out[:, -1]
+
+
+class ConvThenLinear(nn.Module):
+    """nn.Linear on the [N, C, L] output of a Conv1d: it acts on L, not on the channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv1d(2, 3, 2), nn.Linear(5, 2)  # runs: PyTorch's Linear acts on L = 5
+
+    def forward(self, x):
+        return self.fc(self.conv(F.pad(x, (1, 0))))
+
+
+class PadWrongAmount(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3, dilation=2)
+
+    def forward(self, x):
+        return self.conv(F.pad(x, (2, 0)))
+
+
+class PadThenRelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 2)
+
+    def forward(self, x):
+        return self.conv(torch.relu(F.pad(x, (1, 0))))
+
+
+class GruThenConv(nn.Module):
+    """A Conv1d on the [N, L, H] output of a GRU, without the transpose it needs (PyTorch runs it:
+    its 5 in_channels are the 5 steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.conv = nn.GRU(2, 4, batch_first=True), nn.Conv1d(5, 3, 1)
+
+    def forward(self, x):
+        return self.conv(self.gru(x)[0])
+
+
+class TwoStacks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.GRU(2, 4, num_layers=2, batch_first=True)
+        self.b = nn.GRU(4, 3, num_layers=2, batch_first=True)
+
+    def forward(self, x):
+        return self.b(self.a(x)[0])[0]
+
+
 # (name, model, input shape or None, what the message must contain (regular expressions))
 REFUSED = [
     ("lstm", nn.Sequential(nn.Linear(4, 8), nn.LSTM(8, 8)), None,
-     [r"module '1' nn\.LSTM\(8, 8\)", "recurrent layers are not mapped", "issue 13"]),
+     [r"module '1' nn\.LSTM\(8, 8\)", r"in an nn\.Sequential it returns \(output, state\)",
+      r"self\.rnn\(x\)\[0\]"]),
+    ("batch_first", rnn_model(keep_output, nn.GRU(3, 4)), (5, 3),
+     [r"module 'rnn' nn\.GRU\(3, 4\)", "batch_first=False", "batch_first=True"]),
+    ("bidirectional", rnn_model(keep_output, nn.LSTM(3, 4, batch_first=True, bidirectional=True),
+                                nn.Linear(8, 2)), (5, 3),
+     [r"module 'rnn' nn\.LSTM", "bidirectional=True", "forward in time only"]),
+    ("proj_size", rnn_model(keep_output, nn.LSTM(3, 4, batch_first=True, proj_size=2), nn.Linear(2, 2)), (5, 3),
+     [r"module 'rnn' nn\.LSTM", "proj_size=2", "no projection"]),
+    ("rnn_dropout", rnn_model(keep_output, nn.GRU(3, 4, num_layers=2, dropout=0.3, batch_first=True)), (5, 3),
+     [r"module 'rnn' nn\.GRU", "dropout=0.3 between its 2 layers", "set the module's dropout to 0"]),
+    ("elman_rnn", rnn_model(keep_output, nn.RNN(3, 4, batch_first=True)), (5, 3),
+     [r"module 'rnn' nn\.RNN", "gru and lstm", "not the Elman RNN"]),
+    ("gru_cell", nn.Sequential(nn.Linear(4, 4), nn.GRUCell(4, 4)), None,
+     [r"module '1' nn\.GRUCell", "use nn.GRU"]),
+    ("activation_after_gru", rnn_model(relu_on_output, nn.GRU(3, 4, batch_first=True)), (5, 3),
+     [r"relu\(\.\.\.\) at node 'relu'", "activation directly after 'rnn' nn.GRU", "put a layer between them"]),
+    ("cell_state", rnn_model(cell_state, nn.LSTM(3, 4, batch_first=True)), (5, 3),
+     [r"indexing \[1\] at node 'getitem", "cell state c_n", "hidden state h"]),
+    ("first_layer_state", rnn_model(first_layer_state, nn.LSTM(3, 4, num_layers=2, batch_first=True)), (5, 3),
+     [r"indexing \[0\] at node 'getitem", r"h_n \[num_layers, N, H\] with \[0\]", r"h_n\[-1\]"]),
+    ("first_step", rnn_model(first_step, nn.GRU(3, 4, batch_first=True)), (5, 3),
+     [r"indexing \[:, 0\] at node 'getitem", r"output with \[:, 0\]", r"output\[:, -1\]"]),
+    ("whole_tuple", rnn_model(whole_tuple, nn.GRU(3, 4, batch_first=True)), (5, 3),
+     [r"module 'rnn' nn\.GRU", r"returns what it returns, \(output, h_n\)", "one tensor"]),
+    ("last_step_later", rnn_model(linear_then_last, nn.GRU(3, 4, batch_first=True)), (5, 3),
+     [r"indexing \[:, -1\] at node 'getitem", r"indexing with \[:, -1\]", r"output\[:, -1\]"]),
+    ("two_stacks", TwoStacks(), (5, 2),
+     [r"module 'b' nn\.GRU", "second multi-layer recurrent module", "num_layers=1 modules"]),
+    ("linear_on_channels_first", ConvThenLinear(), (2, 5),
+     [r"module 'fc' nn\.Linear", r"length L of this \[N, C, L\] sequence", r"x\.transpose\(1, 2\)"]),
+    ("conv_on_channels_last", GruThenConv(), (5, 2),
+     [r"module 'conv' nn\.Conv1d", r"reads a sequence as \[N, C, L\]", r"transpose it first"]),
+    ("causal_pad_amount", PadWrongAmount(), (2, 8),
+     [r"module 'conv' nn\.Conv1d", "causal convolution only with", "2 zeros before the sequence where "
+      r"\(kernel_size - 1\) \* dilation is 4"]),
+    ("pad_then_activation", PadThenRelu(), (2, 8),
+     [r"pad\(\.\.\.\) at node 'pad'", "causal padding of the nn.Conv1d directly after it", "relu"]),
+    ("pad_both_sides", nn.Sequential(nn.ConstantPad1d((1, 1), 0.0), nn.Conv1d(2, 3, 2)), (2, 8),
+     [r"module '0' nn\.ConstantPad1d", r"padding \[1, 1\]", r"\(K - 1\) \* D, 0"]),
+    # L = C = 3, so that PyTorch runs it (its PReLU(3) acts on the 3 steps).
+    ("prelu_on_steps", rnn_model(keep_output, nn.GRU(3, 4, batch_first=True),
+                                 nn.Sequential(nn.Linear(4, 3), nn.PReLU(3))), (3, 3),
+     [r"module 'head\.1' nn\.PReLU", r"length L of this \[N, L, C\] sequence", r"nn\.PReLU\(\)"]),
+    ("conv_subclass_override", nn.Sequential(ShiftedConv(2, 3, 2), nn.Flatten(), nn.Linear(12, 2)), (2, 5),
+     [r"ShiftedConv", "subclass of nn.Conv1d that overrides _conv_forward"]),
+    ("no_sequence_shape", rnn_model(keep_output, nn.GRU(3, 4, batch_first=True)), None,
+     [r"starts with 'rnn' nn\.GRU", r"--input-shape 256,1", r"\[L, C\] for a batch_first"]),
     ("softmax", nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), None,
      [r"module '1' nn\.Softmax", "softmax belongs to the loss", r"model\[:-1\]"]),
     ("residual", Residual(), (4,), [r"the value 'x' is used by a, add", "the forward branches", "residual"]),
@@ -91,7 +243,9 @@ REFUSED = [
      [r"'2' nn\.ReLU", "directly after Flatten", "put the activation before the Flatten"]),
     ("overlapping_pool", nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(3, stride=2), nn.Flatten(), nn.Linear(8, 2)),
      (1, 7, 7), [r"module '1' nn\.MaxPool2d", "non-overlapping", "stride 2 differs from the window 3"]),
-    ("subclass", nn.Sequential(MyLinear(4, 3)), (4,), [r"'0' __main__\.MyLinear|MyLinear", "subclass of nn.Linear"]),
+    # A subclass that overrides forward only is traced: here what its forward adds has no hinge layer.
+    ("subclass", nn.Sequential(MyLinear(4, 3)), (4,), [r"mul\(\.\.\.\) at node 'mul'",
+                                                      "hinge has no layer for this function"]),
     ("embedding", nn.Sequential(nn.Embedding(10, 4)), (4,), [r"nn\.Embedding", "no embedding layer"]),
     ("unknown_function", AbsFunction(), (4,), [r"torch\.abs\(\.\.\.\) at node 'abs", "hinge has no layer for this function"]),
     ("always_dropout", AlwaysDropout(), (4,), [r"dropout\(\.\.\.\) at node 'dropout'", "training=True drops values in eval mode too"]),
@@ -177,11 +331,49 @@ def describe(models, work):
     status, text = run(["describe", f"{models}/relu.hinge", "--against", f"{models}/cnn1d.hpp"])
     check(status == 1 and "different architecture: the file has 3 stages, the network has 5; the input differs"
           in text, "a hinge file against another network: the stage counts, then the input")
+    two_layers = f"{models}/gru_two_layers.safetensors"
+    status, text = run(["describe", two_layers, "--against",
+                        "hinge::network<hinge::input<6, 2>, hinge::gru<6>, hinge::gru<6>, hinge::dense<1>>"])
+    check(status == 0 and "gru(all steps) <6,2>-><6,6> identity | gru(all steps)" in text
+          and re.search(r"0\.weight_ih_l1\s+F32\s+\[18, 6\]", text)
+          and "with io::multilayer_recurrent_names<Net, 0, 2>()" in text,
+          "a num_layers = 2 GRU's file against the C++ type: matches with the multi-layer names")
+    status, text = run(["describe", two_layers, "--against",
+                        "hinge::network<hinge::input<6, 2>, hinge::lstm<6>, hinge::gru<6>, hinge::dense<1>>"])
+    check(status == 1 and "stage 0 differs: expected 'lstm(all steps) <6,2>-><6,6> identity', found "
+          "'gru(all steps) <6,2>-><6,6> identity'" in text, "... and against an LSTM: names stage 0")
+    status, text = run(["describe", f"{models}/fx_tcn_gru.safetensors", "--against", f"{models}/fx_tcn_gru.hpp"])
+    check(status == 0 and "matches fx_tcn_gru" in text and "pad 0x4) <12,6>-><12,6> relu" in text,
+          "a causal convolution + GRU file against its generated header: matches")
+
+
+def sequence_files(models):
+    """The exported safetensors of a parity-test sequence model (an nn.Sequential) is that model's
+    state_dict: the same names (a num_layers = 2 GRU's "0.weight_ih_l1"), shapes and values, bit for
+    bit, so PyTorch loads it strictly; lstm_no_bias's file holds its zero biases besides."""
+    print("sequence models' files are their state_dicts:")
+    import torch_parity as tp  # tests/parity, on sys.path
+    from hinge_export.files import read_safetensors
+
+    for name, (build, _, _) in tp.SEQUENCE_MODELS.items():
+        model = build()
+        model.load_state_dict(torch.load(f"{models}/{name}.state.pt"), strict=True)
+        state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+        exported = read_safetensors(f"{models}/{name}.safetensors").tensors
+        same = exported.keys() == state.keys() and all(
+            tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
+            for k, v in state.items())
+        if not check(same, f"{name}.safetensors == its state_dict ({len(state)} tensors: names, shapes, bits)"):
+            print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
+    exported = read_safetensors(f"{models}/lstm_no_bias.safetensors").tensors
+    check(sorted(exported) == sorted(["0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0", "1.weight",
+                                      "1.bias"]) and exported["0.bias_ih_l0"].values() == [0.0] * 12,
+          "lstm_no_bias.safetensors: bias=False written as zero biases")
 
 
 def regenerate(models, work):
     print("regenerating from parameter files:")
-    for name in ("cnn2d_bn", "cnn1d", "constants"):
+    for name in ("cnn2d_bn", "cnn1d", "constants", "causal_gru", "fx_lstm_last", "gru_two_layers", "gru_flatten"):
         status, _ = run([f"{models}/{name}.safetensors", "-o", f"{work}/{name}_again.hpp", "--type", name,
                          "--quiet"])
         original = open(f"{models}/{name}.hpp").read()
@@ -189,6 +381,11 @@ def regenerate(models, work):
         pick = re.compile(r"_architecture =\s*\"([^\"]*)\"")
         same = status == 0 and pick.search(original).group(1) == pick.search(again).group(1)
         check(same, f"{name}.safetensors -> the same architecture as the export from PyTorch")
+        if name in ("fx_lstm_last", "gru_two_layers", "gru_flatten"):
+            # The file's names (one multi-layer module's _l1, the permuted columns after Flatten) come
+            # back: the file written again is the same file.
+            check(status == 0 and open(f"{work}/{name}_again.safetensors", "rb").read() ==
+                  open(f"{models}/{name}.safetensors", "rb").read(), f"{name}.safetensors written again, byte for byte")
     status, _ = run([f"{models}/relu.hinge", "-o", f"{work}/relu_from_hinge.hpp", "--quiet"])
     check(status == 0 and open(f"{work}/relu_from_hinge.safetensors", "rb").read() ==
           open(f"{models}/relu.safetensors", "rb").read(),
@@ -204,6 +401,7 @@ def main_test():
     torch.set_num_threads(1)
     refused(work)
     describe(models, work)
+    sequence_files(models)
     regenerate(models, work)
     print(f"exporter_cli.py: {'all ok' if failures == 0 else f'{failures} FAILED'}")
     return 1 if failures else 0

@@ -15,7 +15,15 @@ model. The models: the MLPs of tests/parity/torch_parity.py with every activatio
 (kept and folded), non-default constants, a shared PReLU slope, the parity test's CNNs (batch norm
 kept and folded, pooling, global average pooling, conv1d), two models that are not an
 nn.Sequential (found by torch.fx tracing: functional activations and pooling, view as flatten,
-nested Sequentials), and one in float64.
+nested Sequentials), and one in float64. Sequence models: the parity test's GRU / LSTM / causal
+convolution models (nn.Sequential of subclasses whose forward keeps the RNN's output or pads
+before the convolution: all steps, last step, H = 1, odd H, C > 1, stacked modules, one nn.GRU
+with num_layers = 2, dilations 1 to 4, a causal convolution before a GRU), and models written as
+people write them: `out, _ = self.gru(x)`, `_, (h, _) = self.lstm(x)` with h[-1] of a 2-layer
+LSTM, F.pad before nn.Conv1d on a [N, C, L] input with a transpose to the GRU, nn.ConstantPad1d
+and wrapper modules in an nn.Sequential, Flatten of a GRU's output, bias=False, and one in float64.
+For each, exported_models.hpp says whether hinge::stream runs it and which stages one multi-layer
+PyTorch module became (for io::multilayer_recurrent_names).
 """
 import os
 import sys
@@ -70,8 +78,108 @@ class FxMlp(nn.Module):
         return F.gelu(self.fc3(x), approximate="tanh")
 
 
+class FxGruSteps(nn.Module):
+    """`out, _ = self.gru(x)`, then a per-step head with an activation and dropout between."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 7, batch_first=True)
+        self.fc1, self.fc2 = nn.Linear(7, 6), nn.Linear(6, 2)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        out = F.dropout(torch.relu(self.fc1(out)), 0.1, self.training)
+        return self.fc2(out)
+
+
+class FxLstmLast(nn.Module):
+    """A sequence classifier on h_n[-1] of a two-layer LSTM (hinge: two lstm stages, the last one
+    returns::last_step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 5, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(5, 4)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return self.fc(h[-1])
+
+
+class FxTcnGru(nn.Module):
+    """Causal convolutions written with F.pad on a [N, C, L] input, then a transpose to a GRU and a
+    per-step dense head."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv1d(2, 6, 3), nn.Conv1d(6, 6, 3, dilation=2)
+        self.gru = nn.GRU(6, 5, batch_first=True)
+        self.head = nn.Linear(5, 1)
+
+    def forward(self, x):
+        x = torch.tanh(self.c1(F.pad(x, (2, 0))))
+        x = F.relu(self.c2(F.pad(x, (4, 0))))
+        out = self.gru(x.transpose(1, 2))[0]
+        return self.head(out)
+
+
+class Transpose(nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 1)
+
+
+class LastStep(nn.Module):
+    """A wrapper that keeps the last step of the RNN it holds (not a subclass)."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return output[:, -1, :]
+
+
 def fx_cnn():
     return FxCnn()
+
+
+def fx_gru_steps():
+    return FxGruSteps()
+
+
+def fx_lstm_last():
+    return FxLstmLast()
+
+
+def fx_tcn_gru():
+    return FxTcnGru()
+
+
+def seq_wrappers():
+    # nn.ConstantPad1d + nn.Conv1d on [N, C, L]: causal; a module that transposes; a wrapper that
+    # keeps the LSTM's last step: all in an nn.Sequential, found by torch.fx tracing.
+    return nn.Sequential(nn.ConstantPad1d((3, 0), 0.0), nn.Conv1d(1, 4, 2, dilation=3), nn.Tanh(), Transpose(),
+                         LastStep(nn.LSTM(4, 3, batch_first=True)), nn.Linear(3, 2))
+
+
+def gru_flatten():
+    # Flatten of a [N, L, H] output: the columns of the next Linear (and BatchNorm1d) are permuted.
+    return nn.Sequential(tp.RNN(nn.GRU, 2, 3), nn.Flatten(), nn.BatchNorm1d(15), nn.Linear(15, 2))
+
+
+def lstm_no_bias():
+    return nn.Sequential(tp.RNN(nn.LSTM, 2, 3, bias=False), nn.Linear(3, 1))
+
+
+def gru_steps_double():
+    return tp.build_gru_steps().double()
+
+
+# The parity test's sequence models, as functions of this file: their RNN and CausalConv1d classes
+# are local to torch_parity.RNN, which torch.save cannot pickle, so they travel as state_dicts.
+for _name, (_build, _, _) in tp.SEQUENCE_MODELS.items():
+    globals()[_name] = _build
 
 
 def fx_mlp():
@@ -103,6 +211,16 @@ MODELS.update({
     "fx_mlp": (fx_mlp, (2, 3, 4), [], True),
     "relu_double": (lambda: tp.build_mlp("relu", False).double(), (tp.INPUT,), ["--dtype", "float64"], False),
 })
+MODELS.update({name: (build, shape, [], True) for name, (build, shape, _) in tp.SEQUENCE_MODELS.items()})
+MODELS.update({
+    "fx_gru_steps": (fx_gru_steps, (6, 3), [], True),
+    "fx_lstm_last": (fx_lstm_last, (7, 3), [], True),
+    "fx_tcn_gru": (fx_tcn_gru, (2, 12), [], True),
+    "seq_wrappers": (seq_wrappers, (1, 10), [], True),
+    "gru_flatten": (gru_flatten, (5, 2), [], True),
+    "lstm_no_bias": (lstm_no_bias, (4, 2), [], True),
+    "gru_steps_double": (gru_steps_double, (7, 3), ["--dtype", "float64"], True),
+})
 
 
 def randomize(model, generator):
@@ -131,10 +249,15 @@ def export(directory, name):
     x = torch.randn(BATCH, *input_shape, generator=generator, dtype=torch.float64).to(dtype)
     with torch.no_grad():
         y = model(x)
-    # hinge's input: channels last, or, for a model that flattens its input first, PyTorch's flat order.
+    # hinge's input: channels last, or, for a model that flattens its input first, PyTorch's flat
+    # order; a sequence that PyTorch holds as [N, L, C] already is. The same for the output.
     network, _ = hinge_export.export(model, input_shape=input_shape)
-    hinge_x = tp.to_hinge(x.numpy()) if len(network.input_shape) > 1 else x.reshape(BATCH, -1).numpy()
-    tp.save_safetensors(f"{directory}/{name}.data.safetensors", {"x": hinge_x, "y": y.numpy()})
+    if len(network.input_shape) == 1:
+        hinge_x = x.reshape(BATCH, -1).numpy()
+    else:
+        hinge_x = x.numpy() if network.torch_input_order == "channels_last" else tp.to_hinge(x.numpy())
+    hinge_y = tp.to_hinge(y.numpy()) if network.torch_output_order == "channels_first" else y.numpy()
+    tp.save_safetensors(f"{directory}/{name}.data.safetensors", {"x": hinge_x, "y": hinge_y})
     if factory:  # a function of this file builds it; the trained weights travel as a state_dict
         torch.save(model.state_dict(), f"{directory}/{name}.state.pt")
         spec = [f"{os.path.abspath(__file__)}:{name}", "--state-dict", f"{directory}/{name}.state.pt"]
@@ -146,7 +269,9 @@ def export(directory, name):
                                        "--embed", "source", "--quiet"] + shape + options)
     if status != 0:
         sys.exit(f"exporter_models.py: exporting {name} failed")
-    return "double" if dtype == torch.float64 else "float"
+    stacks = network.multilayer_stacks() or [(0, 0)]
+    # (value type, streams?, the stages of the one multi-layer module: first, count (0: none))
+    return ("double" if dtype == torch.float64 else "float", int(network.streams())) + stacks[0]
 
 
 def main():
@@ -161,7 +286,10 @@ def main():
     types = {name: export(directory, name) for name in names}
     lines = ["// Generated by tests/exporter/exporter_models.py: every exported model, for exporter_check.cpp.",
              "#pragma once"] + [f'#include "{n}.hpp"' for n in names]
-    lines.append("#define HINGE_EXPORTED_MODELS(X) \\\n" + " \\\n".join(f"    X({n}, {t})" for n, t in types.items()))
+    # X(name, value type, streams (hinge::stream runs it), first stage and count of the layers of a
+    #   multi-layer nn.GRU / nn.LSTM (0, 0: none), for io::multilayer_recurrent_names)
+    lines.append("#define HINGE_EXPORTED_MODELS(X) \\\n" +
+                 " \\\n".join(f"    X({n}, {', '.join(str(v) for v in t)})" for n, t in types.items()))
     with open(f"{directory}/exported_models.hpp", "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"exporter_models.py: {len(names)} models exported to {directory} (torch {torch.__version__})")

@@ -46,6 +46,11 @@ concept normalization_layer = stage_layer<L> && L::kind == stage_kind::batch_nor
 template <class L>
 concept recurrent_layer = stage_layer<L> && L::kind == stage_kind::recurrent;
 
+// A layer that can open a network: its first stage reads the raw input (core/network.hpp rejects
+// the others there, and the runtime passes skip them so that the rejection is the only error).
+template <class L>
+concept opens_network = affine_layer<L> || recurrent_layer<L>;
+
 template <class L>
 concept layer = stage_layer<L> || elementwise_activation<L>;
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include <hinge/core/plan.hpp>
@@ -58,15 +59,35 @@ struct network {
     template <std::size_t I>
     using stage = stage_at<stages, I>;
 
-    static_assert(stage_count == 0 || !normalization_layer<typename stage_at<stages, 0>::layer_type>,
-                  "network<input<N>, batch_norm, ...>: batch_norm must follow a dense or convolution layer, because it "
-                  "normalises that layer's outputs; standardise the input data instead");
-    static_assert(stage_count == 0 || normalization_layer<typename stage_at<stages, 0>::layer_type> ||
-                      affine_layer<typename stage_at<stages, 0>::layer_type> ||
-                      recurrent_layer<typename stage_at<stages, 0>::layer_type>,
-                  "network<input<...>, Layers...>: the first layer must be dense, a convolution or a recurrent "
-                  "layer (pooling, flatten and dropout of the raw input are not supported: do them to the data "
-                  "beforehand)");
+    // Whether the first stage may read the raw input (the check below rejects the network if not).
+    static constexpr bool first_layer_opens = [] {
+        if constexpr (stage_count > 0) return opens_network<typename stage_at<stages, 0>::layer_type>;
+        else return false;
+    }();
+
+private:
+    // The first stage reads the raw input: it must be dense, a convolution or a recurrent layer.
+    // One error naming the layer and the input (the runtime passes skip such a stage, so that
+    // using the network adds none; `|| true` so that the static_assert adds none either).
+    static constexpr bool check_first_layer() {
+        if constexpr (stage_count > 0) {
+            using L = typename stage_at<stages, 0>::layer_type;
+            using namespace diagnostic;
+            if constexpr (normalization_layer<L>) {
+                HINGE_REJECT("network<input<N>, batch_norm, ...>: batch_norm must follow a dense or convolution "
+                             "layer, because it normalises that layer's outputs; standardise the input data instead",
+                             stage_index<0>, L, arriving_shape<input_shape>);
+            } else if constexpr (!opens_network<L>) {
+                HINGE_REJECT("network<input<...>, Layers...>: the first layer must be dense, a convolution or a "
+                             "recurrent layer, because it reads the raw input (pooling, flatten and dropout of the "
+                             "input are not supported); do them to the data beforehand, e.g. a flat input<N> "
+                             "instead of flatten",
+                             stage_index<0>, L, arriving_shape<input_shape>);
+            }
+        }
+        return true;
+    }
+    static_assert(check_first_layer() || true);
 };
 
 // with_sequence_length<Net, L>: the same network on sequences of L steps (Net's input is <L0, C>).
@@ -81,7 +102,9 @@ struct with_sequence_length_of {
 };
 template <std::size_t L, std::size_t C, class... Layers, std::size_t Steps>
 struct with_sequence_length_of<network<input<L, C>, Layers...>, Steps> {
-    using type = network<input<Steps, C>, Layers...>;
+    // A network rejected for its first layer stays itself: its error is not repeated for another length.
+    using type = std::conditional_t<network<input<L, C>, Layers...>::first_layer_opens,
+                                    network<input<Steps, C>, Layers...>, network<input<L, C>, Layers...>>;
 };
 }  // namespace detail
 template <class Net, std::size_t Steps>

@@ -159,8 +159,10 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
             static_assert(std::is_same_v<A, identity>,
                           "flatten: an activation after flatten is not supported (flatten is a copy); put it "
                           "before flatten, where it is fused into the layer that produces the values");
+            // i == 0: network<> has rejected a flatten there (core/network.hpp); no second error here.
+            constexpr std::size_t previous = i == 0 ? 0 : i - 1;
             kernels::flatten_forward<S::input_positions, S::input_shape::channels,
-                                     layout<Net, T>::stages[i - 1].padded_output, Cp>(samples, in.rows, y);
+                                     layout<Net, T>::stages[previous].padded_output, Cp>(samples, in.rows, y);
         } else if constexpr (L::kind == stage_kind::dropout) {
             kernels::dropout_forward<A, Cp>(value_rows, in.rows, y, static_cast<double>(L::rate), training, activation, z);
         } else {
@@ -413,7 +415,9 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
         }
     };
 
-    if constexpr (dense_layer<L>) {
+    if constexpr (I == 0 && !opens_network<L>) {
+        // network<> has rejected this network (core/network.hpp): nothing to add to that error.
+    } else if constexpr (dense_layer<L>) {
         // On a sequence, one row per (sample, step), as in the forward pass.
         kernels::dense_weight_gradient<S::input_width, S::output_width>(value_rows, in.rows, in.stride, dz, stride,
                                                                         g + s.weight_offset, ws.packed_inputs());
