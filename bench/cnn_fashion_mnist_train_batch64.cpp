@@ -418,6 +418,19 @@ void verify() {
     hc.loss(hinge_loss);
     hc.all(f.values.w, f.values.b, *params, t->last_gradients());
     report(hc, hinge_loss);
+    {
+        // The same step on a team of two, against the same reference and tolerances (its conv
+        // bias gradients are summed per thread, so not bit for bit the single thread's).
+        hn::thread_team team(2);
+        auto parallel_params = std::make_unique<hn::parameters<net>>(f.initial);
+        auto parallel = std::make_unique<trainer>(*parallel_params, hn::optim::sgd{learning_rate});
+        parallel->use(team);
+        const float parallel_loss = parallel->step(f.x(0), f.t(0), batch);
+        const step_checker<stages> pc = checker("hinge, 2 threads", ref);
+        pc.loss(parallel_loss);
+        pc.all(f.values.w, f.values.b, *parallel_params, parallel->last_gradients());
+        report(pc, parallel_loss);
+    }
 
     auto model = std::make_unique<eigen_cnn<float>>(f, learning_rate);
     const float eigen_loss = model->step(f.x(0), f.t(0));
@@ -430,7 +443,32 @@ void verify() {
     std::fprintf(stderr, "; every gradient and updated parameter of one step within tolerance\n");
 }
 
+void bench_hinge_threads(benchmark::State& state, std::size_t threads) {
+    const fixture& f = shared();
+    hn::thread_team team(threads);
+    auto params = std::make_unique<hn::parameters<net>>(f.initial);
+    auto t = std::make_unique<trainer>(*params, hn::optim::sgd{learning_rate});
+    t->use(team);
+    const std::uint32_t before = team.passes();
+    time_steps(state, "hinge", batches, step_flops, [&](std::size_t k) { return t->step(f.x(k), f.t(k), batch); });
+    state.counters["handoffs"] =
+        benchmark::Counter(static_cast<double>(team.passes() - before) / static_cast<double>(state.iterations()));
+}
+
 void register_benchmarks() {
+    using hinge_bench::training::add_threaded;
+    using hinge_bench::training::peer_threads;
+    add_threaded(workload, "hinge", step_flops, bench_hinge_threads);
+    add_threaded(workload, "eigen", step_flops, [](benchmark::State& state, std::size_t n) {
+        const peer_threads guard(n);
+        bench_eigen(state);
+    });
+#if HINGE_HAVE_LIBTORCH
+    add_threaded(workload, "libtorch", step_flops, [](benchmark::State& state, std::size_t n) {
+        const peer_threads guard(n);
+        bench_libtorch(state);
+    });
+#endif
     hinge_bench::add(workload + "/hinge", step_flops, bench_hinge);
     hinge_bench::add(workload + "/eigen", step_flops, bench_eigen);
 #if HINGE_HAVE_LIBTORCH

@@ -42,6 +42,9 @@
 #if HINGE_HAVE_LIBTORCH
 #include <ATen/Parallel.h>
 #endif
+#if HINGE_HAVE_EIGEN
+#include <Eigen/Core>
+#endif
 
 namespace hinge_bench {
 
@@ -158,7 +161,7 @@ inline const char* compiler_name() {
 // ---- recording reporter and the table ----------------------------------------------------------
 
 struct summary {
-    double median = 0;  // seconds per iteration (CPU time)
+    double median = 0;  // seconds per iteration (CPU time; wall-clock time for UseRealTime benchmarks)
     double min = 0;
     double max = 0;
     std::size_t repetitions = 0;
@@ -174,7 +177,10 @@ public:
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const Run& run : runs) {
             if (run.error_occurred) continue;
-            const double seconds = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+            // Wall-clock time for the benchmarks registered with UseRealTime (several threads).
+            const double seconds = (run.run_name.time_type == "real_time" ? run.GetAdjustedRealTime()
+                                                                          : run.GetAdjustedCPUTime()) /
+                                   benchmark::GetTimeUnitMultiplier(run.time_unit);
             entry& e = entries_[run.run_name.function_name];
             if (run.run_type == Run::RT_Iteration) {
                 e.samples.push_back(seconds);
@@ -279,7 +285,7 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
         impl_width = std::max(impl_width, split(name).second.size());
     }
 
-    std::fprintf(out, "\nSummary (%s, %s kernels; medians of CPU time; %s)\n", compiler_name(),
+    std::fprintf(out, "\nSummary (%s, %s kernels; medians of CPU time, of wall-clock time for *_threads<N> rows; %s)\n", compiler_name(),
                  xsimd::default_arch::name(),
                  peak > 0 ? "% peak relative to the fastest peak_fma/float repetition of this run"
                           : "no peak_fma/float in this run");
@@ -339,6 +345,11 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
     benchmark::AddCustomContext("simd", std::string(xsimd::default_arch::name()) + ", " +
                                             std::to_string(xsimd::batch<float>::size) + " floats per batch");
 
+#if HINGE_HAVE_EIGEN
+    // One thread for Eigen too (its products use OpenMP when built with it, as the benchmarks
+    // are, for the _threads<N> rows of bench/training_step.hpp, which set their own count).
+    Eigen::setNbThreads(1);
+#endif
 #if HINGE_HAVE_LIBTORCH
     // One thread for libtorch, as for hinge and Eigen: the comparison is per core.
     at::set_num_threads(1);

@@ -59,7 +59,10 @@ struct thread_team_options {
     std::size_t threads = 1;  // members, the caller included; 0 means std::thread::hardware_concurrency()
     thread_pinning pinning = thread_pinning::none;
     // How long a waiting thread polls before it blocks, in pause instructions (~10-40 ns each on
-    // current x86; the default is roughly 50-200 us, a few steps of a small network).
+    // current x86; the default is roughly 50-200 us, a few steps of a small network). A team with
+    // more members than the CPUs the process may use never spins: a spinning member would hold a
+    // CPU that a working member is waiting for (measured: ~0.9 ms per hand-off instead of ~0.2 us
+    // for 4 members on 2 CPUs).
     std::uint32_t spin = 1u << 13;
 };
 
@@ -73,7 +76,7 @@ public:
 
     explicit thread_team(thread_team_options options)
         : size_(options.threads == 0 ? std::max<std::size_t>(1, std::thread::hardware_concurrency()) : options.threads),
-          spin_(options.spin),
+          spin_(size_ > usable_cpus() ? 0 : options.spin),
           scratch_(new scratch_block[size_]) {
         workers_.reserve(size_ - 1);
         try {
@@ -193,6 +196,16 @@ private:
         for (std::thread& t : workers_)
             if (t.joinable()) t.join();
         workers_.clear();
+    }
+
+    static std::size_t usable_cpus() noexcept {
+#if defined(__linux__)
+        cpu_set_t allowed;
+        CPU_ZERO(&allowed);
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0)
+            return static_cast<std::size_t>(CPU_COUNT(&allowed));
+#endif
+        return std::max(1u, std::thread::hardware_concurrency());
     }
 
     static void pin([[maybe_unused]] std::thread& t, [[maybe_unused]] std::size_t worker) noexcept {
