@@ -431,6 +431,30 @@ void verify() {
         pc.all(f.values.w, f.values.b, *parallel_params, parallel->last_gradients());
         report(pc, parallel_loss);
     }
+    {
+        // How far 2 threads drift from 1 over training: 100 steps from the same parameters.
+        auto one = std::make_unique<hn::parameters<net>>(f.initial);
+        auto two = std::make_unique<hn::parameters<net>>(f.initial);
+        auto t1 = std::make_unique<trainer>(*one, hn::optim::sgd{learning_rate});
+        auto t2 = std::make_unique<trainer>(*two, hn::optim::sgd{learning_rate});
+        hn::thread_team team(2);
+        t2->use(team);
+        constexpr std::size_t steps = 100;
+        double loss_difference = 0;
+        for (std::size_t k = 0; k < steps; ++k) {
+            const float l1 = t1->step(f.x(k % batches), f.t(k % batches), batch);
+            const float l2 = t2->step(f.x(k % batches), f.t(k % batches), batch);
+            loss_difference = std::max(loss_difference, std::abs(double(l1) - double(l2)) / std::abs(double(l1)));
+        }
+        double largest = 0, difference = 0;
+        for (std::size_t i = 0; i < one->storage_size; ++i) {
+            largest = std::max(largest, std::abs(double(one->data()[i])));
+            difference = std::max(difference, std::abs(double(one->data()[i]) - double(two->data()[i])));
+        }
+        std::fprintf(stderr, "; 1 vs 2 threads after %zu steps: parameters differ by at most %.2e (%.2e of the "
+                     "largest), losses by at most %.2e relative", steps, difference, difference / largest,
+                     loss_difference);
+    }
 
     auto model = std::make_unique<eigen_cnn<float>>(f, learning_rate);
     const float eigen_loss = model->step(f.x(0), f.t(0));
