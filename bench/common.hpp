@@ -41,6 +41,7 @@
 
 #if HINGE_HAVE_LIBTORCH
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #endif
 #if HINGE_HAVE_EIGEN
 #include <Eigen/Core>
@@ -313,6 +314,19 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
     std::fflush(out);
 }
 
+// ---- threads of the peers --------------------------------------------------------------------------
+
+#if HINGE_HAVE_LIBTORCH
+// Debian's libtorch calls the system BLAS (libblas.so.3), which with libopenblas0-pthread is
+// OpenBLAS with its own thread pool, one thread per CPU, which at::set_num_threads does not
+// reach; CPU time would not count those threads. Its thread count is set here when that symbol
+// exists (the reference BLAS has no threads).
+inline void set_blas_threads(int n) {
+    using setter = void (*)(int);
+    if (void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) reinterpret_cast<setter>(f)(n);
+}
+#endif
+
 // ---- main ----------------------------------------------------------------------------------------
 
 inline bool has_flag(int argc, char** argv, std::string_view flag) {
@@ -353,6 +367,7 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
 #if HINGE_HAVE_LIBTORCH
     // One thread for libtorch, as for hinge and Eigen: the comparison is per core.
     at::set_num_threads(1);
+    set_blas_threads(1);
     benchmark::AddCustomContext("libtorch", "one thread");
 #elif defined(HINGE_LIBTORCH_ABSENT)
     std::fprintf(stderr, "libtorch: not in this binary: %s\n", HINGE_LIBTORCH_ABSENT);

@@ -22,8 +22,10 @@ import struct
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch loads the BLAS
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The BLAS and OpenMP thread counts must be set before torch loads them: --threads N (default 1).
+_threads = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--threads"), "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads)
+os.environ.setdefault("OMP_NUM_THREADS", _threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -69,6 +69,7 @@ struct peer_threads {
 #endif
 #if HINGE_HAVE_LIBTORCH
         at::set_num_threads(static_cast<int>(n));
+        set_blas_threads(static_cast<int>(n));
 #endif
     }
     ~peer_threads() {
@@ -77,6 +78,7 @@ struct peer_threads {
 #endif
 #if HINGE_HAVE_LIBTORCH
         at::set_num_threads(1);
+        set_blas_threads(1);
 #endif
     }
     peer_threads(const peer_threads&) = delete;
