@@ -418,6 +418,43 @@ void verify() {
     hc.loss(hinge_loss);
     hc.all(f.values.w, f.values.b, *params, t->last_gradients());
     report(hc, hinge_loss);
+    {
+        // The same step on a team of two, against the same reference and tolerances (its conv
+        // bias gradients are summed per thread, so not bit for bit the single thread's).
+        hn::thread_team team(2);
+        auto parallel_params = std::make_unique<hn::parameters<net>>(f.initial);
+        auto parallel = std::make_unique<trainer>(*parallel_params, hn::optim::sgd{learning_rate});
+        parallel->use(team);
+        const float parallel_loss = parallel->step(f.x(0), f.t(0), batch);
+        const step_checker<stages> pc = checker("hinge, 2 threads", ref);
+        pc.loss(parallel_loss);
+        pc.all(f.values.w, f.values.b, *parallel_params, parallel->last_gradients());
+        report(pc, parallel_loss);
+    }
+    {
+        // How far 2 threads drift from 1 over training: 100 steps from the same parameters.
+        auto one = std::make_unique<hn::parameters<net>>(f.initial);
+        auto two = std::make_unique<hn::parameters<net>>(f.initial);
+        auto t1 = std::make_unique<trainer>(*one, hn::optim::sgd{learning_rate});
+        auto t2 = std::make_unique<trainer>(*two, hn::optim::sgd{learning_rate});
+        hn::thread_team team(2);
+        t2->use(team);
+        constexpr std::size_t steps = 100;
+        double loss_difference = 0;
+        for (std::size_t k = 0; k < steps; ++k) {
+            const float l1 = t1->step(f.x(k % batches), f.t(k % batches), batch);
+            const float l2 = t2->step(f.x(k % batches), f.t(k % batches), batch);
+            loss_difference = std::max(loss_difference, std::abs(double(l1) - double(l2)) / std::abs(double(l1)));
+        }
+        double largest = 0, difference = 0;
+        for (std::size_t i = 0; i < one->storage_size; ++i) {
+            largest = std::max(largest, std::abs(double(one->data()[i])));
+            difference = std::max(difference, std::abs(double(one->data()[i]) - double(two->data()[i])));
+        }
+        std::fprintf(stderr, "; 1 vs 2 threads after %zu steps: parameters differ by at most %.2e (%.2e of the "
+                     "largest), losses by at most %.2e relative", steps, difference, difference / largest,
+                     loss_difference);
+    }
 
     auto model = std::make_unique<eigen_cnn<float>>(f, learning_rate);
     const float eigen_loss = model->step(f.x(0), f.t(0));
@@ -430,7 +467,32 @@ void verify() {
     std::fprintf(stderr, "; every gradient and updated parameter of one step within tolerance\n");
 }
 
+void bench_hinge_threads(benchmark::State& state, std::size_t threads) {
+    const fixture& f = shared();
+    hn::thread_team team(threads);
+    auto params = std::make_unique<hn::parameters<net>>(f.initial);
+    auto t = std::make_unique<trainer>(*params, hn::optim::sgd{learning_rate});
+    t->use(team);
+    const std::uint32_t before = team.passes();
+    time_steps(state, "hinge", batches, step_flops, [&](std::size_t k) { return t->step(f.x(k), f.t(k), batch); });
+    state.counters["handoffs"] =
+        benchmark::Counter(static_cast<double>(team.passes() - before) / static_cast<double>(state.iterations()));
+}
+
 void register_benchmarks() {
+    using hinge_bench::training::add_threaded;
+    using hinge_bench::training::peer_threads;
+    add_threaded(workload, "hinge", step_flops, bench_hinge_threads);
+    add_threaded(workload, "eigen", step_flops, [](benchmark::State& state, std::size_t n) {
+        const peer_threads guard(n);
+        bench_eigen(state);
+    });
+#if HINGE_HAVE_LIBTORCH
+    add_threaded(workload, "libtorch", step_flops, [](benchmark::State& state, std::size_t n) {
+        const peer_threads guard(n);
+        bench_libtorch(state);
+    });
+#endif
     hinge_bench::add(workload + "/hinge", step_flops, bench_hinge);
     hinge_bench::add(workload + "/eigen", step_flops, bench_eigen);
 #if HINGE_HAVE_LIBTORCH

@@ -41,6 +41,10 @@
 
 #if HINGE_HAVE_LIBTORCH
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
+#endif
+#if HINGE_HAVE_EIGEN
+#include <Eigen/Core>
 #endif
 
 namespace hinge_bench {
@@ -158,7 +162,7 @@ inline const char* compiler_name() {
 // ---- recording reporter and the table ----------------------------------------------------------
 
 struct summary {
-    double median = 0;  // seconds per iteration (CPU time)
+    double median = 0;  // seconds per iteration (CPU time; wall-clock time for UseRealTime benchmarks)
     double min = 0;
     double max = 0;
     std::size_t repetitions = 0;
@@ -174,7 +178,10 @@ public:
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const Run& run : runs) {
             if (run.error_occurred) continue;
-            const double seconds = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+            // Wall-clock time for the benchmarks registered with UseRealTime (several threads).
+            const double seconds = (run.run_name.time_type == "real_time" ? run.GetAdjustedRealTime()
+                                                                          : run.GetAdjustedCPUTime()) /
+                                   benchmark::GetTimeUnitMultiplier(run.time_unit);
             entry& e = entries_[run.run_name.function_name];
             if (run.run_type == Run::RT_Iteration) {
                 e.samples.push_back(seconds);
@@ -279,7 +286,7 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
         impl_width = std::max(impl_width, split(name).second.size());
     }
 
-    std::fprintf(out, "\nSummary (%s, %s kernels; medians of CPU time; %s)\n", compiler_name(),
+    std::fprintf(out, "\nSummary (%s, %s kernels; medians of CPU time, of wall-clock time for *_threads<N> rows; %s)\n", compiler_name(),
                  xsimd::default_arch::name(),
                  peak > 0 ? "% peak relative to the fastest peak_fma/float repetition of this run"
                           : "no peak_fma/float in this run");
@@ -306,6 +313,19 @@ inline void print_table(std::FILE* out, const recording_reporter& reporter) {
     }
     std::fflush(out);
 }
+
+// ---- threads of the peers --------------------------------------------------------------------------
+
+#if HINGE_HAVE_LIBTORCH
+// Debian's libtorch calls the system BLAS (libblas.so.3), which with libopenblas0-pthread is
+// OpenBLAS with its own thread pool, one thread per CPU, which at::set_num_threads does not
+// reach; CPU time would not count those threads. Its thread count is set here when that symbol
+// exists (the reference BLAS has no threads).
+inline void set_blas_threads(int n) {
+    using setter = void (*)(int);
+    if (void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) reinterpret_cast<setter>(f)(n);
+}
+#endif
 
 // ---- main ----------------------------------------------------------------------------------------
 
@@ -339,9 +359,15 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
     benchmark::AddCustomContext("simd", std::string(xsimd::default_arch::name()) + ", " +
                                             std::to_string(xsimd::batch<float>::size) + " floats per batch");
 
+#if HINGE_HAVE_EIGEN
+    // One thread for Eigen too (its products use OpenMP when built with it, as the benchmarks
+    // are, for the _threads<N> rows of bench/training_step.hpp, which set their own count).
+    Eigen::setNbThreads(1);
+#endif
 #if HINGE_HAVE_LIBTORCH
     // One thread for libtorch, as for hinge and Eigen: the comparison is per core.
     at::set_num_threads(1);
+    set_blas_threads(1);
     benchmark::AddCustomContext("libtorch", "one thread");
 #elif defined(HINGE_LIBTORCH_ABSENT)
     std::fprintf(stderr, "libtorch: not in this binary: %s\n", HINGE_LIBTORCH_ABSENT);

@@ -22,8 +22,10 @@ import struct
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch loads the BLAS
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The BLAS and OpenMP thread counts must be set before torch loads them: --threads N (default 1).
+_threads = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--threads"), "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads)
+os.environ.setdefault("OMP_NUM_THREADS", _threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -67,9 +69,10 @@ def train_on_fashion_mnist(make_model, image_shape, default_epochs, description)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images only (0: all)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     args = parser.parse_args()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     def load(images, labels):
@@ -93,7 +96,7 @@ def train_on_fashion_mnist(make_model, image_shape, default_epochs, description)
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
     loss_fn = nn.CrossEntropyLoss()
     blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread, BLAS {blas}, "
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s), BLAS {blas}, "
           f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}; model {description}, "
           f"{sum(p.numel() for p in model.parameters())} parameters; {n} training images, "
           f"batch {args.batch}, {args.epochs} epochs", flush=True)

@@ -16,6 +16,9 @@
 #   BENCHES="mlp_64_128_128_10_batch1" bench/run.sh      some benchmarks only
 #   WAIT_IDLE=600 bench/run.sh        before each binary, wait up to 600 s for the machine to be idle
 #   ARCHS="avx2" bench/run.sh         some instruction sets only (native, or avx512 and avx2)
+#   BENCH_CPU=0,1 bench/run.sh --benchmark_filter='threads|peak'
+#                                     the 1- and 2-thread rows of the training workloads (a team of
+#                                     2 needs two CPUs; the default pins everything to CPU 1)
 #
 # Other processes on the machine distort every number here. As root, the benchmarks run with
 # nice -n -20, so that a build running beside them takes little of the pinned CPU. Each run prints how busy the whole

@@ -44,6 +44,47 @@ namespace hinge_bench::training {
 
 // ---- shared by every training workload (this file's MLPs, cnn_fashion_mnist_train_batch64.cpp) ---
 
+// Thread counts: every workload also runs as <workload>_threads<N>/<impl> for N in thread_counts,
+// hinge on a hinge::thread_team of N, Eigen with Eigen::setNbThreads(N) (its products use OpenMP),
+// libtorch with at::set_num_threads(N), timed in wall-clock time (UseRealTime: CPU time would
+// count one thread). The _threads1 rows are the same code as the plain rows (a team of one runs
+// on the caller), timed the same way as the _threads2 rows, so that the speed-up is a ratio of
+// two numbers measured alike.
+inline constexpr std::size_t thread_counts[] = {1, 2};
+
+// Hand-offs per step (thread_team::run calls): the "handoffs" counter of the hinge rows.
+template <class Fn>
+void add_threaded(const std::string& workload, const std::string& impl, double flops, Fn fn) {
+    for (std::size_t n : thread_counts)
+        add(workload + "_threads" + std::to_string(n) + "/" + impl, flops,
+            [fn, n](benchmark::State& state) { fn(state, n); })
+            ->UseRealTime();
+}
+
+// Eigen / libtorch on n threads for as long as the guard lives, then back to one (main() sets one).
+struct peer_threads {
+    explicit peer_threads([[maybe_unused]] std::size_t n) {
+#if HINGE_HAVE_EIGEN
+        Eigen::setNbThreads(static_cast<int>(n));
+#endif
+#if HINGE_HAVE_LIBTORCH
+        at::set_num_threads(static_cast<int>(n));
+        set_blas_threads(static_cast<int>(n));
+#endif
+    }
+    ~peer_threads() {
+#if HINGE_HAVE_EIGEN
+        Eigen::setNbThreads(1);
+#endif
+#if HINGE_HAVE_LIBTORCH
+        at::set_num_threads(1);
+        set_blas_threads(1);
+#endif
+    }
+    peer_threads(const peer_threads&) = delete;
+    peer_threads& operator=(const peer_threads&) = delete;
+};
+
 // Checks one SGD step of an implementation against a reference: the loss, every weight and bias
 // gradient, and every updated parameter. Indexed by stage like mlp_parameters (a stage without
 // weights has empty vectors and is skipped); weights are w[stage][o * in + i] in hinge's order.
@@ -342,6 +383,18 @@ struct mlp_step {
         time_steps(state, "hinge", batches, step_flops, [&](std::size_t k) { return t->step(f.x(k), f.t(k), batch); });
     }
 
+    static void bench_hinge_step_threads(benchmark::State& state, std::size_t threads) {
+        const fixture& f = shared();
+        hinge::thread_team team(threads);
+        auto params = std::make_unique<hinge::parameters<net>>(f.initial);
+        auto t = std::make_unique<trainer>(*params, hinge::optim::sgd{learning_rate});
+        t->use(team);
+        const std::uint32_t before = team.passes();
+        time_steps(state, "hinge", batches, step_flops, [&](std::size_t k) { return t->step(f.x(k), f.t(k), batch); });
+        state.counters["handoffs"] = benchmark::Counter(static_cast<double>(team.passes() - before) /
+                                                        static_cast<double>(state.iterations()));
+    }
+
     // The phases of trainer::step, run on a workspace of our own with the public passes.
     struct hinge_phases {
         hinge::parameters<net> params;
@@ -602,6 +655,18 @@ struct mlp_step {
         hc.all(f.w, f.b, *params, t->last_gradients());
         std::fprintf(stderr, "verified %s: hinge loss %.6f (double reference %.6f)", step_workload().c_str(),
                      double(hinge_loss), ref.loss);
+        // The same step on a team of two: every product is split at tile boundaries, so the
+        // parameters must be the single thread's bit for bit.
+        {
+            hinge::thread_team team(2);
+            auto parallel_params = std::make_unique<hinge::parameters<net>>(f.initial);
+            auto parallel = std::make_unique<trainer>(*parallel_params, hinge::optim::sgd{learning_rate});
+            parallel->use(team);
+            const float parallel_loss = parallel->step(f.x(0), f.t(0), batch);
+            if (parallel_loss != hinge_loss || !(*parallel_params == *params))
+                fail("hinge on a team of 2 threads: the step differs from the single-threaded step");
+            std::fprintf(stderr, ", hinge on 2 threads bit for bit the same");
+        }
 
 #if HINGE_HAVE_EIGEN
         auto model = std::make_unique<eigen_mlp>(f, learning_rate);
@@ -635,6 +700,19 @@ struct mlp_step {
     }
 
     static void register_benchmarks() {
+        add_threaded(step_workload(), "hinge", step_flops, bench_hinge_step_threads);
+#if HINGE_HAVE_EIGEN
+        add_threaded(step_workload(), "eigen", step_flops, [](benchmark::State& state, std::size_t n) {
+            const peer_threads guard(n);
+            bench_eigen_step(state);
+        });
+#endif
+#if HINGE_HAVE_LIBTORCH
+        add_threaded(step_workload(), "libtorch", step_flops, [](benchmark::State& state, std::size_t n) {
+            const peer_threads guard(n);
+            bench_libtorch_step(state);
+        });
+#endif
         add(step_workload() + "/hinge", step_flops, bench_hinge_step);
 #if HINGE_HAVE_EIGEN
         add(step_workload() + "/eigen", step_flops, bench_eigen_step);

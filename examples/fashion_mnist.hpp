@@ -6,6 +6,10 @@
 // the learning curve as CSV (with '#' header lines naming the model and the --min-accuracy target).
 //
 //   <program> [--data DIR] [--epochs N] [--limit N] [--csv FILE] [--seed N] [--min-accuracy P] [--save FILE]
+//             [--threads N]
+//
+// --threads N trains and evaluates on a hinge::thread_team of N threads (fit_options::threads;
+// default 1). The same seed and thread count give the same model.
 //
 // --save writes the trained parameters with hinge::io::save (examples/fashion_mnist_reduced_precision.cpp
 // reads them back to measure bf16 / int8 weights).
@@ -46,6 +50,7 @@ struct settings {
     float learning_rate = 1e-3f;
     std::size_t latency_images = 10000;  // test images timed at batch 1, per round
     std::string save;                    // empty: do not save the trained parameters
+    std::size_t threads = 1;             // --threads: the thread team's size for training
 };
 
 inline settings parse(int argc, char** argv, settings s) {
@@ -66,9 +71,10 @@ inline settings parse(int argc, char** argv, settings s) {
         else if (arg == "--save") s.save = value();
         else if (arg == "--min-accuracy") s.min_accuracy = std::stod(value());
         else if (arg == "--learning-rate") s.learning_rate = std::stof(value());
+        else if (arg == "--threads") s.threads = std::max<std::size_t>(1, std::stoul(value()));
         else {
             std::fprintf(stderr, "usage: %s [--data DIR] [--epochs N] [--limit N] [--csv FILE] [--seed N] "
-                                 "[--min-accuracy PERCENT] [--learning-rate R]\n", s.program.c_str());
+                                 "[--min-accuracy PERCENT] [--learning-rate R] [--threads N]\n", s.program.c_str());
             std::exit(2);
         }
     }
@@ -121,8 +127,10 @@ int train_on_fashion_mnist(int argc, char** argv, settings defaults, const char*
     const std::size_t train_count = s.limit ? std::min(s.limit, train_set.size()) : train_set.size();
     std::printf("Fashion-MNIST: %zu training and %zu test images of %zux%zu (read in %.2f s)\n", train_count,
                 test_set.size(), train_set.inputs.rows, train_set.inputs.cols, load_seconds);
-    std::printf("model %s, %zu parameters; Adam, learning rate %g with cosine decay, batch %zu, %zu epochs\n",
-                description, model::parameter_count, static_cast<double>(s.learning_rate), batch_size, s.epochs);
+    std::printf("model %s, %zu parameters; Adam, learning rate %g with cosine decay, batch %zu, %zu epochs, "
+                "%zu thread%s\n",
+                description, model::parameter_count, static_cast<double>(s.learning_rate), batch_size, s.epochs,
+                s.threads, s.threads == 1 ? "" : "s");
 
     // Storage is the caller's and allocated once: parameters, the trainer (gradients, Adam's
     // two moment blocks, the workspace) and the fitter's permutation and batch buffers.
@@ -141,6 +149,7 @@ int train_on_fashion_mnist(int argc, char** argv, settings defaults, const char*
     hn::fit_options options;
     options.epochs = s.epochs;
     options.shuffle_seed = s.seed;
+    options.threads = s.threads;
     // The test set is evaluated after every epoch to draw the learning curve; nothing is chosen
     // by it (no early stopping here), so the final test accuracy is an honest estimate.
     hn::fitter<trainer_type, hn::optim::cosine_decay> fitter(*train, train_data, options, schedule);

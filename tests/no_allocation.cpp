@@ -258,6 +258,43 @@ BOOST_AUTO_TEST_CASE(convolutional_training_steps_allocate_nothing) {
     BOOST_TEST(std::isfinite(sink));
 }
 
+// Thread teams: steps and forward passes split over 2 and 3 threads (3 > the cores of the CI
+// machine, so the members block instead of spinning) allocate nothing on any thread; the
+// counter sees every thread's allocations. The team is created (and allocates) before.
+BOOST_AUTO_TEST_CASE(steps_and_forward_passes_on_thread_teams_allocate_nothing) {
+    using net = hn::network<hn::input<10, 10, 2>, hn::conv2d<8, 3>, hn::batch_norm, hn::prelu, hn::max_pool2d<2>,
+                            hn::residual<hn::conv2d<8, 3>, hn::relu, hn::conv2d<8, 1>>, hn::relu,
+                            hn::dropout<0.2f>, hn::avg_pool2d<2>, hn::flatten, hn::dense<40>, hn::relu,
+                            hn::dense<4>>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    hn::init::automatic(*params, 5);
+    using trainer = hn::trainer<net, hn::loss::softmax_cross_entropy, hn::optim::adam, hn::batch<batch_size>>;
+    auto train = std::make_unique<trainer>(*params, hn::optim::adam{});
+    auto ws = std::make_unique<hn::workspace<net, batch_size, float, false>>();
+    std::array<float, batch_size * net::input_size> x{};
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) * 0.1f - 0.6f;
+    std::array<std::uint32_t, batch_size> labels{};
+    for (std::size_t i = 0; i < batch_size; ++i) labels[i] = static_cast<std::uint32_t>(i % net::output_size);
+    float sink = 0;
+    for (std::size_t threads : {2, 3}) {
+        hn::thread_team team(threads);
+        train->use(team);
+        sink += train->step(x, labels);  // warm-up
+        hn::forward(*params, *ws, x.data(), batch_size, team);
+        const std::size_t n = allocations_during([&] {
+            for (int i = 0; i < 3; ++i) sink += train->step(x, labels);
+            sink += train->step(x.data(), labels.data(), 3);
+            sink += train->evaluate(x.data(), labels.data(), batch_size).loss;
+            hn::forward(*params, *ws, x.data(), batch_size, team);
+            hn::forward(*params, *ws, x.data(), 5, team);
+            sink += ws->output(0)[0];
+        });
+        BOOST_TEST(n == 0u);
+        train->use(nullptr);
+    }
+    BOOST_TEST(std::isfinite(sink));
+}
+
 // Sequence models: training steps through time (gru, lstm, causal conv1d, per-step dense; with
 // Adam, full and partial batches, and truncated BPTT carrying the state), and a stream over a
 // million steps, the real-time path.

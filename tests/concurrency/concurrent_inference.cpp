@@ -1,6 +1,7 @@
 // Concurrent inference: several threads share one const parameters object, each with its own
 // inference<> object (batch 1) or workspace (batch 8), and every result must equal the
-// single-threaded one bit for bit. Built as its own small executable so that quickstart.sh can
+// single-threaded one bit for bit. thread_team.cpp adds the thread teams' checks (parallel
+// training steps and forward passes) to the same executable. Built as its own small executable so that quickstart.sh can
 // also build and run it under ThreadSanitizer, which then checks that inference only reads the
 // shared parameters.
 #include <array>
@@ -26,7 +27,11 @@ float input_value(std::size_t sample, std::size_t i) {
 
 }  // namespace
 
+int thread_team_checks();  // thread_team.cpp
+
 int main() {
+    if (thread_team_checks() != 0) return 1;
+
     auto params = std::make_unique<hn::parameters<net>>();
     hn::init::he_normal(*params, 11);
     for (std::size_t o = 0; o < 48; ++o) {  // non-trivial batch_norm statistics

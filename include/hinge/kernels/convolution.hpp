@@ -30,23 +30,41 @@ namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 
 // The windows of one sample as rows: windows[p][(kh * Kw + kw) * C + c] = the input value under
 // tap (kh, kw) of output position p, channel c, or 0 where the tap falls into the padding.
+// Only rows [first_row, last_row) and columns [first_column, last_column) when asked: a member of
+// a thread team gathers the part of the shared scratch that it multiplies, and nothing else.
+struct window_part {
+    std::size_t first_row = 0, last_row = static_cast<std::size_t>(-1);
+    std::size_t first_column = 0, last_column = static_cast<std::size_t>(-1);
+};
+
+// Copies channels [c0, c1) of a tap (c1 > c0), or zeros them where the tap reads padding.
+template <class T>
+inline void copy_tap(T* tap, const T* source, std::size_t c0, std::size_t c1) noexcept {
+    if (source)
+        std::memcpy(tap + c0, source + c0, (c1 - c0) * sizeof(T));
+    else
+        std::memset(tap + c0, 0, (c1 - c0) * sizeof(T));
+}
+
 template <window_geometry G, class T>
-inline void gather_windows(const T* x, std::size_t x_stride, T* windows) noexcept {
+inline void gather_windows(const T* x, std::size_t x_stride, T* windows, window_part part = {}) noexcept {
     constexpr std::size_t fan_in = G.window_size() * G.channels;
-    for (std::size_t oy = 0; oy < G.out_height; ++oy) {
-        for (std::size_t ox = 0; ox < G.out_width; ++ox) {
-            T* row = windows + (oy * G.out_width + ox) * fan_in;
-            for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
-                // Unsigned arithmetic: a tap in the top/left padding wraps around and fails the < test.
-                const std::size_t iy = oy * G.stride_height + kh * G.dilation_height - G.pad_top;
-                for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
-                    const std::size_t ix = ox * G.stride_width + kw * G.dilation_width - G.pad_left;
-                    T* tap = row + (kh * G.kernel_width + kw) * G.channels;
-                    if (iy < G.height && ix < G.width)
-                        std::memcpy(tap, x + (iy * G.width + ix) * x_stride, G.channels * sizeof(T));
-                    else
-                        std::memset(tap, 0, G.channels * sizeof(T));
-                }
+    const std::size_t last_row = std::min(part.last_row, G.output_positions());
+    const std::size_t last_column = std::min(part.last_column, fan_in);
+    for (std::size_t position = part.first_row; position < last_row; ++position) {
+        const std::size_t oy = position / G.out_width, ox = position % G.out_width;
+        T* row = windows + position * fan_in;
+        for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
+            // Unsigned arithmetic: a tap in the top/left padding wraps around and fails the < test.
+            const std::size_t iy = oy * G.stride_height + kh * G.dilation_height - G.pad_top;
+            for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
+                const std::size_t first = (kh * G.kernel_width + kw) * G.channels;
+                const std::size_t c0 = std::max(first, part.first_column) - first;
+                const std::size_t c1 = std::min(first + G.channels, last_column);
+                if (c1 <= first + c0) continue;
+                const std::size_t ix = ox * G.stride_width + kw * G.dilation_width - G.pad_left;
+                const T* source = iy < G.height && ix < G.width ? x + (iy * G.width + ix) * x_stride : nullptr;
+                copy_tap(row + first, source, c0, c1 - first);
             }
         }
     }
@@ -69,20 +87,26 @@ struct causal_context {
 // input read the ring instead of the zero padding.
 template <window_geometry G, class T>
 inline void gather_causal_windows(const T* x, std::size_t x_stride, const T* ring, const causal_context<T>& context,
-                                  T* windows) noexcept {
+                                  T* windows, window_part part = {}) noexcept {
     static_assert(G.height == 1 && G.stride_width == 1 && G.pad_left > 0,
                   "a causal window slides along a sequence, one step at a time, with a past to read");
     constexpr std::size_t fan_in = G.kernel_width * G.channels;
     constexpr std::size_t R = G.pad_left;  // the ring's rows, a constant (no division)
     const std::size_t first_slot = static_cast<std::size_t>(context.position % R);
-    for (std::size_t ox = 0; ox < G.out_width; ++ox) {
+    const std::size_t last_row = std::min(part.last_row, G.out_width);
+    const std::size_t last_column = std::min(part.last_column, fan_in);
+    for (std::size_t ox = part.first_row; ox < last_row; ++ox) {
         T* row = windows + ox * fan_in;
         for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
+            const std::size_t first = kw * G.channels;
+            const std::size_t c0 = std::max(first, part.first_column) - first;
+            const std::size_t c1 = std::min(first + G.channels, last_column);
+            if (c1 <= first + c0) continue;
             const std::size_t reach = ox + kw * G.dilation_width;  // input position + pad_left
             const T* source = reach >= G.pad_left
                                   ? x + (reach - G.pad_left) * x_stride
                                   : ring + (first_slot + R - (G.pad_left - reach)) % R * context.row_width;
-            std::memcpy(row + kw * G.channels, source, G.channels * sizeof(T));
+            copy_tap(row + first, source, c0, c1 - first);
         }
     }
 }
@@ -147,17 +171,18 @@ struct window_rows {
 // the first input come from its ring.
 template <window_geometry G, class T>
 inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T* scratch,
-                                        const causal_context<T>* context = nullptr, std::size_t n = 0) noexcept {
+                                        const causal_context<T>* context = nullptr, std::size_t n = 0,
+                                        window_part part = {}) noexcept {
     if constexpr (windows_are_the_input<G>) {
         return {sample, x_stride};
     } else {
         if constexpr (G.height == 1 && G.stride_width == 1 && G.pad_left > 0) {  // may be a causal conv1d
             if (context) {
-                gather_causal_windows<G>(sample, x_stride, context->sample(n), *context, scratch);
+                gather_causal_windows<G>(sample, x_stride, context->sample(n), *context, scratch, part);
                 return {scratch, G.window_size() * G.channels};
             }
         }
-        gather_windows<G>(sample, x_stride, scratch);
+        gather_windows<G>(sample, x_stride, scratch, part);
         return {scratch, G.window_size() * G.channels};
     }
 }
@@ -165,43 +190,61 @@ inline window_rows<T> windows_of_sample(const T* sample, std::size_t x_stride, T
 // y = Act(windows(x) W + b) for `samples` samples. x: samples x positions x x_stride;
 // y (and z when kept): samples x out positions x pad(Cout). noise: the stage's noise, offset per
 // sample so that each sample draws its own.
+// A team splits every sample's output positions (the rows of its product); each member gathers
+// the windows of its own positions into its own rows of the shared scratch. One output position
+// (a product of one row) is not split: member 0 computes it.
 template <class Act, window_geometry G, std::size_t Cout, class T>
 inline void convolution_forward(std::size_t samples, const T* x, std::size_t x_stride, const T* w, const T* b, T* y,
                                 const activation_inputs<T>& activation, T* z, T* windows,
-                                const causal_context<T>* context = nullptr) noexcept {
+                                const causal_context<T>* context = nullptr, work_share share = {}) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Cout, P) / P;
     constexpr std::size_t fan_in = G.window_size() * G.channels;
     constexpr std::size_t positions = G.output_positions();
     constexpr std::size_t y_stride = panels * P;
+    if constexpr (positions == 1) {
+        if (share.part != 0) return;
+        share = {};
+    }
+    const tile_range range = tiles_of<unpacked_micro_rows<T>, T>(share, product_split::rows, positions, panels);
+    if (range.first_row == range.last_row) return;
     for (std::size_t n = 0; n < samples; ++n) {
-        const window_rows<T> a =
-            windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows, context, n);
+        const window_rows<T> a = windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows,
+                                                      context, n, {range.first_row, range.last_row});
         activation_inputs<T> per_sample = activation;
         per_sample.noise.seed += 0x632be59bd9b4e019ull * n;
         bias_activation_epilogue<Act, T> epilogue{b, y + n * positions * y_stride, y_stride, per_sample,
                                                   z ? z + n * positions * y_stride : nullptr};
-        gemm(positions, fan_in, panels, a.rows, a.row_step, std::size_t{1}, w, fan_in * P, P, epilogue);
+        gemm(positions, fan_in, panels, a.rows, a.row_step, std::size_t{1}, w, fan_in * P, P, epilogue,
+             static_cast<T*>(nullptr), false, share, product_split::rows);
     }
 }
 
 // dW = sum over samples of windows(x)^T dz. dz: samples x out positions rows, row stride dz_stride.
 // packing_scratch: (fan_in + max_micro_rows) x min(positions, depth_block) values.
+// A team splits dW's rows (the fan-in); each member gathers only its columns of every window.
 template <window_geometry G, std::size_t Cout, class T>
 inline void convolution_weight_gradient(std::size_t samples, const T* x, std::size_t x_stride, const T* dz,
                                         std::size_t dz_stride, T* dw, T* windows, T* packing_scratch,
-                                        const causal_context<T>* context = nullptr) noexcept {
+                                        const causal_context<T>* context = nullptr, work_share share = {}) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Cout, P) / P;
     constexpr std::size_t fan_in = G.window_size() * G.channels;
     constexpr std::size_t positions = G.output_positions();
+    if constexpr (fan_in == 1) {
+        if (share.part != 0) return;
+        share = {};
+    }
+    const tile_range range = tiles_of<micro_rows<T>, T>(share, product_split::rows, fan_in, panels);
+    if (range.first_row == range.last_row) return;
     panel_store_epilogue<T> epilogue{dw, fan_in * P};
     for (std::size_t n = 0; n < samples; ++n) {
         const window_rows<T> a =
-            windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows, context, n);
+            windows_of_sample<G>(x + n * G.input_positions() * x_stride, x_stride, windows, context, n,
+                                 {0, static_cast<std::size_t>(-1), range.first_row, range.last_row});
         // A = windows^T: a window row is a depth step here.
         gemm(fan_in, positions, panels, a.rows, std::size_t{1}, a.row_step, dz + n * positions * dz_stride, P,
-             dz_stride, epilogue, packing_scratch, n > 0);
+             dz_stride, epilogue, packing_scratch, n > 0, share, product_split::rows);
     }
 }
 
@@ -230,11 +273,14 @@ inline void transpose_convolution_weights(const T* w, T* wt) noexcept {
 
 // For one sample: rows[q][t * Cout + f] = dz[output position that reads input position q through
 // tap t][f], or 0 when no output position does (padding, stride).
+// Only input positions [first_row, last_row) when given.
 template <window_geometry G, std::size_t Cout, class T>
-inline void gather_gradient_windows(const T* dz, std::size_t dz_stride, T* rows) noexcept {
+inline void gather_gradient_windows(const T* dz, std::size_t dz_stride, T* rows, std::size_t first_row = 0,
+                                    std::size_t last_row = G.input_positions()) noexcept {
     constexpr std::size_t depth = G.window_size() * Cout;
-    for (std::size_t iy = 0; iy < G.height; ++iy) {
-        for (std::size_t ix = 0; ix < G.width; ++ix) {
+    for (std::size_t position = first_row; position < last_row; ++position) {
+        const std::size_t iy = position / G.width, ix = position % G.width;
+        {
             T* row = rows + (iy * G.width + ix) * depth;
             for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
                 // oy * stride = iy + pad - kh * dilation, when that is a whole, in-range position.
@@ -259,22 +305,42 @@ inline void gather_gradient_windows(const T* dz, std::size_t dz_stride, T* rows)
 
 // dz_prev = PrevAct'(u_prev) * (gradient windows W^T), per sample, with the previous stage's
 // column sums; dz_prev rows are input positions with stride dz_prev_stride (>= pad(C)).
-// scratch: input positions x Kh Kw Cout values; wt_scratch: pad(C) x Kh Kw Cout values.
+// scratch: input positions x Kh Kw Cout values; wt: pad(C) x Kh Kw Cout values, the weights
+// transposed by transpose_convolution_weights. A team splits every sample's input positions;
+// each member gathers its own rows of the gradient windows. With more than one member, the
+// column sums of `previous` must be the member's own (runtime/passes.hpp gives each member a
+// copy and adds them in member order afterwards).
+template <class PrevAct, window_geometry G, std::size_t Cout, class T>
+inline void convolution_input_gradient_product(std::size_t samples, const T* dz, std::size_t dz_stride, const T* wt,
+                                               const activation_gradient_target<T>& previous, T* dz_prev,
+                                               std::size_t dz_prev_stride, T* scratch, work_share share = {}) noexcept {
+    constexpr std::size_t P = panel_width<T>;
+    constexpr std::size_t in_panels = round_up(G.channels, P) / P;
+    constexpr std::size_t depth = G.window_size() * Cout;
+    constexpr std::size_t positions = G.input_positions();
+    if constexpr (positions == 1) {
+        if (share.part != 0) return;
+        share = {};
+    }
+    const tile_range range = tiles_of<unpacked_micro_rows<T>, T>(share, product_split::rows, positions, in_panels);
+    if (range.first_row == range.last_row) return;
+    for (std::size_t n = 0; n < samples; ++n) {
+        gather_gradient_windows<G, Cout>(dz + n * G.output_positions() * dz_stride, dz_stride, scratch,
+                                         range.first_row, range.last_row);
+        derivative_epilogue<PrevAct, T> epilogue{previous.advanced(n * positions), dz_prev + n * positions * dz_prev_stride,
+                                                 dz_prev_stride};
+        gemm(positions, depth, in_panels, static_cast<const T*>(scratch), depth, std::size_t{1}, wt, depth * P, P,
+             epilogue, static_cast<T*>(nullptr), false, share, product_split::rows);
+    }
+}
+
 template <class PrevAct, window_geometry G, std::size_t Cout, class T>
 inline void convolution_input_gradient(std::size_t samples, const T* dz, std::size_t dz_stride, const T* w,
                                        T* wt_scratch, const activation_gradient_target<T>& previous, T* dz_prev,
                                        std::size_t dz_prev_stride, T* scratch) noexcept {
-    constexpr std::size_t P = panel_width<T>;
-    constexpr std::size_t in_panels = round_up(G.channels, P) / P;
-    constexpr std::size_t depth = G.window_size() * Cout;
     transpose_convolution_weights<G, Cout>(w, wt_scratch);
-    for (std::size_t n = 0; n < samples; ++n) {
-        gather_gradient_windows<G, Cout>(dz + n * G.output_positions() * dz_stride, dz_stride, scratch);
-        derivative_epilogue<PrevAct, T> epilogue{previous.advanced(n * G.input_positions()),
-                                                 dz_prev + n * G.input_positions() * dz_prev_stride, dz_prev_stride};
-        gemm(G.input_positions(), depth, in_panels, static_cast<const T*>(scratch), depth, std::size_t{1}, wt_scratch,
-             depth * P, P, epilogue);
-    }
+    convolution_input_gradient_product<PrevAct, G, Cout>(samples, dz, dz_stride, wt_scratch, previous, dz_prev,
+                                                         dz_prev_stride, scratch);
 }
 
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

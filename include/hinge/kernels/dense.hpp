@@ -14,11 +14,12 @@ namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 // receives the pre-activation for a backward pass that needs it.
 template <class Act, std::size_t In, std::size_t Out, class T>
 inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, const T* w, const T* b, T* y,
-                          const activation_inputs<T>& activation = {}, T* z = nullptr) noexcept {
+                          const activation_inputs<T>& activation = {}, T* z = nullptr, work_share share = {},
+                          product_split split = product_split::panels) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Out, P) / P;
     bias_activation_epilogue<Act, T> epilogue{b, y, panels * P, activation, z};
-    gemm(rows, In, panels, x, x_stride, 1, w, In * P, P, epilogue);
+    gemm(rows, In, panels, x, x_stride, 1, w, In * P, P, epilogue, static_cast<T*>(nullptr), false, share, split);
 }
 
 // The same for one row of a small layer, the outputs as accumulators in registers
@@ -38,23 +39,26 @@ inline void dense_forward_row(const T* x, const T* w, const T* b, T* y, const ac
 }
 
 // dW = x^T dz.  x: rows x In, dz: rows x pad(Out) (row stride dz_stride), dW: In x Out in panels.
-// packing_scratch: (In + max_micro_rows) x min(rows, depth_block) values.
+// packing_scratch: (In + max_micro_rows) x min(rows, depth_block) values. A team splits dW's
+// rows (the inputs): each member packs only the columns of x it multiplies.
 template <std::size_t In, std::size_t Out, class T>
 inline void dense_weight_gradient(std::size_t rows, const T* x, std::size_t x_stride, const T* dz,
-                                  std::size_t dz_stride, T* dw, T* packing_scratch) noexcept {
+                                  std::size_t dz_stride, T* dw, T* packing_scratch, work_share share = {}) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t panels = round_up(Out, P) / P;
     panel_store_epilogue<T> epilogue{dw, In * P};
-    gemm(In, rows, panels, x, 1, x_stride, dz, P, dz_stride, epilogue, packing_scratch);
+    gemm(In, rows, panels, x, 1, x_stride, dz, P, dz_stride, epilogue, packing_scratch, false, share,
+         product_split::rows);
 }
 
 // W^T in panels over the input dimension: wt[q][n][c] = W(output n, input q*P + c), zero for
 // inputs past In. This is the B operand of the input-gradient product.
+// Only panels [first_panel, last_panel) when given (a team member transposes the panels it multiplies).
 template <std::size_t In, std::size_t Out, class T>
-inline void transpose_weights(const T* w, T* wt) noexcept {
+inline void transpose_weights(const T* w, T* wt, std::size_t first_panel = 0,
+                              std::size_t last_panel = round_up(In, panel_width<T>) / panel_width<T>) noexcept {
     constexpr std::size_t P = panel_width<T>;
-    constexpr std::size_t in_panels = round_up(In, P) / P;
-    for (std::size_t q = 0; q < in_panels; ++q) {
+    for (std::size_t q = first_panel; q < last_panel; ++q) {
         for (std::size_t n = 0; n < Out; ++n) {
             const T* source = w + n / P * (In * P) + n % P;  // W(n, k) = source[k * P]
             T* target = wt + q * (Out * P) + n * P;
@@ -69,16 +73,20 @@ inline void transpose_weights(const T* w, T* wt) noexcept {
 // dz_prev = (dz W^T) * PrevAct'(u_prev), the column sums of dz_prev going to the previous stage's
 // bias (and slope) gradients, as `previous` says. dz: rows x pad(Out); dz_prev: rows x pad(In);
 // wt_scratch: pad(In) x Out values. With PrevAct = identity and a target without sums, this is
-// the gradient of the network input.
+// the gradient of the network input. A team splits the panels of dz_prev (the previous stage's
+// units): each member transposes the panels of W^T it reads, and the column sums of a panel are
+// taken by one member in the serial order, so the result is the serial one bit for bit.
 template <class PrevAct, std::size_t In, std::size_t Out, class T>
 inline void dense_input_gradient(std::size_t rows, const T* dz, std::size_t dz_stride, const T* w, T* wt_scratch,
                                  const activation_gradient_target<T>& previous, T* dz_prev,
-                                 std::size_t dz_prev_stride) noexcept {
+                                 std::size_t dz_prev_stride, work_share share = {}) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t in_panels = round_up(In, P) / P;
-    transpose_weights<In, Out>(w, wt_scratch);
+    const tile_range range = tiles_of<1, T>(share, product_split::panels, rows, in_panels);
+    transpose_weights<In, Out>(w, wt_scratch, range.first_panel, range.last_panel);
     derivative_epilogue<PrevAct, T> epilogue{previous, dz_prev, dz_prev_stride};
-    gemm(rows, Out, in_panels, dz, dz_stride, 1, wt_scratch, Out * P, P, epilogue);
+    gemm(rows, Out, in_panels, dz, dz_stride, 1, wt_scratch, Out * P, P, epilogue, static_cast<T*>(nullptr), false,
+         share, product_split::panels);
 }
 
 // The same for a previous stage whose derivative comes from its stored output y_prev, with its

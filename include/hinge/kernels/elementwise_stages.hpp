@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include <hinge/core/work_share.hpp>
+
 #include <hinge/kernels/activation.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
@@ -30,8 +32,8 @@ inline void store_partial(vector<T> value, T* target, std::size_t valid) noexcep
 
 // y[n][p * C + c] = x[n][p][c]: the channel padding dropped, the row padded once at its end.
 template <std::size_t Positions, std::size_t C, std::size_t Cp, std::size_t OutStride, class T>
-inline void flatten_forward(std::size_t samples, const T* x, T* y) noexcept {
-    for (std::size_t n = 0; n < samples; ++n) {
+inline void flatten_forward(std::size_t samples, const T* x, T* y, work_share share = {}) noexcept {
+    for (std::size_t n = share.begin(samples); n < share.end(samples); ++n) {
         T* out = y + n * OutStride;
         const T* in = x + n * Positions * Cp;
         for (std::size_t p = 0; p < Positions; ++p) std::memcpy(out + p * C, in + p * Cp, C * sizeof(T));
@@ -43,11 +45,11 @@ inline void flatten_forward(std::size_t samples, const T* x, T* y) noexcept {
 template <class PrevAct, std::size_t Positions, std::size_t C, std::size_t Cp, class T>
 inline void flatten_backward(std::size_t samples, const T* dz, std::size_t dz_stride,
                              const activation_gradient_target<T>& previous, T* dz_prev,
-                             std::size_t dz_prev_stride) noexcept {
+                             std::size_t dz_prev_stride, work_share share = {}) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = Cp / V::size;
     column_sums<PrevAct, T> sums[nv];
-    for (std::size_t n = 0; n < samples; ++n) {
+    for (std::size_t n = share.begin(samples); n < share.end(samples); ++n) {
         for (std::size_t p = 0; p < Positions; ++p) {
             const T* g_row = dz + n * dz_stride + p * C;
             const std::size_t row = n * Positions + p;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include <hinge/core/work_share.hpp>
 #include <hinge/kernels/simd.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
@@ -122,46 +123,71 @@ inline void single_row_panel(std::size_t depth, const T* a, std::size_t a_depth_
 static_assert(micro_rows<float> <= max_micro_rows && micro_rows<double> <= max_micro_rows,
               "hinge: layout.hpp's max_micro_rows must bound the micro-kernel's rows");
 
-// Copies one depth block of a strided A (rows x block_depth) into `packed` as consecutive
-// row blocks of mr rows, each stored depth-major (mr values per depth step), tail rows repeated.
-// The weight-gradient product reads A = X^T, whose rows are columns of X: unpacked, a tile
-// would touch a new cache line at every depth step; packed, it streams one.
+// Copies one depth block of a strided A (rows first_row..last_row-1 x block_depth) into `packed`
+// as consecutive row blocks of mr rows, each stored depth-major (mr values per depth step), tail
+// rows repeated. The weight-gradient product reads A = X^T, whose rows are columns of X:
+// unpacked, a tile would touch a new cache line at every depth step; packed, it streams one.
 template <std::size_t Mr, class T>
-inline void pack_a_block(std::size_t rows, std::size_t block_depth, const T* a, std::size_t a_row_step,
-                         std::size_t a_depth_step, T* packed) noexcept {
-    const std::size_t row_blocks = (rows + Mr - 1) / Mr;
+inline void pack_a_block(std::size_t first_row, std::size_t last_row, std::size_t block_depth, const T* a,
+                         std::size_t a_row_step, std::size_t a_depth_step, T* packed) noexcept {
+    const std::size_t row_blocks = (last_row - first_row + Mr - 1) / Mr;
     for (std::size_t p = 0; p < block_depth; ++p) {
         const T* source = a + p * a_depth_step;
         for (std::size_t rb = 0; rb < row_blocks; ++rb) {
             T* target = packed + rb * (block_depth * Mr) + p * Mr;
-            for (std::size_t i = 0; i < Mr; ++i) target[i] = source[std::min(rb * Mr + i, rows - 1) * a_row_step];
+            for (std::size_t i = 0; i < Mr; ++i)
+                target[i] = source[std::min(first_row + rb * Mr + i, last_row - 1) * a_row_step];
         }
     }
 }
 
-// Every (depth block, panel, row block) tile once, with tiles of Mr rows; A packed per depth
-// block when Packed.
+// The tiles one member of a team computes: rows [first_row, last_row) and panels
+// [first_panel, last_panel) of C. Boundaries fall on whole tiles (multiples of the tile's rows
+// and panels), so every tile is the serial pass's tile and the result is the same bit for bit.
+struct tile_range {
+    std::size_t first_row, last_row;
+    std::size_t first_panel, last_panel;
+};
+
+template <std::size_t Mr, class T>
+constexpr tile_range tiles_of(work_share share, product_split split, std::size_t rows, std::size_t panels) noexcept {
+    constexpr std::size_t Q = micro_panels<T>;
+    if (split == product_split::rows) {
+        const std::size_t blocks = (rows + Mr - 1) / Mr;
+        return {std::min(rows, share.begin(blocks) * Mr), std::min(rows, share.end(blocks) * Mr), 0, panels};
+    }
+    const std::size_t units = (panels + Q - 1) / Q;
+    return {0, rows, std::min(panels, share.begin(units) * Q), std::min(panels, share.end(units) * Q)};
+}
+
+// Every (depth block, panel, row block) tile of `range` once, with tiles of Mr rows; A packed per
+// depth block when Packed. A member packs only its own rows, into its own part of the scratch
+// (rows r of the range at (r - first_row) * block_depth past first_row * full_depth_block), so
+// members of a team never write the same packed values.
 template <std::size_t Mr, bool Packed, class T, class Epilogue>
-inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panels, const T* a,
-                          std::size_t a_row_step, std::size_t a_depth_step, const T* b, std::size_t b_panel_step,
-                          std::size_t b_row_step, Epilogue& epilogue, T* a_packing_scratch, bool accumulate) noexcept {
+inline void blocked_tiles(tile_range range, std::size_t depth, const T* a, std::size_t a_row_step,
+                          std::size_t a_depth_step, const T* b, std::size_t b_panel_step, std::size_t b_row_step,
+                          Epilogue& epilogue, T* a_packing_scratch, bool accumulate) noexcept {
     constexpr std::size_t P = panel_width<T>;
     constexpr std::size_t kc = depth_block;
+    T* packing = nullptr;
+    if constexpr (Packed) packing = a_packing_scratch + range.first_row * std::min(kc, depth);
     for (std::size_t p0 = 0; p0 < depth; p0 += kc) {
         const std::size_t block_depth = std::min(kc, depth - p0);
         const depth_block_position block{p0 == 0 && !accumulate, p0 + block_depth == depth};
         if constexpr (Packed)
-            pack_a_block<Mr>(rows, block_depth, a + p0 * a_depth_step, a_row_step, a_depth_step, a_packing_scratch);
+            pack_a_block<Mr>(range.first_row, range.last_row, block_depth, a + p0 * a_depth_step, a_row_step,
+                             a_depth_step, packing);
         // Tiles of micro_panels<T> panels, then a one-panel tile for an odd last panel.
         constexpr std::size_t Q = micro_panels<T>;
-        for (std::size_t j = 0; j < panels; j += Q) {
+        for (std::size_t j = range.first_panel; j < range.last_panel; j += Q) {
             const T* panel = b + j * b_panel_step + p0 * b_row_step;
-            for (std::size_t i0 = 0; i0 < rows; i0 += Mr) {
-                const std::size_t valid = std::min(Mr, rows - i0);
+            for (std::size_t i0 = range.first_row; i0 < range.last_row; i0 += Mr) {
+                const std::size_t valid = std::min(Mr, range.last_row - i0);
                 const T* a_rows[Mr];
                 std::size_t step = a_depth_step;
                 if constexpr (Packed) {
-                    const T* packed = a_packing_scratch + i0 * block_depth;  // row block i0 / Mr
+                    const T* packed = packing + (i0 - range.first_row) * block_depth;  // this row block
                     for (std::size_t i = 0; i < Mr; ++i) a_rows[i] = packed + i;
                     step = Mr;
                 } else {
@@ -170,7 +196,7 @@ inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panel
                     for (std::size_t i = 0; i < Mr; ++i)
                         a_rows[i] = a + (i0 + std::min(i, valid - 1)) * a_row_step + p0 * a_depth_step;
                 }
-                if (Q == 1 || j + Q <= panels)
+                if (Q == 1 || j + Q <= range.last_panel)
                     micro_tile<Mr, Q>(block_depth, a_rows, step, panel, b_panel_step, b_row_step, epilogue, i0,
                                       valid, j * P, block);
                 else
@@ -188,24 +214,32 @@ inline void blocked_tiles(std::size_t rows, std::size_t depth, std::size_t panel
 // (rows + max_micro_rows) x depth_block values), A is packed per depth block first; pass it
 // when A's depth step is not 1. With accumulate, C += A B: the product is added to what the
 // epilogue's partial() already holds (the weight gradient of a convolution, one sample at a time).
+// share / split: the tiles of one member of a team (core/work_share.hpp); rows and columns keep
+// their absolute numbers, so epilogues that depend on them (noise, column sums) see the serial
+// pass's values. A row split must not be used with an epilogue that sums over rows into shared
+// memory (derivative_epilogue's column sums) unless its targets are the member's own.
 template <class T, class Epilogue>
 inline void gemm(std::size_t rows, std::size_t depth, std::size_t panels, const T* a, std::size_t a_row_step,
                  std::size_t a_depth_step, const T* b, std::size_t b_panel_step, std::size_t b_row_step,
-                 Epilogue& epilogue, T* a_packing_scratch = nullptr, bool accumulate = false) noexcept {
+                 Epilogue& epilogue, T* a_packing_scratch = nullptr, bool accumulate = false,
+                 work_share share = {}, product_split split = product_split::panels) noexcept {
     constexpr std::size_t P = panel_width<T>;
     if (rows == 1) {
         // Batch 1: every weight is used once, so there is nothing to block or pack for.
-        for (std::size_t j = 0; j < panels; ++j)
+        // A team splits the panels (there is one row), as tiles_of does for a panel split.
+        const tile_range range = tiles_of<1, T>(share, product_split::panels, rows, panels);
+        for (std::size_t j = range.first_panel; j < range.last_panel; ++j)
             single_row_panel(depth, a, a_depth_step, b + j * b_panel_step, b_row_step, epilogue, j * P, accumulate);
         return;
     }
     if (a_packing_scratch)
-        blocked_tiles<micro_rows<T>, true>(rows, depth, panels, a, a_row_step, a_depth_step, b, b_panel_step,
-                                           b_row_step, epilogue, a_packing_scratch, accumulate);
+        blocked_tiles<micro_rows<T>, true>(tiles_of<micro_rows<T>, T>(share, split, rows, panels), depth, a,
+                                           a_row_step, a_depth_step, b, b_panel_step, b_row_step, epilogue,
+                                           a_packing_scratch, accumulate);
     else
-        blocked_tiles<unpacked_micro_rows<T>, false>(rows, depth, panels, a, a_row_step, a_depth_step, b,
-                                                     b_panel_step, b_row_step, epilogue, static_cast<T*>(nullptr),
-                                                     accumulate);
+        blocked_tiles<unpacked_micro_rows<T>, false>(tiles_of<unpacked_micro_rows<T>, T>(share, split, rows, panels),
+                                                     depth, a, a_row_step, a_depth_step, b, b_panel_step, b_row_step,
+                                                     epilogue, static_cast<T*>(nullptr), accumulate);
 }
 
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

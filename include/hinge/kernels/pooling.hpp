@@ -5,6 +5,8 @@
 // activation derivative in the same pass.
 #include <cstddef>
 
+#include <hinge/core/work_share.hpp>
+
 #include <hinge/kernels/activation.hpp>
 #include <hinge/layers/pooling.hpp>
 #include <hinge/layers/window.hpp>
@@ -15,10 +17,10 @@ namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 // (Cp = padded channels); z, if not null, receives the pooled value before the activation.
 template <class Act, pooling_kind Kind, window_geometry G, std::size_t Cp, class T>
 inline void pooling_forward(std::size_t samples, const T* x, T* y, const activation_inputs<T>& activation,
-                            T* z) noexcept {
+                            T* z, work_share share = {}) noexcept {
     using V = vector<T>;
     const V inverse_count(T(1) / static_cast<T>(G.window_size()));
-    for (std::size_t n = 0; n < samples; ++n) {
+    for (std::size_t n = share.begin(samples); n < share.end(samples); ++n) {
         const T* sample = x + n * G.input_positions() * Cp;
         for (std::size_t oy = 0; oy < G.out_height; ++oy) {
             for (std::size_t ox = 0; ox < G.out_width; ++ox) {
@@ -49,9 +51,11 @@ inline void pooling_forward(std::size_t samples, const T* x, T* y, const activat
 // get 0. x: the pooling's input (for max), samples x input positions x Cp; dz: samples x output
 // positions rows, stride dz_stride; dz_prev: rows of input positions, stride dz_prev_stride.
 template <class PrevAct, pooling_kind Kind, window_geometry G, std::size_t Cp, class T>
+// A team splits the samples; with more than one member, previous's column sums must be the
+// member's own (runtime/passes.hpp adds them up in member order).
 inline void pooling_backward(std::size_t samples, const T* x, const T* dz, std::size_t dz_stride,
                              const activation_gradient_target<T>& previous, T* dz_prev,
-                             std::size_t dz_prev_stride) noexcept {
+                             std::size_t dz_prev_stride, work_share share = {}) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = Cp / V::size;
     column_sums<PrevAct, T> sums[nv];
@@ -63,7 +67,7 @@ inline void pooling_backward(std::size_t samples, const T* x, const T* dz, std::
         sums[v].gradient(g, previous, row, v * V::size).store_aligned(dz_prev + row * dz_prev_stride + v * V::size);
     };
 
-    for (std::size_t n = 0; n < samples; ++n) {
+    for (std::size_t n = share.begin(samples); n < share.end(samples); ++n) {
         const T* sample = x + n * G.input_positions() * Cp;
         for (std::size_t oy = 0; oy < G.out_height; ++oy) {
             for (std::size_t ox = 0; ox < G.out_width; ++ox) {
@@ -88,9 +92,9 @@ inline void pooling_backward(std::size_t samples, const T* x, const T* dz, std::
                             }
                         }
                     } else {
-                        const V share = g * inverse_count;
+                        const V spread = g * inverse_count;
                         for (std::size_t kh = 0; kh < G.kernel_height; ++kh)
-                            for (std::size_t kw = 0; kw < G.kernel_width; ++kw) finish(n, y0 + kh, x0 + kw, v, share);
+                            for (std::size_t kw = 0; kw < G.kernel_width; ++kw) finish(n, y0 + kh, x0 + kw, v, spread);
                     }
                 }
             }

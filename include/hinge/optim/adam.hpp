@@ -19,11 +19,13 @@ struct adam_state {
     std::uint64_t steps = 0;
 };
 
+// The update of values [begin, end) for step s.steps + 1; the caller counts the step
+// (adam_step below, or a thread team's finish_step after all slices).
 template <class Net, class T>
-void adam_step(parameters<Net, T>& params, const gradients<Net, T>& grads, adam_state<Net, T>& s, double rate,
-               double beta1, double beta2, double epsilon, double coupled_decay, double decoupled_decay) noexcept {
-    ++s.steps;
-    const double t = static_cast<double>(s.steps);
+void adam_slice(parameters<Net, T>& params, const gradients<Net, T>& grads, adam_state<Net, T>& s, double rate,
+                double beta1, double beta2, double epsilon, double coupled_decay, double decoupled_decay,
+                std::size_t begin, std::size_t end) noexcept {
+    const double t = static_cast<double>(s.steps + 1);
     const double correction1 = 1.0 - std::pow(beta1, t);
     const double correction2 = 1.0 - std::pow(beta2, t);
     const kernels::adam_coefficients<T> c{static_cast<T>(beta1),
@@ -33,8 +35,16 @@ void adam_step(parameters<Net, T>& params, const gradients<Net, T>& grads, adam_
                                           static_cast<T>(1.0 / std::sqrt(correction2)),
                                           static_cast<T>(1.0 - rate * decoupled_decay),
                                           static_cast<T>(coupled_decay)};
-    kernels::adam_update(params.data(), grads.data(), s.first.data(), s.second.data(), c,
-                         parameters<Net, T>::trainable_size);
+    kernels::adam_update(params.data() + begin, grads.data() + begin, s.first.data() + begin,
+                         s.second.data() + begin, c, end - begin);
+}
+
+template <class Net, class T>
+void adam_step(parameters<Net, T>& params, const gradients<Net, T>& grads, adam_state<Net, T>& s, double rate,
+               double beta1, double beta2, double epsilon, double coupled_decay, double decoupled_decay) noexcept {
+    adam_slice(params, grads, s, rate, beta1, beta2, epsilon, coupled_decay, decoupled_decay, 0,
+               parameters<Net, T>::trainable_size);
+    ++s.steps;
 }
 
 }  // namespace detail
@@ -58,6 +68,16 @@ struct adam {
     void update(parameters<Net, T>& params, const gradients<Net, T>& grads, state<Net, T>& s) noexcept {
         detail::adam_step(params, grads, s, learning_rate, beta1, beta2, epsilon, weight_decay, 0.0);
     }
+    // A thread team's slices (runtime/trainer.hpp), then finish_step once.
+    template <class Net, class T>
+    void update_slice(parameters<Net, T>& params, const gradients<Net, T>& grads, state<Net, T>& s,
+                      std::size_t begin, std::size_t end) noexcept {
+        detail::adam_slice(params, grads, s, learning_rate, beta1, beta2, epsilon, weight_decay, 0.0, begin, end);
+    }
+    template <class Net, class T>
+    void finish_step(state<Net, T>& s) noexcept {
+        ++s.steps;
+    }
 };
 
 // AdamW (Loshchilov and Hutter), as torch.optim.AdamW: the decay shrinks the parameters
@@ -75,6 +95,15 @@ struct adamw {
     template <class Net, class T>
     void update(parameters<Net, T>& params, const gradients<Net, T>& grads, state<Net, T>& s) noexcept {
         detail::adam_step(params, grads, s, learning_rate, beta1, beta2, epsilon, 0.0, weight_decay);
+    }
+    template <class Net, class T>
+    void update_slice(parameters<Net, T>& params, const gradients<Net, T>& grads, state<Net, T>& s,
+                      std::size_t begin, std::size_t end) noexcept {
+        detail::adam_slice(params, grads, s, learning_rate, beta1, beta2, epsilon, 0.0, weight_decay, begin, end);
+    }
+    template <class Net, class T>
+    void finish_step(state<Net, T>& s) noexcept {
+        ++s.steps;
     }
 };
 

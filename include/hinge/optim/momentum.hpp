@@ -22,13 +22,22 @@ struct momentum {
 
     template <class Net, class T>
     void update(parameters<Net, T>& params, const gradients<Net, T>& grads, state<Net, T>& s) noexcept {
+        update_slice(params, grads, s, std::size_t{0}, parameters<Net, T>::trainable_size);
+    }
+
+    // Values [begin, end) only (multiples of the panel width), for a thread team's slices.
+    template <class Net, class T>
+    void update_slice(parameters<Net, T>& params, const gradients<Net, T>& grads, state<Net, T>& s,
+                      std::size_t begin, std::size_t end) noexcept {
         const T rate = static_cast<T>(learning_rate), mu = static_cast<T>(momentum);
         const T decay = static_cast<T>(weight_decay);
-        constexpr std::size_t size = parameters<Net, T>::trainable_size;
+        T* p = params.data() + begin;
+        const T* g = grads.data() + begin;
+        T* v = s.velocity.data() + begin;
         if (nesterov)
-            kernels::momentum_update<true>(params.data(), grads.data(), s.velocity.data(), rate, mu, decay, size);
+            kernels::momentum_update<true>(p, g, v, rate, mu, decay, end - begin);
         else
-            kernels::momentum_update<false>(params.data(), grads.data(), s.velocity.data(), rate, mu, decay, size);
+            kernels::momentum_update<false>(p, g, v, rate, mu, decay, end - begin);
     }
 };
 

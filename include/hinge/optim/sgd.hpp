@@ -23,12 +23,25 @@ struct sgd {
 
     template <class Net, class T>
     void update(parameters<Net, T>& params, const gradients<Net, T>& grads) noexcept {
+        update_slice(params, grads, std::size_t{0}, parameters<Net, T>::trainable_size);
+    }
+
+    // Values [begin, end) only (multiples of the panel width): a thread team updates the block
+    // in slices (runtime/trainer.hpp); element-wise, so the slices give the whole update exactly.
+    template <class Net, class T>
+    void update_slice(parameters<Net, T>& params, const gradients<Net, T>& grads, no_state&, std::size_t begin,
+                      std::size_t end) noexcept {
+        update_slice(params, grads, begin, end);
+    }
+    template <class Net, class T>
+    void update_slice(parameters<Net, T>& params, const gradients<Net, T>& grads, std::size_t begin,
+                      std::size_t end) noexcept {
         if (weight_decay == 0.f)
-            kernels::subtract_scaled(params.data(), grads.data(), static_cast<T>(learning_rate),
-                                     parameters<Net, T>::trainable_size);
+            kernels::subtract_scaled(params.data() + begin, grads.data() + begin, static_cast<T>(learning_rate),
+                                     end - begin);
         else
-            kernels::sgd_update(params.data(), grads.data(), static_cast<T>(learning_rate),
-                                static_cast<T>(weight_decay), parameters<Net, T>::trainable_size);
+            kernels::sgd_update(params.data() + begin, grads.data() + begin, static_cast<T>(learning_rate),
+                                static_cast<T>(weight_decay), end - begin);
     }
 };
 

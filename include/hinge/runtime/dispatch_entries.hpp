@@ -41,7 +41,7 @@ template <class Arch, class Trainer>
                   "hinge: a dispatch entry is instantiated for another instruction set than this file is compiled "
                   "for; compile the entries file once per arch with that arch's flags (hinge_add_dispatch does)");
     return detail::training_step(trainer.params_, trainer.workspace_, trainer.gradients_, trainer.optimizer_,
-                                 trainer.state_, trainer.loss_, inputs, targets, rows, ++trainer.steps_);
+                                 trainer.state_, trainer.loss_, inputs, targets, rows, ++trainer.steps_, trainer.team_);
 }
 
 }  // namespace hinge

@@ -27,6 +27,7 @@
 #endif
 
 #include <hinge/init/random.hpp>
+#include <hinge/runtime/threads.hpp>
 #include <hinge/runtime/trainer.hpp>
 
 namespace hinge {
@@ -64,6 +65,11 @@ struct fit_options {
     progress_mode progress = progress_mode::automatic;
     std::FILE* output = stdout;
     early_stopping stopping{};
+    // Threads for the steps and evaluations (runtime/threads.hpp): with N > 1 the fitter starts a
+    // thread_team of N when it is constructed and hands it to the trainer until it is destroyed;
+    // 0 or 1 leaves the trainer as it is (on the caller's thread, or on the team given to
+    // trainer.use()). The same shuffle seed and thread count give the same parameters.
+    std::size_t threads = 0;
 };
 
 // What one epoch did. Accuracies are NaN when the loss has none (mean squared error), the
@@ -179,6 +185,24 @@ public:
         if (options_.output == nullptr) options_.progress = progress_mode::quiet;
         if (options_.progress == progress_mode::automatic)
             options_.progress = detail::is_terminal(options_.output) ? progress_mode::bar : progress_mode::lines;
+        if (options_.threads > 1) {
+            team_ = std::make_unique<thread_team>(options_.threads);
+            previous_team_ = trainer_.team();
+            trainer_.use(*team_);
+        }
+    }
+
+    fitter(const fitter&) = delete;
+    fitter& operator=(const fitter&) = delete;
+
+    // Gives the trainer back the team it had (or none) if the fitter started its own.
+    ~fitter() {
+        if (team_) {
+            if (previous_team_)
+                trainer_.use(*previous_team_);
+            else
+                trainer_.use(nullptr);
+        }
     }
 
     // Trains for options.epochs epochs (fewer if early stopping or a callback says stop),
@@ -404,6 +428,8 @@ private:
     init::random_generator generator_;
     std::size_t epoch_ = 0;
     std::size_t steps_ = 0;
+    std::unique_ptr<thread_team> team_;  // options.threads > 1
+    thread_team* previous_team_ = nullptr;
 };
 
 // fit(trainer, train, validation, options, schedule, callback): construct a fitter and run it.

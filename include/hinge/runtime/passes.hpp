@@ -20,12 +20,85 @@
 #include <hinge/kernels/pooling.hpp>
 #include <hinge/kernels/recurrent.hpp>
 #include <hinge/layers/recurrent.hpp>
+#include <hinge/runtime/threads.hpp>
 
 namespace hinge {
 
 namespace detail::inline HINGE_ISA_NAMESPACE {
 
 enum class pass_kind { inference, training };
+
+// Runs f(work_share) on every member of `team`, or once with the whole work without one.
+template <class F>
+void on_team(thread_team* team, F&& f) noexcept {
+    if (team && team->size() > 1)
+        team->run(f);
+    else
+        f(work_share{});
+}
+
+// How a team splits a forward product of Rows x Out (decided at compile time from the shapes):
+// over the output panels when there are enough of them (each member then reads only its part of
+// the weights, and 8 units still balance 8 members), otherwise over the rows (the batch).
+template <std::size_t Rows, std::size_t Out, class T>
+constexpr product_split forward_split() {
+    constexpr std::size_t panels = round_up(Out, panel_width<T>) / panel_width<T>;
+    constexpr std::size_t units = (panels + kernels::micro_panels<T> - 1) / kernels::micro_panels<T>;
+    constexpr std::size_t row_blocks = (Rows + kernels::unpacked_micro_rows<T> - 1) / kernels::unpacked_micro_rows<T>;
+    return units >= 8 || units >= row_blocks ? product_split::panels : product_split::rows;
+}
+
+// The column sums (bias and slope gradients) of a stage whose gradient a team produces split
+// over rows: each member sums into its own copy (the team's member scratch), and reduce() adds
+// the copies to the real sums in member order afterwards, so the result is the same for a given
+// team size. With one member, or no sums to take, the target is used as it is. When the copies
+// would not fit the scratch, only member 0 works (serially, on the real sums).
+template <class T>
+class member_column_sums {
+public:
+    member_column_sums(thread_team* team, const kernels::activation_gradient_target<T>& target,
+                       std::size_t width) noexcept
+        : team_(team), target_(target), width_(width) {
+        const bool parallel = team && team->size() > 1;
+        const bool sums = target.bias_gradient || target.slope_gradient;
+        split_ = parallel && sums && 2 * width * sizeof(T) <= thread_team::member_scratch_bytes;
+        serial_ = parallel && sums && !split_;
+    }
+
+    // The share a member works on (false: this member has nothing to do), and its target.
+    bool take(work_share& share) const noexcept {
+        if (!serial_) return true;
+        if (share.part != 0) return false;
+        share = {};
+        return true;
+    }
+    kernels::activation_gradient_target<T> target(work_share share) const noexcept {
+        if (!split_) return target_;
+        kernels::activation_gradient_target<T> own = target_;
+        T* scratch = static_cast<T*>(team_->member_scratch(share.part));
+        for (std::size_t j = 0; j < 2 * width_; ++j) scratch[j] = T(0);
+        if (own.bias_gradient) own.bias_gradient = scratch;
+        if (own.slope_gradient) own.slope_gradient = scratch + width_;
+        return own;
+    }
+    void reduce() const noexcept {
+        if (!split_) return;
+        for (std::size_t part = 0; part < team_->size(); ++part) {
+            const T* scratch = static_cast<const T*>(team_->member_scratch(part));
+            if (target_.bias_gradient)
+                for (std::size_t j = 0; j < width_; ++j) target_.bias_gradient[j] += scratch[j];
+            if (target_.slope_gradient)
+                for (std::size_t j = 0; j < width_; ++j) target_.slope_gradient[j] += scratch[width_ + j];
+        }
+    }
+
+private:
+    thread_team* team_;
+    kernels::activation_gradient_target<T> target_;
+    std::size_t width_;
+    bool split_ = false;
+    bool serial_ = false;
+};
 
 // The output of stage I - 1 (I = 0: the network input) and the distance between two of its
 // positions: the padded channel count of a stored output, the channel count of the input.
@@ -84,9 +157,12 @@ kernels::causal_context<T> causal_context_of(workspace<Net, Batch, T, ForTrainin
             ws.state().passes * Net::template stage<I>::input_positions};
 }
 
+// With a team, the products (dense, convolution) and the pooling and flatten passes are split
+// over its members; the other stages (batch_norm, dropout, residual additions, recurrent
+// stages) run on the calling thread.
 template <pass_kind Kind, class Net, std::size_t Batch, class T, bool ForTraining, class Params>
 void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, const T* x, std::size_t rows,
-                 std::uint64_t noise_seed) noexcept {
+                 std::uint64_t noise_seed, thread_team* team = nullptr) noexcept {
     constexpr bool training = Kind == pass_kind::training;
     if constexpr (training) ws.set_training_noise_seed(noise_seed);  // dropout's backward redraws its mask
     for_each_index<Net::stage_count>([&](auto index) {
@@ -114,9 +190,11 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
                                                                            p + s.bias_offset, y, activation);
         } else if constexpr (dense_layer<L>) {
             // On a sequence, one row per (sample, step): the same product with more rows.
-            kernels::dense_forward<A, S::input_width, S::output_width>(value_rows, in.rows, in.stride,
-                                                                        p + s.weight_offset, p + s.bias_offset, y,
-                                                                        activation, z);
+            on_team(team, [&](work_share share) {
+                kernels::dense_forward<A, S::input_width, S::output_width>(
+                    value_rows, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z, share,
+                    forward_split<Batch * s.positions, S::output_width, T>());
+            });
         } else if constexpr (convolution_layer<L>) {
             const kernels::causal_context<T> context = causal_context_of<Net, i>(ws);
             if constexpr (!training && Batch == 1 && s.context_rows > 0 && S::positions == 1) {
@@ -124,9 +202,11 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
                 kernels::causal_convolution_step<A, geometry_of<S>(), S::output_width>(
                     in.rows, context, p + s.weight_offset, p + s.bias_offset, y, activation);
             } else {
-                kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(
-                    samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z,
-                    ws.window_scratch(), context.ring ? &context : nullptr);
+                on_team(team, [&](work_share share) {
+                    kernels::convolution_forward<A, geometry_of<S>(), S::output_width>(
+                        samples, in.rows, in.stride, p + s.weight_offset, p + s.bias_offset, y, activation, z,
+                        ws.window_scratch(), context.ring ? &context : nullptr, share);
+                });
             }
         } else if constexpr (recurrent_layer<L>) {
             if constexpr (!training && Batch == 1 && s.steps == 1) {
@@ -154,15 +234,20 @@ void run_forward(Params& params, workspace<Net, Batch, T, ForTraining>& ws, cons
                 kernels::batch_norm_forward_inference<A>(value_rows, Cp, in.rows, bn, activation, y);
             }
         } else if constexpr (L::kind == stage_kind::pooling) {
-            kernels::pooling_forward<A, L::reduction, geometry_of<S>(), Cp>(samples, in.rows, y, activation, z);
+            on_team(team, [&](work_share share) {
+                kernels::pooling_forward<A, L::reduction, geometry_of<S>(), Cp>(samples, in.rows, y, activation, z,
+                                                                                share);
+            });
         } else if constexpr (L::kind == stage_kind::flatten) {
             static_assert(std::is_same_v<A, identity>,
                           "flatten: an activation after flatten is not supported (flatten is a copy); put it "
                           "before flatten, where it is fused into the layer that produces the values");
             // i == 0: network<> has rejected a flatten there (core/network.hpp); no second error here.
             constexpr std::size_t previous = i == 0 ? 0 : i - 1;
-            kernels::flatten_forward<S::input_positions, S::input_shape::channels,
-                                     layout<Net, T>::stages[previous].padded_output, Cp>(samples, in.rows, y);
+            on_team(team, [&](work_share share) {
+                kernels::flatten_forward<S::input_positions, S::input_shape::channels,
+                                         layout<Net, T>::stages[previous].padded_output, Cp>(samples, in.rows, y, share);
+            });
         } else if constexpr (L::kind == stage_kind::dropout) {
             kernels::dropout_forward<A, Cp>(value_rows, in.rows, y, static_cast<double>(L::rate), training, activation, z);
         } else {
@@ -255,14 +340,26 @@ void forward(const parameters<Net, T>& params, workspace<Net, Batch, T, ForTrain
         if (ws.carries_state()) advance_state(ws, x, rows);
 }
 
+// The same, with the products split over the members of `team` (runtime/threads.hpp). The
+// outputs are the serial pass's bit for bit: every output value is computed by one member, with
+// the serial order of its sums.
+template <class Net, std::size_t Batch, class T, bool ForTraining>
+void forward(const parameters<Net, T>& params, workspace<Net, Batch, T, ForTraining>& ws, const T* x,
+             std::size_t rows, thread_team& team) noexcept {
+    detail::expect_rows<Batch>(rows, "forward: rows must be in 1..batch size");
+    detail::run_forward<detail::pass_kind::inference>(params, ws, x, rows, 0, &team);
+    if constexpr (layout<Net, T>::has_state)
+        if (ws.carries_state()) advance_state(ws, x, rows);
+}
+
 // The same with training semantics, keeping what backward needs. batch_norm stages use batch
 // statistics and update their running statistics in params; stochastic activations draw their
 // noise from noise_seed (use a new seed per step).
 template <class Net, std::size_t Batch, class T>
 void train_forward(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
-                   std::size_t rows = Batch, std::uint64_t noise_seed = 0) noexcept {
+                   std::size_t rows = Batch, std::uint64_t noise_seed = 0, thread_team* team = nullptr) noexcept {
     detail::expect_rows<Batch>(rows, "train_forward: rows must be in 1..batch size");
-    detail::run_forward<detail::pass_kind::training>(params, ws, x, rows, noise_seed);
+    detail::run_forward<detail::pass_kind::training>(params, ws, x, rows, noise_seed, team);
 }
 
 // The start of the backward pass: a loss calls it with g = dL/dy(r, j) for every output row
@@ -358,9 +455,13 @@ void unpad_input_gradient(std::size_t samples, const T* padded, T* input_gradien
 // Stage I's backward: its parameter gradients, and the pre-activation gradient of stage I - 1
 // (applying that stage's activation derivative, adding any shortcut gradient that reached its
 // output, accumulating its column sums), or for I = 0 the input gradient when asked.
+// With a team, the products of dense and convolution stages and the pooling and flatten passes
+// are split over its members (each stage's weight gradient and input gradient in one hand-off);
+// batch_norm, dropout, residual additions and recurrent stages run on the calling thread.
 template <class Net, std::size_t I, std::size_t Batch, class T>
 void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
-                    gradients<Net, T>& grads, std::size_t rows, input_gradient want_input_gradient) noexcept {
+                    gradients<Net, T>& grads, std::size_t rows, input_gradient want_input_gradient,
+                    thread_team* team = nullptr) noexcept {
     using S = typename Net::template stage<I>;
     using L = typename S::layer_type;
     using LT = layout<Net, T>;
@@ -403,37 +504,44 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
     // sequence, recurrent): the product writes rows of whole panels, so it goes to a padded
     // scratch first and is unpadded into the input gradient.
     constexpr bool per_step_input = LT::padded_input_gradient_size > 0 && I == 0;
-    const auto input_gradient_rows = [&](auto&& product) {
+    T* const input_gradient_target = per_step_input ? ws.padded_input_gradient() : ws.input_gradient_data();
+    const std::size_t input_gradient_stride =
+        per_step_input ? round_up(Net::input_shape::channels, LT::panel) : ws.input_gradient_stride;
+    const auto unpad_network_input_gradient = [&] {
         if constexpr (per_step_input) {
             constexpr std::size_t C = Net::input_shape::channels;
-            constexpr std::size_t Cp = round_up(C, LT::panel);
-            product(ws.padded_input_gradient(), Cp);
-            unpad_input_gradient<Net::input_shape::positions, C, Cp, LT::padded_input>(samples, ws.padded_input_gradient(),
-                                                                                      ws.input_gradient_data());
-        } else {
-            product(ws.input_gradient_data(), ws.input_gradient_stride);
+            unpad_input_gradient<Net::input_shape::positions, C, round_up(C, LT::panel), LT::padded_input>(
+                samples, ws.padded_input_gradient(), ws.input_gradient_data());
         }
     };
 
     if constexpr (I == 0 && !opens_network<L>) {
         // network<> has rejected this network (core/network.hpp): nothing to add to that error.
     } else if constexpr (dense_layer<L>) {
-        // On a sequence, one row per (sample, step), as in the forward pass.
-        kernels::dense_weight_gradient<S::input_width, S::output_width>(value_rows, in.rows, in.stride, dz, stride,
-                                                                        g + s.weight_offset, ws.packed_inputs());
-        if constexpr (has_previous) {
-            kernels::dense_input_gradient<PrevAct, S::input_width, S::output_width>(
-                value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride);
-        } else if constexpr (is_projection) {
-            kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
-                value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
-                shortcut_stride);
-        } else if (want_input_gradient == input_gradient::compute) {
-            input_gradient_rows([&](T* target, std::size_t target_stride) {
+        // On a sequence, one row per (sample, step), as in the forward pass. The weight gradient
+        // and the input gradient read the same dz and write different blocks: one hand-off.
+        const auto input_product = [&](work_share share) {
+            if constexpr (has_previous) {
+                kernels::dense_input_gradient<PrevAct, S::input_width, S::output_width>(
+                    value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev,
+                    prev_stride, share);
+            } else if constexpr (is_projection) {
                 kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
-                    value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, target,
-                    target_stride);
-            });
+                    value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
+                    shortcut_stride, share);
+            } else if (want_input_gradient == input_gradient::compute) {
+                kernels::dense_input_gradient<identity, S::input_width, S::output_width>(
+                    value_rows, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous,
+                    input_gradient_target, input_gradient_stride, share);
+            }
+        };
+        on_team(team, [&](work_share share) {
+            kernels::dense_weight_gradient<S::input_width, S::output_width>(
+                value_rows, in.rows, in.stride, dz, stride, g + s.weight_offset, ws.packed_inputs(), share);
+            input_product(share);
+        });
+        if constexpr (!has_previous && !is_projection) {
+            if (want_input_gradient == input_gradient::compute) unpad_network_input_gradient();
         }
     } else if constexpr (recurrent_layer<L>) {
         constexpr bool all_steps = L::output == returns::all_steps;
@@ -455,38 +563,47 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
         } else if constexpr (is_projection) {
             static_assert(!is_projection, "hinge::residual_with: a recurrent layer cannot be a projection shortcut");
         } else if (want_input_gradient == input_gradient::compute) {
-            input_gradient_rows([&](T* target, std::size_t target_stride) {
-                kernels::dense_input_gradient<identity, S::input_width, gw>(step_rows, gradient.da, gw,
-                                                                            p + s.weight_offset,
-                                                                            ws.transposed_weights(), previous, target,
-                                                                            target_stride);
-            });
+            kernels::dense_input_gradient<identity, S::input_width, gw>(step_rows, gradient.da, gw, p + s.weight_offset,
+                                                                        ws.transposed_weights(), previous,
+                                                                        input_gradient_target, input_gradient_stride);
+            unpad_network_input_gradient();
         }
     } else if constexpr (convolution_layer<L>) {
         constexpr window_geometry G = geometry_of<S>();
         const kernels::causal_context<T> context = causal_context_of<Net, I>(ws);
-        kernels::convolution_weight_gradient<G, S::output_width>(samples, in.rows, in.stride, dz, stride,
-                                                                 g + s.weight_offset, ws.window_scratch(),
-                                                                 ws.packed_inputs(), context.ring ? &context : nullptr);
-        if constexpr (has_previous) {
-            kernels::convolution_input_gradient<PrevAct, G, S::output_width>(
-                samples, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, dz_prev, prev_stride,
-                ws.gradient_window_scratch());
-        } else if constexpr (is_projection) {
-            kernels::convolution_input_gradient<identity, G, S::output_width>(
-                samples, dz, stride, p + s.weight_offset, ws.transposed_weights(), previous, shortcut_target,
-                shortcut_stride, ws.gradient_window_scratch());
-        } else if (want_input_gradient == input_gradient::compute) {
-            // Padded rows first (the product writes whole panels), in the scratch after the windows.
-            constexpr std::size_t Cp = round_up(G.channels, LT::panel);
-            T* padded = ws.gradient_window_scratch() +
-                        round_up(G.input_positions() * G.window_size() * S::output_width, LT::panel);
-            for (std::size_t n = 0; n < samples; ++n) {
-                kernels::convolution_input_gradient<identity, G, S::output_width>(
-                    1, dz + n * s.positions * stride, stride, p + s.weight_offset, ws.transposed_weights(), previous,
-                    padded, Cp, ws.gradient_window_scratch());
-                unpad_input_gradient<G.input_positions(), G.channels, Cp, LT::padded_input>(
-                    1, padded, ws.input_gradient_data() + n * LT::padded_input);
+        constexpr bool input_product = has_previous || is_projection;
+        if constexpr (input_product) kernels::transpose_convolution_weights<G, S::output_width>(p + s.weight_offset,
+                                                                                                ws.transposed_weights());
+        // The input-gradient product splits rows, so its column sums are per member.
+        const member_column_sums<T> sums(team, previous, LT::stages[I > 0 ? I - 1 : 0].padded_output);
+        on_team(team, [&](work_share share) {
+            kernels::convolution_weight_gradient<G, S::output_width>(samples, in.rows, in.stride, dz, stride,
+                                                                     g + s.weight_offset, ws.window_scratch(),
+                                                                     ws.packed_inputs(),
+                                                                     context.ring ? &context : nullptr, share);
+            if constexpr (input_product) {
+                if (!sums.take(share)) return;
+                kernels::convolution_input_gradient_product<std::conditional_t<has_previous, PrevAct, identity>, G,
+                                                            S::output_width>(
+                    samples, dz, stride, ws.transposed_weights(), sums.target(share),
+                    has_previous ? dz_prev : shortcut_target, has_previous ? prev_stride : shortcut_stride,
+                    ws.gradient_window_scratch(), share);
+            }
+        });
+        sums.reduce();
+        if constexpr (!input_product) {
+            if (want_input_gradient == input_gradient::compute) {
+                // Padded rows first (the product writes whole panels), in the scratch after the windows.
+                constexpr std::size_t Cp = round_up(G.channels, LT::panel);
+                T* padded = ws.gradient_window_scratch() +
+                            round_up(G.input_positions() * G.window_size() * S::output_width, LT::panel);
+                for (std::size_t n = 0; n < samples; ++n) {
+                    kernels::convolution_input_gradient<identity, G, S::output_width>(
+                        1, dz + n * s.positions * stride, stride, p + s.weight_offset, ws.transposed_weights(),
+                        previous, padded, Cp, ws.gradient_window_scratch());
+                    unpad_input_gradient<G.input_positions(), G.channels, Cp, LT::padded_input>(
+                        1, padded, ws.input_gradient_data() + n * LT::padded_input);
+                }
             }
         }
     } else if constexpr (normalization_layer<L>) {
@@ -496,12 +613,23 @@ void stage_backward(const parameters<Net, T>& params, workspace<Net, Batch, T, t
                                               g + s.scale_offset, previous, dz_prev, prev_stride);
     } else if constexpr (L::kind == stage_kind::pooling) {
         static_assert(has_previous, "pooling cannot open a network");
-        kernels::pooling_backward<PrevAct, L::reduction, geometry_of<S>(), LT::stages[I - 1].padded_output>(
-            samples, in.rows, dz, stride, previous, dz_prev, prev_stride);
+        const member_column_sums<T> sums(team, previous, LT::stages[I - 1].padded_output);
+        on_team(team, [&](work_share share) {
+            if (!sums.take(share)) return;
+            kernels::pooling_backward<PrevAct, L::reduction, geometry_of<S>(), LT::stages[I - 1].padded_output>(
+                samples, in.rows, dz, stride, sums.target(share), dz_prev, prev_stride, share);
+        });
+        sums.reduce();
     } else if constexpr (L::kind == stage_kind::flatten) {
         static_assert(has_previous, "flatten cannot open a network");
-        kernels::flatten_backward<PrevAct, S::input_positions, S::input_shape::channels,
-                                  LT::stages[I - 1].padded_output>(samples, dz, stride, previous, dz_prev, prev_stride);
+        const member_column_sums<T> sums(team, previous, LT::stages[I - 1].padded_output);
+        on_team(team, [&](work_share share) {
+            if (!sums.take(share)) return;
+            kernels::flatten_backward<PrevAct, S::input_positions, S::input_shape::channels,
+                                      LT::stages[I - 1].padded_output>(samples, dz, stride, sums.target(share),
+                                                                       dz_prev, prev_stride, share);
+        });
+        sums.reduce();
     } else if constexpr (L::kind == stage_kind::dropout) {
         static_assert(has_previous, "dropout cannot open a network");
         kernels::dropout_backward<PrevAct, s.padded_output>(value_rows, dz, stride, kernels::noise_source{ws.training_noise_seed() + 0x1000003ull * I},
@@ -538,13 +666,18 @@ inline namespace HINGE_ISA_NAMESPACE {
 // parameter gradient (overwriting it) and, if asked, ws.input_gradient(). The activation
 // derivative of stage l-1 is applied where stage l produces dL/dz_{l-1} (a gemm epilogue, or the
 // pass of a stage without a product), so no pass over memory exists for it.
+// With a team (runtime/threads.hpp), the products are split over its members. Every weight
+// gradient and every activation gradient is the serial pass's bit for bit; a bias (or slope)
+// gradient produced by a pass that splits rows (a convolution's input gradient, pooling,
+// flatten) is summed per member and the sums added in member order: the same for a given team
+// size, and within rounding of the serial sum (docs/performance.md, "Threads").
 template <class Net, std::size_t Batch, class T>
 void backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, const T* x,
               gradients<Net, T>& grads, std::size_t rows = Batch,
-              input_gradient want_input_gradient = input_gradient::skip) noexcept {
+              input_gradient want_input_gradient = input_gradient::skip, thread_team* team = nullptr) noexcept {
     detail::expect_rows<Batch>(rows, "backward: rows must be in 1..batch size");
     for_each_index_reversed<Net::stage_count>([&](auto index) {
-        detail::stage_backward<Net, decltype(index)::value>(params, ws, x, grads, rows, want_input_gradient);
+        detail::stage_backward<Net, decltype(index)::value>(params, ws, x, grads, rows, want_input_gradient, team);
     });
     // A residual block that starts at the network input sends part of the input gradient
     // through its shortcut.

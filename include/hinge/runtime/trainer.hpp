@@ -39,33 +39,58 @@ struct optimizer_state<Optimizer, Net, T> {
 
 namespace detail::inline HINGE_ISA_NAMESPACE {
 
+// The optimizer's update. An optimizer that can update a slice of the trainable values
+// (update_slice(params, grads, state, begin, end), element by element, then finish_step(state)
+// once) is run over a team, each member on its own slice of whole panels: the result is the
+// serial update bit for bit. Any other optimizer updates the block on the calling thread.
+template <class Net, class T, class Optimizer, class OptimizerState>
+void update_parameters(parameters<Net, T>& params, const gradients<Net, T>& grads, Optimizer& optimizer,
+                       OptimizerState& state, thread_team* team) noexcept {
+    constexpr bool sliced = requires(std::size_t b) { optimizer.update_slice(params, grads, state, b, b); };
+    if constexpr (sliced) {
+        if (team && team->size() > 1) {
+            constexpr std::size_t panel = panel_width<T>;
+            constexpr std::size_t panels = parameters<Net, T>::trainable_size / panel;
+            team->run([&](work_share share) {
+                optimizer.update_slice(params, grads, state, share.begin(panels) * panel, share.end(panels) * panel);
+            });
+            if constexpr (requires { optimizer.finish_step(state); }) optimizer.finish_step(state);
+            return;
+        }
+    }
+    if constexpr (std::is_same_v<OptimizerState, stateless>)
+        optimizer.update(params, grads);
+    else
+        optimizer.update(params, grads, state);
+}
+
 // One training step (trainer::step's body): forward, loss, backward, update. A free function in
 // the instruction-set namespace (kernels/simd.hpp) because its machine code is the kernels':
 // runtime/dispatch.hpp instantiates it once per arch. Training semantics: batch statistics for
 // batch_norm, fresh noise for stochastic activations (`step_number` seeds it, so a run is
 // reproducible). The loss writes dL/dy straight into output_gradient, which applies the output
 // activation's derivative and accumulates the last stage's bias gradient as it goes.
+// With a team, the passes split their products over its members (runtime/passes.hpp) and the
+// update splits the parameter block when the optimizer can update a slice (update_slice); the
+// loss, its gradient and any regularisation run on the calling thread.
 template <class Net, std::size_t Batch, class T, class Loss, class Optimizer, class OptimizerState>
 T training_step(parameters<Net, T>& params, workspace<Net, Batch, T, true>& ws, gradients<Net, T>& grads,
                 Optimizer& optimizer, OptimizerState& state, Loss& loss_function, const T* inputs,
                 const typename Loss::template target_type<T>* targets, std::size_t rows,
-                std::uint64_t step_number) noexcept {
-    train_forward(params, ws, inputs, rows, step_number);
+                std::uint64_t step_number, thread_team* team = nullptr) noexcept {
+    train_forward(params, ws, inputs, rows, step_number, team);
     constexpr std::size_t last = Net::stage_count - 1;
     const output_gradient<Net, Batch, T> sink(params, ws, grads, rows);
     // One loss row per output row: per sample, or per (sample, step) of a sequence output.
     T loss = Loss::evaluate(rows * Net::output_positions, Net::output_channels, ws.template activation<last>(),
                             ws.template activation_stride<last>, targets, sink);
-    backward(params, ws, inputs, grads, rows);
+    backward(params, ws, inputs, grads, rows, input_gradient::skip, team);
     // Truncated BPTT: the next window starts where this one ended (backward needed the start).
     if constexpr (layout<Net, T>::has_state)
         if (ws.carries_state()) advance_state(ws, inputs, rows);
     if constexpr (requires { loss_function.regularize(params, grads); })
         loss += loss_function.regularize(params, grads);
-    if constexpr (std::is_same_v<OptimizerState, stateless>)
-        optimizer.update(params, grads);
-    else
-        optimizer.update(params, grads, state);
+    update_parameters(params, grads, optimizer, state, team);
     return loss;
 }
 
@@ -164,14 +189,25 @@ public:
     T step(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
         detail::expect_rows<batch_size>(rows, "trainer::step: rows must be in 1..batch size");
         return detail::training_step(params_, workspace_, gradients_, optimizer_, state_, loss_, inputs, targets,
-                                     rows, ++steps_);
+                                     rows, ++steps_, team_);
     }
+
+    // Run steps and evaluations on a thread team (runtime/threads.hpp), which must outlive its use
+    // here; use(nullptr) or a team of size 1 goes back to the calling thread alone. The same seed
+    // and team size give the same parameters bit for bit; docs/performance.md ("Threads") says
+    // which values can differ from a single thread's, and by how much.
+    void use(thread_team& team) noexcept { team_ = &team; }
+    void use(std::nullptr_t) noexcept { team_ = nullptr; }
+    thread_team* team() const noexcept { return team_; }
 
     // Forward pass and loss only (no gradient, no update) on `rows` <= B samples: for validation
     // and test sets. Uses the training workspace, so it overwrites last_workspace().
     batch_evaluation<T> evaluate(const T* inputs, const target_type* targets, std::size_t rows) noexcept {
         detail::expect_rows<batch_size>(rows, "trainer::evaluate: rows must be in 1..batch size");
-        forward(params_, workspace_, inputs, rows);
+        if (team_)
+            forward(params_, workspace_, inputs, rows, *team_);
+        else
+            forward(params_, workspace_, inputs, rows);
         constexpr std::size_t last = Net::stage_count - 1;
         const T loss = Loss::evaluate(rows * Net::output_positions, Net::output_channels,
                                       workspace_.template activation<last>(),
@@ -231,6 +267,7 @@ private:
     optimizer_state_type state_{};
     workspace<Net, batch_size, T, true> workspace_{};
     std::uint64_t steps_ = 0;
+    thread_team* team_ = nullptr;
 };
 
 }  // namespace hinge
