@@ -19,6 +19,10 @@
 # Build optimised (-O1 or more, as Release does): the entry points keep each arch's code under
 # names of their own by inlining everything into themselves ([[gnu::flatten]]), and at -O0
 # nothing is inlined, so a -O0 build may mix arches (tests/runtime/dispatch_symbols.sh shows it).
+# The objects are linked baseline first (sse2, sse4_2, fma3_avx2, avx512bw, whatever the order of
+# ARCHS): where such a build defines a function in several of them, the linker keeps the first
+# definition, so a -O0 program runs the oldest instruction set's copy, which every CPU has, instead
+# of an AVX-512 copy that stops a CPU without AVX-512 with SIGILL (the ASan build of the tests did).
 # The -O level is the build's own: forcing -O3 made an ASan+UBSan build of the test entries take
 # over 3 minutes per arch.
 #
@@ -56,6 +60,10 @@ function(hinge_add_dispatch target)
     target_include_directories(${objects} PRIVATE $<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>)
     target_compile_definitions(${objects} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>)
     target_compile_options(${objects} PRIVATE ${flags} -mtune=generic)
-    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${objects}>)
+  endforeach()
+  foreach(arch IN ITEMS sse2 sse4_2 fma3_avx2 avx512bw)
+    if(arch IN_LIST arg_ARCHS)
+      target_sources(${target} PRIVATE $<TARGET_OBJECTS:${target}_dispatch_${arch}>)
+    endif()
   endforeach()
 endfunction()
