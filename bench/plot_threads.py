@@ -6,8 +6,8 @@ training workloads (bench/run.sh writes build/bench-<compiler>-<arch>/<workload>
 
 Left: time per step of hinge, Eigen and libtorch at 1 and 2 threads (the *_threads<N>/<impl>
 rows, wall-clock medians), per workload, relative to hinge on one thread. Right: speed-up of 2
-threads over 1 per implementation, and hinge's predicted curve past 2 threads from
-bench/thread_scaling_model.py (a model, drawn dashed). Needs Debian's python3-matplotlib.
+threads over 1 per implementation. (hinge past 2 threads is a model, not a measurement: its
+picture is bench/thread_scaling_model.py --plot.) Needs Debian's python3-matplotlib.
 """
 import json
 import os

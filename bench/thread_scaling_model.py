@@ -69,9 +69,10 @@ def cnn(batch=64):
 
 WORKLOADS = [
     # name, measured 1-thread step (us), serial part (us), hand-offs
-    ("784-256-128-10 batch 64", 790.0, 15.0, mlp([784, 256, 128, 10], 64)),
-    ("1024x4 batch 256", 62000.0, 300.0, mlp([1024, 1024, 1024, 1024], 256)),
-    ("CNN batch 64", 29000.0, 60.0, cnn()),
+    # (the _threads1 medians of docs/performance.md, "Threads", 2026-12-02)
+    ("784-256-128-10 batch 64", 796.0, 15.0, mlp([784, 256, 128, 10], 64)),
+    ("1024x4 batch 256", 55700.0, 300.0, mlp([1024, 1024, 1024, 1024], 256)),
+    ("CNN batch 64", 26300.0, 60.0, cnn()),
 ]
 
 
