@@ -51,9 +51,6 @@ void update_parameters(parameters<Net, T>& params, const gradients<Net, T>& grad
         if (team && team->size() > 1) {
             constexpr std::size_t panel = panel_width<T>;
             constexpr std::size_t panels = parameters<Net, T>::trainable_size / panel;
-            // Every trainable tensor is a whole number of panels (core/layout.hpp), so the slices
-            // cover the block.
-            static_assert(parameters<Net, T>::trainable_size % panel == 0);
             team->run([&](work_share share) {
                 optimizer.update_slice(params, grads, state, share.begin(panels) * panel, share.end(panels) * panel);
             });
