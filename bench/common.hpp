@@ -327,6 +327,19 @@ inline void set_blas_threads(int n) {
 }
 #endif
 
+// The peers' thread counts: Eigen's products (OpenMP, when the benchmarks are built with it),
+// libtorch's intra-op pool and its BLAS. main() sets one; the _threads<N> rows of
+// bench/training_step.hpp set N for as long as they run.
+inline void set_peer_threads([[maybe_unused]] int n) {
+#if HINGE_HAVE_EIGEN
+    Eigen::setNbThreads(n);
+#endif
+#if HINGE_HAVE_LIBTORCH
+    at::set_num_threads(n);
+    set_blas_threads(n);
+#endif
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 inline bool has_flag(int argc, char** argv, std::string_view flag) {
@@ -359,15 +372,9 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
     benchmark::AddCustomContext("simd", std::string(xsimd::default_arch::name()) + ", " +
                                             std::to_string(xsimd::batch<float>::size) + " floats per batch");
 
-#if HINGE_HAVE_EIGEN
-    // One thread for Eigen too (its products use OpenMP when built with it, as the benchmarks
-    // are, for the _threads<N> rows of bench/training_step.hpp, which set their own count).
-    Eigen::setNbThreads(1);
-#endif
+    // One thread for Eigen and libtorch, as for hinge: the comparison is per core.
+    set_peer_threads(1);
 #if HINGE_HAVE_LIBTORCH
-    // One thread for libtorch, as for hinge and Eigen: the comparison is per core.
-    at::set_num_threads(1);
-    set_blas_threads(1);
     benchmark::AddCustomContext("libtorch", "one thread");
 #elif defined(HINGE_LIBTORCH_ABSENT)
     std::fprintf(stderr, "libtorch: not in this binary: %s\n", HINGE_LIBTORCH_ABSENT);

@@ -63,24 +63,8 @@ void add_threaded(const std::string& workload, const std::string& impl, double f
 
 // Eigen / libtorch on n threads for as long as the guard lives, then back to one (main() sets one).
 struct peer_threads {
-    explicit peer_threads([[maybe_unused]] std::size_t n) {
-#if HINGE_HAVE_EIGEN
-        Eigen::setNbThreads(static_cast<int>(n));
-#endif
-#if HINGE_HAVE_LIBTORCH
-        at::set_num_threads(static_cast<int>(n));
-        set_blas_threads(static_cast<int>(n));
-#endif
-    }
-    ~peer_threads() {
-#if HINGE_HAVE_EIGEN
-        Eigen::setNbThreads(1);
-#endif
-#if HINGE_HAVE_LIBTORCH
-        at::set_num_threads(1);
-        set_blas_threads(1);
-#endif
-    }
+    explicit peer_threads(std::size_t n) { set_peer_threads(static_cast<int>(n)); }
+    ~peer_threads() { set_peer_threads(1); }
     peer_threads(const peer_threads&) = delete;
     peer_threads& operator=(const peer_threads&) = delete;
 };
