@@ -1,7 +1,6 @@
 #pragma once
 // hinge: a neural network is a type. This header includes the public parts.
 #include <hinge/core/convert.hpp>
-#include <hinge/core/fold.hpp>
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/shape.hpp>
@@ -26,6 +25,7 @@
 #include <hinge/layers/dense.hpp>
 #include <hinge/layers/dropout.hpp>
 #include <hinge/layers/flatten.hpp>
+#include <hinge/layers/fold_batch_norm.hpp>
 #include <hinge/layers/gru.hpp>
 #include <hinge/layers/lstm.hpp>
 #include <hinge/layers/pooling.hpp>

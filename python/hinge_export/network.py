@@ -109,7 +109,7 @@ def from_torch_shape(shape):
     return shape if len(shape) == 1 else shape[1:] + shape[:1]
 
 
-# ---- window geometry (layers/window.hpp) -------------------------------------------------------
+# ---- window geometry (core/window.hpp) -------------------------------------------------------
 
 @dataclass(frozen=True)
 class Geometry:
@@ -754,7 +754,7 @@ class Network:
         return out
 
 
-# ---- folding batch normalisation (core/fold.hpp, also after convolutions) ----------------------
+# ---- folding batch normalisation (layers/fold_batch_norm.hpp, also after convolutions) ----------------------
 
 def fold_batch_norm(network, notes):
     """Every batch_norm stage directly after a dense or convolution stage (no activation between

@@ -52,7 +52,7 @@ inline constexpr bool rows_are_independent = [] {
     bool independent = true;
     for_each_index<Net::stage_count>([&](auto index) {
         using S = typename Net::template stage<decltype(index)::value>;
-        if constexpr (normalization_layer<typename S::layer_type> || stochastic_activation<typename S::activation>)
+        if constexpr (stage_property::couples_samples<typename S::layer_type> || stochastic_activation<typename S::activation>)
             independent = false;
     });
     return independent;

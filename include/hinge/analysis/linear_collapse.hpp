@@ -13,7 +13,7 @@
 //   collapse_linear(params, collapsed)      its parameters: the products of the weights
 //
 // batch_norm stages are kept: in training their batch statistics are not an affine map of one
-// sample (core/fold.hpp folds them into the dense layer before them for inference).
+// sample (layers/fold_batch_norm.hpp folds them into the dense layer before them for inference).
 #include <array>
 #include <cstddef>
 #include <type_traits>
@@ -24,7 +24,7 @@
 #include <boost/mp11/list.hpp>
 
 #include <hinge/activations/identity.hpp>
-#include <hinge/core/concepts.hpp>
+#include <hinge/core/stage.hpp>
 #include <hinge/core/network.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/layers/dense.hpp>

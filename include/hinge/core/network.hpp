@@ -5,18 +5,19 @@
 
 #include <hinge/core/plan.hpp>
 #include <hinge/core/shape.hpp>
+#include <hinge/core/stage.hpp>
+#include <hinge/detail/index_loop.hpp>
 
 namespace hinge {
 
-template <class Stage>
+// Trainable values of a placed stage: its trainable tensors (without padding) and its
+// activation's learned slope.
+template <class Placed>
 constexpr std::size_t stage_parameter_count() {
-    using L = typename Stage::layer_type;
-    constexpr std::size_t in = Stage::input_width, out = Stage::output_width;
     std::size_t count = 0;
-    if constexpr (affine_layer<L>) count = in * out + out;
-    else if constexpr (normalization_layer<L>) count = 2 * out;
-    else if constexpr (recurrent_layer<L>) count = L::gates * out * (in + out + 2);  // W_ih, W_hh, b_ih, b_hh
-    if (has_learned_slope<typename Stage::activation>) count += out;
+    for (const tensor_spec& t : detail::declared_tensors<typename Placed::layer_type, Placed>())
+        if (t.trainable) count += t.count();
+    if (has_learned_slope<typename Placed::activation>) count += Placed::output_width;
     return count;
 }
 
@@ -52,36 +53,36 @@ struct network {
     // and shifts), without the padding of the storage layout and without buffers.
     static constexpr std::size_t parameter_count = [] {
         return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (stage_parameter_count<stage_at<stages, I>>() + ...);
+            return (stage_parameter_count<placed_stage<stage_at<stages, I>, I>>() + ...);
         }(std::make_index_sequence<stage_count>{});
     }();
 
     template <std::size_t I>
     using stage = stage_at<stages, I>;
+    // Stage I with its index and sources: what layers' declarations receive (core/stage.hpp).
+    template <std::size_t I>
+    using placed = placed_stage<stage_at<stages, I>, I>;
 
     // Whether the first stage may read the raw input (the check below rejects the network if not).
     static constexpr bool first_layer_opens = [] {
-        if constexpr (stage_count > 0) return opens_network<typename stage_at<stages, 0>::layer_type>;
+        if constexpr (stage_count > 0) return stage_property::reads_network_input<typename stage_at<stages, 0>::layer_type>;
         else return false;
     }();
 
 private:
-    // The first stage reads the raw input: it must be dense, a convolution or a recurrent layer.
-    // One error naming the layer and the input (the runtime passes skip such a stage, so that
-    // using the network adds none; `|| true` so that the static_assert adds none either).
+    // The first stage reads the raw input: its layer must say it can (reads_network_input: dense,
+    // convolutions, recurrent layers). One error naming the layer and the input (the runtime passes
+    // skip such a stage, so that using the network adds none; `|| true` so that the static_assert
+    // adds none either).
     static constexpr bool check_first_layer() {
         if constexpr (stage_count > 0) {
             using L = typename stage_at<stages, 0>::layer_type;
             using namespace diagnostic;
-            if constexpr (normalization_layer<L>) {
-                HINGE_REJECT("network<input<N>, batch_norm, ...>: batch_norm must follow a dense or convolution "
-                             "layer, because it normalises that layer's outputs; standardise the input data instead",
-                             stage_index<0>, L, arriving_shape<input_shape>);
-            } else if constexpr (!opens_network<L>) {
+            if constexpr (!stage_property::reads_network_input<L>) {
                 HINGE_REJECT("network<input<...>, Layers...>: the first layer must be dense, a convolution or a "
-                             "recurrent layer, because it reads the raw input (pooling, flatten and dropout of the "
-                             "input are not supported); do them to the data beforehand, e.g. a flat input<N> "
-                             "instead of flatten",
+                             "recurrent layer (a layer with reads_network_input), because it reads the raw input "
+                             "(pooling, flatten, dropout and normalisation of the input are not supported); do them "
+                             "to the data beforehand, e.g. a flat input<N> instead of flatten",
                              stage_index<0>, L, arriving_shape<input_shape>);
             }
         }
@@ -110,28 +111,13 @@ struct with_sequence_length_of<network<input<L, C>, Layers...>, Steps> {
 template <class Net, std::size_t Steps>
 using with_sequence_length = typename detail::with_sequence_length_of<Net, Steps>::type;
 
-// Whether every stage is dense or batch_norm (a multilayer perceptron): the networks that the
-// analysis toolkit (analysis/) understands.
+// Whether every stage is affine or normalising on flat vectors, reading the stage before it (a
+// multilayer perceptron): the networks that the analysis toolkit (analysis/) understands.
 template <class Net>
 inline constexpr bool multilayer_perceptron = Net::input_shape::rank == 1 && []<std::size_t... I>(std::index_sequence<I...>) {
-    return ((dense_layer<typename Net::template stage<I>::layer_type> ||
-             normalization_layer<typename Net::template stage<I>::layer_type>) && ...);
+    return (((stage_property::affine<typename Net::template stage<I>::layer_type> ||
+              stage_property::normalizes<typename Net::template stage<I>::layer_type>) &&
+             Net::template placed<I>::sources::size == 1 && Net::template placed<I>::sources::values[0] == I) && ...);
 }(std::make_index_sequence<Net::stage_count>{});
-
-// Calls f(std::integral_constant<std::size_t, I>{}) for I = 0 .. N-1 in order.
-template <std::size_t N, class F>
-constexpr void for_each_index(F&& f) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (f(std::integral_constant<std::size_t, I>{}), ...);
-    }(std::make_index_sequence<N>{});
-}
-
-// Calls f(std::integral_constant<std::size_t, I>{}) for I = N-1 down to 0.
-template <std::size_t N, class F>
-constexpr void for_each_index_reversed(F&& f) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (f(std::integral_constant<std::size_t, N - 1 - I>{}), ...);
-    }(std::make_index_sequence<N>{});
-}
 
 }  // namespace hinge

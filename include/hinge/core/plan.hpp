@@ -9,6 +9,7 @@
 // inference by pattern matching on packs (measured to be the compile-time hot spot, see below).
 // The result is handed to the rest of the library as a plain stage_list<...>, so that run-time
 // code instantiates no Hana.
+#include <array>
 #include <cstddef>
 #include <type_traits>
 
@@ -19,18 +20,35 @@
 #include <boost/mp11/algorithm.hpp>
 
 #include <hinge/activations/identity.hpp>
-#include <hinge/core/concepts.hpp>
 #include <hinge/core/diagnostic.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/shape.hpp>
-#include <hinge/layers/residual.hpp>
+#include <hinge/core/stage.hpp>
 
 namespace hinge {
 
+// The values a stage reads, as "index + 1" of the stages that produce them (0: the network
+// input). A chain stage reads the stage before it; a layer that reads others says which with a
+// member template `sources<Index>` (a residual addition reads the block's output and its input).
+template <std::size_t... SourcePlusOne>
+struct source_list {
+    static constexpr std::size_t size = sizeof...(SourcePlusOne);
+    static constexpr std::array<std::size_t, sizeof...(SourcePlusOne)> values{SourcePlusOne...};
+};
+
+namespace detail {
+template <class Layer, std::size_t Index>
+constexpr auto sources_of() {
+    if constexpr (requires { typename Layer::template sources<Index>; }) return typename Layer::template sources<Index>{};
+    else return source_list<Index>{};  // the stage before (index + 1 = Index), or the network input
+}
+}  // namespace detail
+
 // A planned stage: one stage layer, the activation fused into it, and the shapes it receives
-// and produces. input_width / output_width are the two sides of the stage's weight matrix for
-// dense and convolution stages (fan-in and units); for every stage, output_width is the number
-// of channels of the output and positions the number of positions (1 for a flat output).
+// and produces. For every stage, output_width is the number of channels of the output and
+// positions the number of positions (1 for a flat output); input_width is the fan-in of one
+// output unit for a layer with a product (fan_in<InShape>(): the kernel taps times the channels
+// of a convolution), the input channels otherwise.
 template <class Layer, class Activation, class InShape, class OutShape>
 struct stage {
     using layer_type = Layer;
@@ -43,12 +61,22 @@ struct stage {
     static constexpr std::size_t input_positions = InShape::positions;
     static constexpr std::size_t output_width = OutShape::channels;
     static constexpr std::size_t input_width = [] {
-        if constexpr (affine_layer<Layer> || recurrent_layer<Layer>) return Layer::template fan_in<InShape>();
+        if constexpr (requires { Layer::template fan_in<InShape>(); }) return Layer::template fan_in<InShape>();
         else return InShape::channels;
     }();
     // Outputs each input value reaches (Glorot's fan-out): units, times the kernel taps of a
     // convolution, as PyTorch counts it.
     static constexpr std::size_t fan_out = output_width * (input_width / InShape::channels);
+};
+
+// A stage in its network: the planned stage with its index and the values it reads. This is what
+// a layer's declarations (tensors<S>(), buffers<S, ...>(), ...) receive.
+template <class Stage, std::size_t Index>
+struct placed_stage : Stage {
+    static constexpr std::size_t index = Index;
+    using sources = decltype(detail::sources_of<typename Stage::layer_type, Index>());
+    // Whether the stage's (first) input is the network input, which is stored unpadded.
+    static constexpr bool reads_network_input = sources::values[0] == 0;
 };
 
 template <class... Stages>
@@ -80,10 +108,31 @@ constexpr bool check_layer_argument() {
     return layer<L>;
 }
 
+}  // namespace detail
+
+// Markers around the layers of a composition block (layers/residual.hpp). A block type says what
+// it expands to with a member `using expansion = sequential<block_begin, Layers..., block_end<Closer>>;`.
+// At block_end, Closer::close<Source, Entering, Shape, Stage> says what closes the block: `stages`
+// (a stage_list of stages it planned itself, appended as they are) and `next` (a sequential<> of
+// layers planned next, before the rest); Source is the index + 1 of the stage whose output entered
+// the block (0: the network input), Entering that value's shape, Shape the block's output shape and
+// Stage the number of stages planned so far.
+struct block_begin {
+    static constexpr bool planner_marker = true;
+};
+template <class Closer>
+struct block_end {
+    static constexpr bool planner_marker = true;
+};
+
+namespace detail {
+
 template <class L>
 struct flattened {
     static constexpr auto value = [] {
-        if constexpr (check_layer_argument<L>()) return hana::make_tuple(hana::type_c<L>);
+        if constexpr (requires { typename L::expansion; }) return flattened<typename L::expansion>::value;
+        else if constexpr (requires { requires L::planner_marker; }) return hana::make_tuple(hana::type_c<L>);
+        else if constexpr (check_layer_argument<L>()) return hana::make_tuple(hana::type_c<L>);
         else return hana::make_tuple();
     }();
 };
@@ -91,22 +140,6 @@ struct flattened {
 template <class... L>
 struct flattened<sequential<L...>> {
     static constexpr auto value = hana::flatten(hana::make_tuple(flattened<L>::value...));
-};
-
-// residual<Block...>: the block between two markers; group_and_infer turns the closing marker
-// into a residual_add stage.
-template <class P, class... L>
-struct flattened<residual_with<P, L...>> {
-    static constexpr auto value = hana::flatten(
-        hana::make_tuple(hana::make_tuple(hana::type_c<residual_begin>), flattened<L>::value...,
-                         hana::make_tuple(hana::type_c<projection_marker<P>>, hana::type_c<residual_end>)));
-};
-
-template <class... L>
-struct flattened<residual<L...>> {
-    static constexpr auto value =
-        hana::flatten(hana::make_tuple(hana::make_tuple(hana::type_c<residual_begin>), flattened<L>::value...,
-                                       hana::make_tuple(hana::type_c<residual_end>)));
 };
 
 // ---- passes 2 and 3: group each stage layer with its activation, and infer shapes ---------------
@@ -136,38 +169,13 @@ constexpr bool check_activation_position() {
     return true;
 }
 
-// One open residual block: the index + 1 of the stage whose output enters it (0: the network
-// input) and the shape that enters it.
+// One open block: the index + 1 of the stage whose output enters it (0: the network input) and
+// the shape that enters it.
 template <std::size_t SourcePlusOne, class Shape>
-struct open_residual {};
+struct open_block {};
 
 template <class... Frames>
-struct residual_stack {};
-
-// Stage is the index of the residual_add stage the block closes with (after its projection, if any).
-template <std::size_t Stage, class Arriving, class BlockOutput>
-constexpr bool check_residual_shapes() {
-    if constexpr (!std::is_same_v<Arriving, BlockOutput>) {
-        using namespace diagnostic;
-        HINGE_REJECT("hinge::residual<Block...>: the block must give back the shape it receives, because its "
-                     "output is added to its input; change the last layer of the block to give block_input_shape, or "
-                     "use residual_with<Projection, Block...> to project the shortcut",
-                     stage_index<Stage>, block_input_shape<Arriving>, block_output_shape<BlockOutput>);
-    }
-    return true;
-}
-
-template <std::size_t Stage, class Projection, class Projected, class BlockOutput>
-constexpr bool check_projection_shapes() {
-    if constexpr (!std::is_same_v<Projected, BlockOutput>) {
-        using namespace diagnostic;
-        HINGE_REJECT("hinge::residual_with<Projection, Block...>: the projection must produce the output shape "
-                     "of the block, because the two are added; change the projection so that projected_shape equals "
-                     "block_output_shape",
-                     stage_index<Stage>, Projection, projected_shape<Projected>, block_output_shape<BlockOutput>);
-    }
-    return true;
-}
+struct block_stack {};
 
 template <class Shape, class Stack, class Planned, class... Layers>
 struct group_and_infer;
@@ -181,7 +189,7 @@ struct group_and_infer<Shape, Stack, stage_list<Stages...>, Other, Rest...> {
 // Done.
 template <class Shape, class Stack, class... Stages>
 struct group_and_infer<Shape, Stack, stage_list<Stages...>> {
-    static_assert(std::is_same_v<Stack, residual_stack<>>, "hinge::network: a residual block was not closed");
+    static_assert(std::is_same_v<Stack, block_stack<>>, "hinge::network: a block was not closed");
     using type = stage_list<Stages...>;
 };
 
@@ -244,44 +252,39 @@ struct group_and_infer<Shape, Stack, stage_list<Stages...>, Activation, Rest...>
     using type = typename group_and_infer<Shape, Stack, stage_list<Stages...>, Rest...>::type;  // carry on after the error
 };
 
-// residual<...> opens: remember where its input is stored and its shape.
+// A block opens: remember where its input is stored and its shape.
 template <class Shape, class... Frames, class... Stages, class... Rest>
-struct group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>, residual_begin, Rest...> {
-    using type = typename group_and_infer<Shape, residual_stack<open_residual<sizeof...(Stages), Shape>, Frames...>,
+struct group_and_infer<Shape, block_stack<Frames...>, stage_list<Stages...>, block_begin, Rest...> {
+    using type = typename group_and_infer<Shape, block_stack<open_block<sizeof...(Stages), Shape>, Frames...>,
                                           stage_list<Stages...>, Rest...>::type;
 };
 
-// residual<...> closes: a residual_add stage, which takes the activation written after the block.
-template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class... Rest>
-struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Frames...>, stage_list<Stages...>,
-                       residual_end, Rest...> {
-    static_assert(check_residual_shapes<sizeof...(Stages), Entering, Shape>());
-    static_assert(sizeof...(Stages) > Source, "hinge::residual<Block...>: the block must contain at least one layer");
-    using type = typename group_and_infer<Shape, residual_stack<Frames...>, stage_list<Stages...>,
-                                          residual_add<Source>, Rest...>::type;
+// A block closes: its closer appends the stages it plans itself (a projection shortcut) and puts
+// the layers that close it (the addition) in front of the rest, where they are planned as any
+// layer (and take the activation written after the block).
+template <class Shape, class Stack, class Planned, class Added, class Next, class... Rest>
+struct group_and_infer_closing;
+template <class Shape, class Stack, class... Stages, class... Added, class... Next, class... Rest>
+struct group_and_infer_closing<Shape, Stack, stage_list<Stages...>, stage_list<Added...>, sequential<Next...>,
+                               Rest...> {
+    using type = typename group_and_infer<Shape, Stack, stage_list<Stages..., Added...>, Next..., Rest...>::type;
 };
 
-// residual_with's projection: a stage that reads the block's input, after the block.
-template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class P, class... Rest>
-struct group_and_infer<Shape, residual_stack<open_residual<Source, Entering>, Frames...>, stage_list<Stages...>,
-                       projection_marker<P>, residual_end, Rest...> {
-    static_assert(stage_layer<P> && (P::kind == stage_kind::dense || P::kind == stage_kind::convolution),
-                  "hinge::residual_with<Projection, Block...>: Projection must be one dense or convolution layer");
-    static_assert(Source > 0, "hinge::residual_with: a projection shortcut cannot start at the network input; "
-                              "put a layer before the block");
-    using projected = output_shape_of<P, Entering, sizeof...(Stages)>;
-    static_assert(check_projection_shapes<sizeof...(Stages), P, projected, Shape>());
-    using type = typename group_and_infer<
-        Shape, residual_stack<Frames...>,
-        stage_list<Stages..., stage<projection<P, Source>, identity, Entering, projected>>,
-        residual_add<sizeof...(Stages) + 1, true>, Rest...>::type;
+template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class Closer,
+          class... Rest>
+struct group_and_infer<Shape, block_stack<open_block<Source, Entering>, Frames...>, stage_list<Stages...>,
+                       block_end<Closer>, Rest...> {
+    static_assert(sizeof...(Stages) > Source, "hinge: a block must contain at least one layer");
+    using closing = typename Closer::template close<Source, Entering, Shape, sizeof...(Stages)>;
+    using type = typename group_and_infer_closing<Shape, block_stack<Frames...>, stage_list<Stages...>,
+                                                  typename closing::stages, typename closing::next, Rest...>::type;
 };
 
 template <class InputShape, class... Layers>
 constexpr auto plan() {
     constexpr auto layers = flattened<sequential<Layers...>>::value;
     return hana::unpack(layers, [](auto... layer) {
-        return hana::type_c<typename group_and_infer<InputShape, residual_stack<>, stage_list<>,
+        return hana::type_c<typename group_and_infer<InputShape, block_stack<>, stage_list<>,
                                                      typename decltype(layer)::type...>::type>;
     });
 }

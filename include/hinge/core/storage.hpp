@@ -50,32 +50,6 @@ private:
     T* slope_;
 };
 
-// The view of a batch_norm stage: scale (gamma), shift (beta), the running statistics, and the
-// learned slope of its activation if it has one.
-template <class T, std::size_t Width>
-class batch_norm_view {
-public:
-    static constexpr std::size_t input_width = Width;
-    static constexpr std::size_t output_width = Width;
-
-    constexpr batch_norm_view(T* scale, T* shift, T* running_mean, T* running_variance, T* slope) noexcept
-        : scale_(scale), shift_(shift), mean_(running_mean), variance_(running_variance), slope_(slope) {}
-
-    constexpr T& scale(std::size_t unit) const noexcept { return scale_[unit]; }
-    constexpr T& shift(std::size_t unit) const noexcept { return shift_[unit]; }
-    constexpr T& running_mean(std::size_t unit) const noexcept { return mean_[unit]; }
-    constexpr T& running_variance(std::size_t unit) const noexcept { return variance_[unit]; }
-    constexpr T& slope(std::size_t unit) const noexcept { return slope_[unit]; }
-    constexpr bool has_slope() const noexcept { return slope_ != nullptr; }
-
-private:
-    T* scale_;
-    T* shift_;
-    T* mean_;
-    T* variance_;
-    T* slope_;
-};
-
 // The view of a stage without parameters of its own (pooling, flatten, dropout, residual_add):
 // only the learned slope of its activation, if it has one.
 template <class T, std::size_t Width>
@@ -92,46 +66,29 @@ private:
     T* slope_;
 };
 
-// The view of a recurrent stage (gru, lstm): PyTorch's four tensors, indexed as PyTorch indexes
-// them. Row o of W_ih [Gates * Hidden, In] / W_hh [Gates * Hidden, Hidden] and element o of the
-// biases belong to gate o / Hidden, unit o % Hidden (gru: r, z, n; lstm: i, f, g, o).
-template <class T, std::size_t In, std::size_t Hidden, std::size_t Gates>
-class recurrent_view {
+// The pointers to a stage's tensors inside a parameter (or gradient) block, in the order its
+// layer declares them, then its activation's learned slope if it has one: what a layer's
+// parameter_view() receives.
+template <class T, std::size_t N>
+using tensor_pointers = std::array<T*, N>;
+
+// The view of a stage whose layer declares no view of its own: tensor(k) is its tensor k (in the
+// order the layer declares them) as stored, with the slope of its activation if it has one.
+template <class T, std::size_t N, std::size_t Width>
+class tensor_view {
 public:
-    static constexpr std::size_t input_width = In;
-    static constexpr std::size_t output_width = Hidden;
-    static constexpr std::size_t gates = Gates;
-    static constexpr std::size_t gate_rows = Gates * Hidden;  // rows of PyTorch's weight_ih / weight_hh
-    static constexpr std::size_t panel = panel_width<std::remove_const_t<T>>;
-    static constexpr std::size_t padded_output = round_up(Hidden, panel);
-    static constexpr std::size_t gate_width = Gates * padded_output;
+    static constexpr std::size_t output_width = Width;
+    static constexpr std::size_t tensor_count = N;
 
-    constexpr recurrent_view(T* weight_ih, T* weight_hh, T* bias_ih, T* bias_hh) noexcept
-        : weight_ih_(weight_ih), weight_hh_(weight_hh), bias_ih_(bias_ih), bias_hh_(bias_hh) {}
+    constexpr tensor_view(const tensor_pointers<T, N>& tensors, T* slope) noexcept : tensors_(tensors), slope_(slope) {}
 
-    constexpr T& weight_ih(std::size_t row, std::size_t input) const noexcept {
-        return at(weight_ih_, In, column(row), input);
-    }
-    constexpr T& weight_hh(std::size_t row, std::size_t hidden) const noexcept {
-        return at(weight_hh_, Hidden, column(row), hidden);
-    }
-    constexpr T& bias_ih(std::size_t row) const noexcept { return bias_ih_[column(row)]; }
-    constexpr T& bias_hh(std::size_t row) const noexcept { return bias_hh_[column(row)]; }
-    constexpr bool has_slope() const noexcept { return false; }
-
-    // Where PyTorch's row lives among the stage's gate_width columns.
-    static constexpr std::size_t column(std::size_t row) noexcept {
-        return row / Hidden * padded_output + row % Hidden;
-    }
+    constexpr T* tensor(std::size_t k) const noexcept { return tensors_[k]; }
+    constexpr T& slope(std::size_t unit) const noexcept { return slope_[unit]; }
+    constexpr bool has_slope() const noexcept { return slope_ != nullptr; }
 
 private:
-    static constexpr T& at(T* w, std::size_t fan_in, std::size_t column, std::size_t input) noexcept {
-        return w[column / panel * (fan_in * panel) + input * panel + column % panel];
-    }
-    T* weight_ih_;
-    T* weight_hh_;
-    T* bias_ih_;
-    T* bias_hh_;
+    tensor_pointers<T, N> tensors_;
+    T* slope_;
 };
 
 namespace detail {
@@ -176,20 +133,18 @@ private:
     template <class U, std::size_t I>
     static constexpr auto view(U* base) noexcept {
         static_assert(I < Net::stage_count, "parameters<Net>::layer<I>: I must be less than Net::stage_count");
+        using P = typename Net::template placed<I>;
+        using L = typename P::layer_type;
         constexpr stage_layout s = layout_type::stages[I];
-        U* slope = s.slope_offset == no_offset ? nullptr : base + s.slope_offset;
-        if constexpr (s.recurrent_weight_offset != no_offset)
-            return recurrent_view<U, s.input_width, s.output_width, s.gate_width / s.padded_output>(
-                base + s.weight_offset, base + s.recurrent_weight_offset, base + s.bias_offset,
-                base + s.recurrent_bias_offset);
-        else if constexpr (s.weight_offset != no_offset)
-            return dense_view<U, s.input_width, s.output_width>(base + s.weight_offset, base + s.bias_offset, slope);
-        else if constexpr (s.scale_offset == no_offset)
-            return slope_only_view<U, s.output_width>(slope);
+        constexpr bool slope = has_learned_slope<typename P::activation>;
+        constexpr std::size_t declared = s.tensor_count - (slope ? 1 : 0);
+        tensor_pointers<U, declared> tensors{};
+        for (std::size_t k = 0; k < declared; ++k) tensors[k] = base + layout_type::template tensor_offset<I>(k);
+        U* slope_values = slope ? base + s.slope_offset : nullptr;
+        if constexpr (requires { L::template parameter_view<P>(tensors, slope_values); })
+            return L::template parameter_view<P>(tensors, slope_values);
         else
-            return batch_norm_view<U, s.output_width>(base + s.scale_offset, base + s.bias_offset,
-                                                      base + s.running_mean_offset,
-                                                      base + s.running_variance_offset, slope);
+            return tensor_view<U, declared, P::output_width>(tensors, slope_values);
     }
 
     alignas(storage_alignment) std::array<T, storage_size> values_{};
@@ -225,14 +180,16 @@ struct sequence_state {
 };
 
 // Buffers for a forward pass over up to Batch samples, and, when ForTraining, for the backward
-// pass: the gradient of each stage's pre-activation (two buffers, reused alternately, since only
-// neighbouring stages are live at once), the input gradient, and kernel scratch (transposed
-// weights, packed inputs).
+// pass: every stage's stored output, the buffers its layer asks for (core/stage.hpp: values kept
+// for backward, scratch shared by all stages), the gradient of each stage's pre-activation (two
+// buffers, reused alternately, since only neighbouring stages are live at once), the skip
+// gradients of values with several readers, the input gradient and the carried sequence state.
 template <class Net, std::size_t Batch, class T = float, bool ForTraining = true>
 class workspace {
     static_assert(scalar_type<T>, "workspace<Net, Batch, T>: T must be float or double");
     static_assert(Batch > 0, "workspace<Net, Batch, T>: Batch must be at least 1");
     using layout_type = layout<Net, T>;
+    using buffer_layout = workspace_layout<Net, T, Batch, ForTraining>;
 
 public:
     using network_type = Net;
@@ -253,13 +210,15 @@ public:
     template <std::size_t I>
     static constexpr std::size_t activation_stride = layout_type::stages[I].padded_output;
 
-    // Output of sample `row` of the last forward pass.
+    // Output of sample `row` of the last forward pass, for a network whose output is flat (or
+    // whose channels fill whole panels, so that the positions are contiguous).
     std::span<const T, Net::output_size> output(std::size_t row = 0) const noexcept {
         constexpr std::size_t last = Net::stage_count - 1;
         static_assert(layout_type::stages[last].positions == 1 || layout_type::stages[last].output_width ==
                                                                       layout_type::stages[last].padded_output,
-                      "workspace::output(): the network's output is an image or a sequence whose channels "
-                      "are padded in storage; read ws.activation<stage_count - 1>() with activation_stride");
+                      "workspace::output(row): the network's output is a sequence or an image whose channels are "
+                      "padded in storage, so its positions are not contiguous; read one position with "
+                      "output(row, position), or copy the whole output with inference<Net>");
         return std::span<const T, Net::output_size>(activation<last>() + row * layout_type::stages[last].row_size,
                                                     Net::output_size);
     }
@@ -284,15 +243,15 @@ public:
     template <std::size_t I>
     static constexpr std::size_t gradient_stride = layout_type::stages[I].gradient_stride;
 
-    // The gradient arriving through the shortcut of the residual blocks that start after stage
-    // I (rows like activation<I>), or, for I = stage_count, at the network input.
+    // The gradient that stage I's output receives from its other readers (a residual block's
+    // shortcut, rows like activation<I>), or, for I = stage_count, the network input's.
     template <std::size_t I>
     T* skip_gradient() noexcept
         requires ForTraining
     {
         constexpr std::size_t offset =
             I == Net::stage_count ? layout_type::input_skip_offset : layout_type::stages[I].skip_gradient_offset;
-        static_assert(offset != no_offset, "workspace::skip_gradient<I>: no residual block starts there");
+        static_assert(offset != no_offset, "workspace::skip_gradient<I>: no other stage reads that value");
         return skip_gradients_.data() + Batch * offset;
     }
 
@@ -309,26 +268,8 @@ public:
     }
     static constexpr std::size_t input_gradient_stride = layout_type::padded_input;
 
-    T* transposed_weights() noexcept
-        requires ForTraining
-    {
-        return transposed_weights_.data();
-    }
-    T* packed_inputs() noexcept
-        requires ForTraining
-    {
-        return packed_inputs_.data();
-    }
-    // Convolution scratch (see layout::window_scratch_size); the first is needed by inference too.
-    T* window_scratch() noexcept { return window_scratch_.data(); }
-    T* gradient_window_scratch() noexcept
-        requires ForTraining
-    {
-        return gradient_window_scratch_.data();
-    }
-
-    // Stage I's pre-activation z (when its activation's derivative needs it) and, for batch_norm
-    // stages, the normalised input; both Batch rows of the stage's padded width.
+    // Stage I's pre-activation z, when its activation's derivative needs it: Batch rows of the
+    // stage's padded width.
     template <std::size_t I>
     T* pre_activation() noexcept
         requires ForTraining
@@ -337,20 +278,17 @@ public:
                       "workspace::pre_activation<I>: stage I does not keep its pre-activation");
         return training_rows_.data() + Batch * layout_type::stages[I].pre_activation_offset;
     }
+
+    // Buffer k of stage I, in the order its layer declares them (core/stage.hpp).
     template <std::size_t I>
-    T* normalized() noexcept
-        requires ForTraining
-    {
-        static_assert(layout_type::stages[I].normalized_offset != no_offset,
-                      "workspace::normalized<I>: stage I is not a batch_norm stage");
-        return training_rows_.data() + Batch * layout_type::stages[I].normalized_offset;
+    T* buffer(std::size_t k) noexcept {
+        return (buffer_layout::template is_scratch<I>(k) ? scratch_.data() : kept_.data()) +
+               buffer_layout::template offset<I>(k);
     }
-    // Per-unit statistics of the last training pass (batch_norm: 1 / std of the batch).
     template <std::size_t I>
-    T* statistics() noexcept
-        requires ForTraining
-    {
-        return statistics_.data() + layout_type::stages[I].statistics_offset;
+    const T* buffer(std::size_t k) const noexcept {
+        return (buffer_layout::template is_scratch<I>(k) ? scratch_.data() : kept_.data()) +
+               buffer_layout::template offset<I>(k);
     }
 
     // Sequence state (networks with recurrent layers or causal convolutions). By default every
@@ -365,21 +303,6 @@ public:
     sequence_state<Net, Batch, T>& state() noexcept { return state_; }
     const sequence_state<Net, Batch, T>& state() const noexcept { return state_; }
 
-    // Recurrent stage I's sequence rows (see layout: gates, extra, previous state), per sample.
-    T* sequence_rows() noexcept { return sequence_rows_.data(); }
-    const T* sequence_rows() const noexcept { return sequence_rows_.data(); }
-    T* recurrent_step_scratch() noexcept { return recurrent_step_.data(); }
-    T* recurrent_gradient_scratch() noexcept
-        requires ForTraining
-    {
-        return recurrent_gradient_.data();
-    }
-    T* padded_input_gradient() noexcept
-        requires ForTraining
-    {
-        return padded_input_gradient_.data();
-    }
-
     // The noise seed of the last training pass, from which backward recomputes dropout masks.
     std::uint64_t training_noise_seed() const noexcept { return noise_seed_; }
     void set_training_noise_seed(std::uint64_t seed) noexcept { noise_seed_ = seed; }
@@ -391,17 +314,10 @@ private:
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_row_size)> gradient_even_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_row_size)> gradient_odd_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::skip_row_size)> skip_gradients_{};
-    alignas(storage_alignment) std::array<T, layout_type::window_scratch_size> window_scratch_{};
-    alignas(storage_alignment) std::array<T, if_training(layout_type::gradient_window_scratch_size)> gradient_window_scratch_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input)> input_gradient_{};
-    alignas(storage_alignment) std::array<T, if_training(layout_type::transposed_weight_size)> transposed_weights_{};
-    alignas(storage_alignment) std::array<T, if_training(layout_type::packed_input_size(Batch))> packed_inputs_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::training_row_size)> training_rows_{};
-    alignas(storage_alignment) std::array<T, if_training(layout_type::statistics_size)> statistics_{};
-    alignas(storage_alignment) std::array<T, Batch * layout_type::sequence_row_size> sequence_rows_{};
-    alignas(storage_alignment) std::array<T, Batch * layout_type::recurrent_step_size> recurrent_step_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::recurrent_gradient_size)> recurrent_gradient_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input_gradient_size)> padded_input_gradient_{};
+    alignas(storage_alignment) std::array<T, buffer_layout::kept_size> kept_{};
+    alignas(storage_alignment) std::array<T, buffer_layout::scratch_size> scratch_{};
     sequence_state<Net, Batch, T> state_{};
     std::uint64_t noise_seed_ = 0;
     bool carry_ = false;

@@ -48,7 +48,7 @@ std::size_t correct_mean_shift(parameters<Net, T>& params, double input_second_m
         constexpr std::size_t i = decltype(index)::value;
         using S = typename Net::template stage<i>;
         using A = typename S::activation;
-        if constexpr (!dense_layer<typename S::layer_type>) {
+        if constexpr (!stage_property::affine<typename S::layer_type> || S::input_shape::rank != 1) {
             predictable = false;  // batch_norm, or a convolution whose input mean is per channel
         } else {
             if (!predictable) return;

@@ -9,7 +9,7 @@
 
 #include <hinge/activations/concepts.hpp>
 #include <hinge/activations/identity.hpp>
-#include <hinge/core/concepts.hpp>
+#include <hinge/core/stage.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/init/random.hpp>
 #include <hinge/init/scheme.hpp>
@@ -62,13 +62,13 @@ enum class distribution {
 namespace detail {
 
 // The activation that follows stage I's layer: the stage's own, or, when the layer's output goes
-// straight into a batch_norm stage (dense, batch_norm, relu), the activation after that one.
+// straight into a normalising stage (dense, batch_norm, relu), the activation after that one.
 template <class Net, std::size_t I>
 constexpr auto following_activation() {
     using S = typename Net::template stage<I>;
     if constexpr (I + 1 < Net::stage_count && std::is_same_v<typename S::activation, identity>) {
         using Next = typename Net::template stage<I + 1>;
-        if constexpr (normalization_layer<typename Next::layer_type>)
+        if constexpr (stage_property::normalizes<typename Next::layer_type>)
             return std::type_identity<typename Next::activation>{};
         else
             return std::type_identity<identity>{};
@@ -79,63 +79,63 @@ constexpr auto following_activation() {
 template <class Net, std::size_t I>
 using following_activation_t = typename decltype(following_activation<Net, I>())::type;
 
-// Fills params: for every dense or convolution stage I, weights drawn with the variance choose(index) returns
-// (index = std::integral_constant<std::size_t, I>), biases zero; recurrent stages as below; for batch_norm stages scale 1,
-// shift 0, running mean 0 and running variance 1; learned activation slopes (prelu) their
-// initial_slope; padding zero.
+// Fills params, stage by stage, each tensor by the law its layer declares (core/stage.hpp): a
+// fan_scaled weight drawn with the variance choose(index) returns (index =
+// std::integral_constant<std::size_t, I>), output by output, input by input; constants; zero
+// elsewhere, padding included. A layer with its own initialize(view, generator, variance) (gru,
+// lstm) draws its tensors itself.
 //
-// The draws come from one generator, stage by stage, output by output, input by input, so the
-// result is a function of the seed alone: bit-identical on every run (for a given libm, since the
-// normal draws use log, sqrt and cos).
+// The draws come from one generator, stage by stage, so the result is a function of the seed
+// alone: bit-identical on every run (for a given libm, since the normal draws use log, sqrt and
+// cos).
 template <class Net, class T, class Choose>
 void fill(parameters<Net, T>& params, std::uint64_t seed, distribution law, Choose choose) noexcept {
+    using LT = layout<Net, T>;
     random_generator generator(seed);
     params.fill_zero();
     for_each_index<Net::stage_count>([&](auto index) {
         constexpr std::size_t i = decltype(index)::value;
-        using S = typename Net::template stage<i>;
-        using L = typename S::layer_type;
-        auto view = params.template layer<i>();
-        if constexpr (affine_layer<L>) {
-            const double var = choose(index);
-            if (law == distribution::normal) {
-                const double deviation = std::sqrt(var);
-                for (std::size_t o = 0; o < view.output_width; ++o)
-                    for (std::size_t in = 0; in < view.input_width; ++in)
-                        view.weight(o, in) = static_cast<T>(deviation * generator.normal());
-            } else {
-                const double bound = std::sqrt(3.0 * var);
-                for (std::size_t o = 0; o < view.output_width; ++o)
-                    for (std::size_t in = 0; in < view.input_width; ++in)
-                        view.weight(o, in) = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
-            }
-        } else if constexpr (normalization_layer<L>) {
-            for (std::size_t o = 0; o < view.output_width; ++o) {
-                view.scale(o) = T(1);
-                view.running_variance(o) = T(1);
-            }
-        } else if constexpr (recurrent_layer<L>) {
-            // Recurrent layers take PyTorch's law whatever the scheme: W_ih and W_hh ~ U(-k, k),
-            // k = 1 / sqrt(Hidden), known to train gru and lstm (the gates are sigmoids, so He's
-            // gain does not apply). Biases start at 0, except lstm's forget gate at 1, so that the
-            // cell keeps its memory from the first steps on (Jozefowicz et al. 2015).
-            const double bound = 1.0 / std::sqrt(static_cast<double>(view.output_width));
-            for (std::size_t o = 0; o < view.gate_rows; ++o) {
-                for (std::size_t in = 0; in < view.input_width; ++in)
-                    view.weight_ih(o, in) = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
-                for (std::size_t h = 0; h < view.output_width; ++h)
-                    view.weight_hh(o, h) = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
-            }
-            if constexpr (L::has_cell_state)
-                for (std::size_t o = 0; o < view.output_width; ++o) view.bias_ih(view.output_width + o) = T(1);
+        using L = typename Net::template stage<i>::layer_type;
+        constexpr stage_layout s = LT::stages[i];
+        constexpr bool draws = [] {
+            constexpr stage_layout own = LT::stages[i];
+            for (std::size_t k = own.first_tensor; k < own.first_tensor + own.tensor_count; ++k)
+                if (LT::tensors[k].initial == initial_values::fan_scaled) return true;
+            return false;
+        }();
+        const double var = [&] {
+            if constexpr (draws) return static_cast<double>(choose(index));
+            else return 0.0;
+        }();
+        if constexpr (requires { L::initialize(params.template layer<i>(), generator, var); }) {
+            L::initialize(params.template layer<i>(), generator, var);
+            return;
         }
-        if constexpr (has_learned_slope<typename S::activation>)
-            for (std::size_t o = 0; o < view.output_width; ++o)
-                view.slope(o) = static_cast<T>(S::activation::initial_slope);
+        for (std::size_t k = 0; k < s.tensor_count; ++k) {
+            const tensor_spec& t = LT::tensors[s.first_tensor + k];
+            T* values = params.data() + LT::tensor_offsets[s.first_tensor + k];
+            if (t.initial == initial_values::constant) {
+                for (std::size_t o = 0; o < t.blocks * t.units; ++o) values[t.template element<T>(o, 0)] = static_cast<T>(t.value);
+            } else if (t.initial == initial_values::fan_scaled) {
+                const std::size_t fan_in = t.fan_in == 0 ? 1 : t.fan_in;
+                if (law == distribution::normal) {
+                    const double deviation = std::sqrt(var);
+                    for (std::size_t o = 0; o < t.blocks * t.units; ++o)
+                        for (std::size_t in = 0; in < fan_in; ++in)
+                            values[t.template element<T>(o, in)] = static_cast<T>(deviation * generator.normal());
+                } else {
+                    const double bound = std::sqrt(3.0 * var);
+                    for (std::size_t o = 0; o < t.blocks * t.units; ++o)
+                        for (std::size_t in = 0; in < fan_in; ++in)
+                            values[t.template element<T>(o, in)] =
+                                static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
+                }
+            }
+        }
     });
 }
 
-// The same scheme for every dense stage; he takes the slope of the activation after each layer.
+// The same scheme for every fan-scaled weight; he takes the slope of the activation after each layer.
 template <class Net, class T>
 void fill_with(parameters<Net, T>& params, std::uint64_t seed, scheme s, distribution law) noexcept {
     fill(params, seed, law, [s](auto index) {

@@ -35,10 +35,8 @@
 #include <hinge/activations/silu.hpp>
 #include <hinge/activations/softplus.hpp>
 #include <hinge/activations/tanh.hpp>
+#include <hinge/core/description.hpp>
 #include <hinge/core/storage.hpp>
-#include <hinge/layers/pooling.hpp>
-#include <hinge/layers/recurrent.hpp>
-#include <hinge/layers/window.hpp>
 
 namespace hinge::io {
 
@@ -111,27 +109,9 @@ struct text_buffer {
     constexpr void put(char c) { chars[size++] = c; }
 };
 
-template <class Out>
-constexpr void put(Out& out, std::string_view s) {
-    for (char c : s) out.put(c);
-}
-template <class Out>
-constexpr void put_number(Out& out, std::size_t n) {
-    char digits[24]{};
-    std::size_t k = 0;
-    do {
-        digits[k++] = static_cast<char>('0' + n % 10);
-        n /= 10;
-    } while (n != 0);
-    while (k > 0) out.put(digits[--k]);
-}
-// A float constant as the hex of its bits: exact, and the same text on every compiler.
-template <class Out>
-constexpr void put_float_bits(Out& out, float f) {
-    const std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
-    put(out, "0x");
-    for (int shift = 28; shift >= 0; shift -= 4) out.put("0123456789abcdef"[(bits >> shift) & 0xFu]);
-}
+using description::put;
+using description::put_float_bits;
+using description::put_number;
 
 template <class Out, class A>
 constexpr void put_activation(Out& out) {
@@ -160,29 +140,9 @@ constexpr void put_shape(Out& out) {
     out.put('>');
 }
 
-template <class Out>
-constexpr void put_geometry(Out& out, const window_geometry& g) {
-    put(out, "(kernel ");
-    put_number(out, g.kernel_height);
-    out.put('x');
-    put_number(out, g.kernel_width);
-    put(out, " stride ");
-    put_number(out, g.stride_height);
-    out.put('x');
-    put_number(out, g.stride_width);
-    put(out, " dilation ");
-    put_number(out, g.dilation_height);
-    out.put('x');
-    put_number(out, g.dilation_width);
-    put(out, " pad ");
-    put_number(out, g.pad_top);
-    out.put('x');
-    put_number(out, g.pad_left);
-    put(out, ") ");
-}
-
-// Every stage: its kind with what distinguishes two layers of that kind, and both shapes, so
-// that two architectures with the same parameter count but different arithmetic differ here.
+// Every stage: what its layer says distinguishes it (core/description.hpp, put_layer), and both
+// shapes, so that two architectures with the same parameter count but different arithmetic
+// differ here.
 template <class Net, class Out>
 constexpr void describe(Out& out) {
     put(out, "input ");
@@ -191,43 +151,7 @@ constexpr void describe(Out& out) {
         using S = typename Net::template stage<decltype(index)::value>;
         using L = typename S::layer_type;
         put(out, " | ");
-        if constexpr (requires { L::input_source_plus_one; }) {
-            put(out, "projection(from ");
-            put_number(out, L::input_source_plus_one);
-            put(out, ") ");
-        }
-        if constexpr (dense_layer<L>) {
-            put(out, "dense ");
-        } else if constexpr (convolution_layer<L>) {
-            put(out, "convolution");
-            put_geometry(out, L::template geometry<typename S::input_shape>());
-        } else if constexpr (normalization_layer<L>) {
-            put(out, "batch_norm(momentum ");
-            put_float_bits(out, L::momentum);
-            put(out, ", epsilon ");
-            put_float_bits(out, L::epsilon);
-            put(out, ") ");
-        } else if constexpr (L::kind == stage_kind::pooling) {
-            put(out, L::reduction == pooling_kind::max ? "max_pool" : "avg_pool");
-            put_geometry(out, L::template geometry<typename S::input_shape>());
-        } else if constexpr (L::kind == stage_kind::flatten) {
-            put(out, "flatten ");
-        } else if constexpr (L::kind == stage_kind::dropout) {
-            put(out, "dropout(");
-            put_float_bits(out, L::rate);
-            put(out, ") ");
-        } else if constexpr (L::kind == stage_kind::residual_add) {
-            put(out, L::projected ? "residual_add(projection " : "residual_add(from ");
-            put_number(out, L::source_plus_one);
-            put(out, ") ");
-        } else if constexpr (recurrent_layer<L>) {
-            put(out, L::name);
-            put(out, L::output == returns::all_steps ? "(all steps) " : "(last step) ");
-        } else {
-            // An error here means a new kind of stage layer exists that parameter files do not
-            // describe yet: extend describe() and tensor_table() for it.
-            static_assert(dense_layer<L>, "hinge::io: this stage layer kind has no file description yet");
-        }
+        description::put_layer<L, typename Net::template placed<decltype(index)::value>>(out);
         put_shape<Out, typename S::input_shape>(out);
         put(out, "->");
         put_shape<Out, typename S::output_shape>(out);
@@ -309,20 +233,8 @@ inline std::string architecture_difference(std::string_view expected, std::strin
 
 // ---- the tensor table ----------------------------------------------------------------------
 
-enum class tensor_role : std::uint8_t { weight, bias, slope, scale, shift, running_mean, running_variance };
-
-constexpr std::string_view name(tensor_role r) noexcept {
-    switch (r) {
-        case tensor_role::weight: return "weight";
-        case tensor_role::bias: return "bias";
-        case tensor_role::slope: return "slope";
-        case tensor_role::scale: return "scale";
-        case tensor_role::shift: return "shift";
-        case tensor_role::running_mean: return "running_mean";
-        case tensor_role::running_variance: return "running_variance";
-    }
-    return "?";
-}
+using hinge::name;
+using hinge::tensor_role;
 
 // PyTorch and hinge order the (channel, position) pairs of a flattened index differently:
 // PyTorch (NCHW) as c * positions + p, hinge (channels last) as p * channels + c. Two tensors
@@ -384,83 +296,56 @@ struct tensor_slot {
 // (c * H + h) * W + w, which hinge's (h * W + w) * C + c reaches through `order`.
 template <class Net, class T>
 std::vector<tensor_slot> tensor_table() {
+    using LT = layout<Net, T>;
     std::vector<tensor_slot> table;
     std::size_t module = 0;
     // The order of each stage's output relative to PyTorch's (non-identity only after flatten).
     std::array<channel_order, Net::stage_count + 1> output_order{};  // [0]: the network input
     for_each_index<Net::stage_count>([&](auto index) {
         constexpr std::size_t i = decltype(index)::value;
-        using S = typename Net::template stage<i>;
-        using L = typename S::layer_type;
-        using A = typename S::activation;
-        using In = typename S::input_shape;
-        constexpr stage_layout s = layout<Net, T>::stages[i];
-        constexpr std::size_t out = S::output_width, in = S::input_width;
+        using P = typename Net::template placed<i>;
+        using L = typename P::layer_type;
+        using In = typename P::input_shape;
+        constexpr stage_layout s = LT::stages[i];
         const std::string stage = "stage" + std::to_string(i) + ".";
-        const std::string torch = std::to_string(module) + ".";
-        const channel_order arriving = [&] {
-            if constexpr (requires { L::input_source_plus_one; }) return output_order[L::input_source_plus_one];
-            else return output_order[i];
-        }();
+        const channel_order arriving = output_order[P::sources::values[0]];
         channel_order& leaving = output_order[i + 1];
-        if constexpr (L::kind == stage_kind::flatten)
+        constexpr channel_order_rule rule = stage_property::channel_order<L>;
+        if constexpr (rule == channel_order_rule::flattens)
             leaving = In::rank > 1 ? channel_order{In::positions, In::channels} : arriving;
-        else if constexpr (L::kind == stage_kind::dropout || normalization_layer<L> || L::kind == stage_kind::residual_add)
+        else if constexpr (rule == channel_order_rule::keeps)
             leaving = arriving;  // element-wise: the units keep their order
-        const auto vector = [&](tensor_role role, std::string torch_name, bool trainable, std::size_t offset) {
-            table.push_back({stage + std::string(name(role)), std::move(torch_name), role, i, module, 1, {out, 1, 1, 1},
-                             out, trainable, offset, 0, 1, leaving});
-        };
-        if constexpr (recurrent_layer<L>) {
-            // torch.nn.GRU / nn.LSTM with num_layers = 1: "<k>.weight_ih_l0" [G H, C],
-            // "<k>.weight_hh_l0" [G H, H], "<k>.bias_ih_l0" [G H], "<k>.bias_hh_l0" [G H]
-            // (multilayer_recurrent_names renames a stack to one module's _l0, _l1, ...).
-            constexpr std::size_t rows = L::gates * out, P = layout<Net, T>::panel;
-            const auto matrix = [&](std::string name, std::size_t fan_in, std::size_t offset) {
-                tensor_slot t{stage + name, torch + name + "_l0", tensor_role::weight, i, module, 2, {rows, fan_in, 1, 1},
-                              rows * fan_in, true, offset, fan_in, P, channel_order{}};
-                t.gate_rows = out;
-                t.gate_stride = s.padded_output;
-                table.push_back(std::move(t));
-            };
-            const auto biases = [&](std::string name, std::size_t offset) {
-                tensor_slot t{stage + name, torch + name + "_l0", tensor_role::bias, i, module, 1, {rows, 1, 1, 1},
-                              rows, true, offset, 0, 1, channel_order{}};
-                t.gate_rows = out;
-                t.gate_stride = s.padded_output;
-                table.push_back(std::move(t));
-            };
-            matrix("weight_ih", in, s.weight_offset);
-            matrix("weight_hh", out, s.recurrent_weight_offset);
-            biases("bias_ih", s.bias_offset);
-            biases("bias_hh", s.recurrent_bias_offset);
-        } else if constexpr (affine_layer<L>) {
-            tensor_slot weight{stage + "weight", torch + "weight", tensor_role::weight, i, module, 2, {out, in, 1, 1},
-                               out * in, true, s.weight_offset, in, layout<Net, T>::panel, arriving};
-            if constexpr (convolution_layer<L>) {
-                constexpr window_geometry g = L::template geometry<In>();
-                weight.order = {g.window_size(), In::channels};
-                weight.shape = In::rank == 3 ? std::array<std::size_t, 4>{out, In::channels, g.kernel_height, g.kernel_width}
-                                             : std::array<std::size_t, 4>{out, In::channels, g.kernel_width, 1};
-                weight.rank = In::rank + 1;
+        std::vector<tensor_slot> buffers;
+        for (std::size_t k = 0; k < s.tensor_count; ++k) {
+            const tensor_spec& spec = LT::tensors[s.first_tensor + k];
+            const std::size_t rows = spec.blocks * spec.units;
+            tensor_slot t{stage + std::string(spec.name),
+                          std::to_string(module + (spec.in_next_module ? 1 : 0)) + "." + std::string(spec.torch_name),
+                          spec.role,
+                          i,
+                          module,
+                          spec.torch_rank,
+                          spec.torch_shape,
+                          spec.count(),
+                          spec.trainable,
+                          LT::tensor_offsets[s.first_tensor + k],
+                          spec.fan_in,
+                          spec.fan_in == 0 ? 1 : LT::panel,
+                          spec.fan_in == 0 ? (spec.blocks > 1 ? channel_order{} : leaving)
+                          : spec.order == input_order::window ? channel_order{spec.window_positions, In::channels}
+                          : spec.order == input_order::arriving ? arriving
+                                                                : channel_order{}};
+            if (spec.blocks > 1) {
+                t.gate_rows = spec.units;
+                t.gate_stride = round_up(spec.units, LT::panel);
             }
-            table.push_back(std::move(weight));
-            vector(tensor_role::bias, torch + "bias", true, s.bias_offset);
-        } else if constexpr (normalization_layer<L>) {
-            vector(tensor_role::scale, torch + "weight", true, s.scale_offset);
-            vector(tensor_role::shift, torch + "bias", true, s.bias_offset);
+            (void)rows;
+            // Trainable tensors first, then the stage's buffers (running statistics), as PyTorch
+            // lists a module's parameters before its buffers.
+            (spec.trainable ? table : buffers).push_back(std::move(t));
         }
-        if constexpr (s.slope_offset != no_offset)
-            vector(tensor_role::slope, std::to_string(module + 1) + ".weight", true, s.slope_offset);
-        if constexpr (s.running_mean_offset != no_offset) {
-            vector(tensor_role::running_mean, torch + "running_mean", false, s.running_mean_offset);
-            vector(tensor_role::running_variance, torch + "running_var", false, s.running_variance_offset);
-        }
-        constexpr bool global_pool = [] {
-            if constexpr (requires { L::global; }) return L::global;
-            else return false;
-        }();
-        module += (global_pool ? 2 : 1) + (std::is_same_v<A, identity> ? 0 : 1);
+        for (tensor_slot& b : buffers) table.push_back(std::move(b));
+        module += stage_property::torch_modules<L> + (std::is_same_v<typename P::activation, identity> ? 0 : 1);
     });
     return table;
 }

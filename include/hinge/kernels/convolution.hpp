@@ -24,7 +24,7 @@
 #include <hinge/kernels/epilogues.hpp>
 #include <hinge/kernels/gemm.hpp>
 #include <hinge/kernels/row_product.hpp>
-#include <hinge/layers/window.hpp>
+#include <hinge/core/window.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 

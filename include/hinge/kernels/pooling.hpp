@@ -8,8 +8,7 @@
 #include <hinge/core/work_share.hpp>
 
 #include <hinge/kernels/activation.hpp>
-#include <hinge/layers/pooling.hpp>
-#include <hinge/layers/window.hpp>
+#include <hinge/core/window.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
 

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <utility>
 
-#include <hinge/core/network.hpp>
+#include <hinge/detail/index_loop.hpp>
 #include <hinge/kernels/simd.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {

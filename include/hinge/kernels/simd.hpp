@@ -8,7 +8,8 @@
 #include <hinge/detail/xsimd.hpp>
 
 #include <hinge/activations/value_ops.hpp>
-#include <hinge/core/layout.hpp>
+#include <hinge/core/panel.hpp>
+#include <hinge/detail/index_loop.hpp>
 #include <hinge/detail/isa_namespace.hpp>
 
 

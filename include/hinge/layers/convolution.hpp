@@ -5,27 +5,212 @@
 // rows ordered (kernel row, kernel column, input channel): weight(f, (kh * Kw + kw) * Cin + c).
 // PyTorch's conv.weight[f, c, kh, kw] is weight(f, (kh * Kw + kw) * Cin + c) here; files
 // (io/safetensors.hpp, io/save.hpp) hold PyTorch's [F, C, Kh, Kw] and io::tensor_table reorders.
+#include <algorithm>
+#include <array>
 #include <cstddef>
 
-#include <hinge/core/concepts.hpp>
+#include <hinge/core/description.hpp>
 #include <hinge/core/diagnostic.hpp>
 #include <hinge/core/shape.hpp>
-#include <hinge/layers/window.hpp>
+#include <hinge/core/stage.hpp>
+#include <hinge/core/window.hpp>
+#include <hinge/kernels/convolution.hpp>
+#include <hinge/kernels/dense.hpp>
+#include <hinge/runtime/stage_context.hpp>
 
 namespace hinge {
+
+namespace detail {
+
+// The stage of conv1d and conv2d (core/stage.hpp): the product of a dense layer with every window
+// of the input. Weights: a (Kh * Kw * Cin) x Filters matrix stored like a dense weight.
+template <std::size_t Filters>
+struct convolution_stage {
+    static constexpr bool opens_stage = true;
+    static constexpr bool reads_network_input = true;
+    static constexpr bool affine = true;
+    static constexpr std::size_t filters = Filters;
+
+    template <class S>
+    static constexpr window_geometry geometry_of() {
+        return S::layer_type::template geometry<typename S::input_shape>();
+    }
+
+    // PyTorch's nn.Conv2d / nn.Conv1d: weight [F, C, Kh, Kw] (conv1d: [F, C, K]), bias [F]. A
+    // weight row is (tap, channel) here and (channel, tap) in PyTorch (input_order::window).
+    enum tensor : std::size_t { weight, bias };
+    static constexpr std::size_t output_bias_tensor = bias;
+    template <class S>
+    static constexpr std::array<tensor_spec, 2> tensors() {
+        constexpr window_geometry g = geometry_of<S>();
+        using In = typename S::input_shape;
+        tensor_spec w = weight_matrix("weight", "weight", S::input_width, Filters, S::fan_out, input_order::window);
+        w.window_positions = g.window_size();
+        w.torch_rank = In::rank + 1;
+        w.torch_shape = In::rank == 3 ? std::array<std::size_t, 4>{Filters, In::channels, g.kernel_height, g.kernel_width}
+                                      : std::array<std::size_t, 4>{Filters, In::channels, g.kernel_width, 1};
+        return {w, unit_vector("bias", tensor_role::bias, "bias", Filters)};
+    }
+
+    // The windows of one sample (positions x fan-in, forward and weight gradient), the windows of
+    // the output gradient seen from each input position (input gradient; for a first stage also
+    // the input gradient of one sample with padded channels), the packed input of the weight
+    // gradient and the transposed weights.
+    enum buffer : std::size_t { windows, gradient_windows, packed_input, transposed_weight };
+    template <class S, class T, std::size_t Batch, bool Training>
+    static constexpr std::array<buffer_spec, 4> buffers() {
+        constexpr std::size_t P = panel_width<T>, cin = S::input_shape::channels, taps = S::input_width / cin;
+        constexpr std::size_t gradient = S::input_positions * taps * Filters;
+        return {buffer_spec{S::positions * S::input_width, true, false},
+                buffer_spec{S::reads_network_input ? round_up(gradient, P) + S::input_positions * round_up(cin, P) : gradient,
+                            true, true},
+                buffer_spec{(S::input_width + max_micro_rows) * std::min(S::positions, depth_block), true, true},
+                buffer_spec{round_up(cin, P) * taps * Filters, true, true}};
+    }
+
+    // A causal conv1d carries the last (K - 1) * dilation input positions of each sequence in a
+    // ring (rows of the input's position stride).
+    template <class S>
+    static constexpr bool causal() {
+        return S::layer_type::padding_kind == padding::causal;
+    }
+    template <class S, class T>
+    static constexpr std::size_t state_size() {
+        if constexpr (causal<S>()) return geometry_of<S>().pad_left * ring_row_width<S, T>();
+        else return 0;
+    }
+    template <class S, class T>
+    static constexpr std::size_t ring_row_width() {
+        return S::reads_network_input ? S::input_shape::channels : round_up(S::input_shape::channels, panel_width<T>);
+    }
+
+    // One step at a time equals the whole sequence for a causal conv1d (it keeps its past) and for
+    // any convolution of one tap and stride 1 (it has no past to keep).
+    template <class S>
+    static constexpr bool streams() {
+        constexpr window_geometry g = geometry_of<S>();
+        return S::input_shape::rank == 2 && g.stride_width == 1 &&
+               (causal<S>() || (g.kernel_width == 1 && g.pad_left == 0));
+    }
+
+    template <class S, class Out>
+    static constexpr void describe(Out& out) {
+        description::put(out, "convolution");
+        description::put_geometry(out, geometry_of<S>());
+    }
+
+    template <class S, class U, std::size_t N>
+    static constexpr auto parameter_view(const std::array<U*, N>& t, U* slope) noexcept {
+        return dense_view<U, S::input_width, Filters>(t[weight], t[bias], slope);
+    }
+
+    template <class Context>
+    static auto causal_context(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        return kernels::causal_context<T>{ctx.state(), Context::state_stride, ring_row_width<S, T>(),
+                                          ctx.passes() * S::input_positions};
+    }
+
+    template <class Context>
+    static void forward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        using A = typename Context::activation;
+        constexpr window_geometry G = geometry_of<S>();
+        const auto in = ctx.input();
+        const kernels::activation_inputs<T> activation = ctx.activation_inputs();
+        if constexpr (Context::single_step && causal<S>()) {
+            // One step of one sequence (a stream): taps read in place, no window gathered.
+            kernels::causal_convolution_step<A, G, Filters>(in.rows, causal_context(ctx), ctx.parameter(weight),
+                                                            ctx.parameter(bias), ctx.output(), activation);
+        } else if constexpr (Context::single_step && G.window_size() == 1 && S::input_width * Filters <= 4096) {
+            // One tap, one step: a per-step dense layer.
+            kernels::dense_forward_row<A, S::input_width, Filters>(in.rows, ctx.parameter(weight), ctx.parameter(bias),
+                                                                   ctx.output(), activation);
+        } else {
+            const kernels::causal_context<T> context = causal_context(ctx);
+            ctx.on_team([&](work_share share) {
+                kernels::convolution_forward<A, G, Filters>(ctx.samples(), in.rows, in.stride, ctx.parameter(weight),
+                                                            ctx.parameter(bias), ctx.output(), activation,
+                                                            ctx.pre_activation(), ctx.buffer(windows),
+                                                            context.ring ? &context : nullptr, share);
+            });
+        }
+    }
+
+    template <class Context>
+    static void backward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        constexpr window_geometry G = geometry_of<S>();
+        const auto in = ctx.input();
+        const kernels::causal_context<T> context = causal_context(ctx);
+        const auto into = ctx.template input_gradient<0>();
+        using sink = decltype(into);
+        static_assert(!sink::accumulate, "convolution: a value read by a convolution and by a later shortcut "
+                                         "projection is not supported; nest the residual blocks the other way round");
+        constexpr bool input_product = !sink::network_input;
+        if constexpr (input_product)
+            kernels::transpose_convolution_weights<G, Filters>(ctx.parameter(weight), ctx.buffer(transposed_weight));
+        // The input-gradient product splits rows, so its column sums are per member.
+        const member_column_sums<T> sums(ctx.team(), into.target, Context::template input_stride<0>);
+        ctx.on_team([&](work_share share) {
+            kernels::convolution_weight_gradient<G, Filters>(ctx.samples(), in.rows, in.stride, ctx.dz(),
+                                                             Context::dz_stride, ctx.gradient(weight),
+                                                             ctx.buffer(windows), ctx.buffer(packed_input),
+                                                             context.ring ? &context : nullptr, share);
+            if constexpr (input_product) {
+                if (!sums.take(share)) return;
+                kernels::convolution_input_gradient_product<typename sink::activation, G, Filters>(
+                    ctx.samples(), ctx.dz(), Context::dz_stride, ctx.buffer(transposed_weight), sums.target(share),
+                    into.rows, into.stride, ctx.buffer(gradient_windows), share);
+            }
+        });
+        sums.reduce();
+        if constexpr (!input_product) {
+            if (into) {
+                // Padded rows first (the product writes whole panels), in the scratch after the windows.
+                constexpr std::size_t Cp = round_up(G.channels, panel_width<T>);
+                T* padded = ctx.buffer(gradient_windows) +
+                            round_up(G.input_positions() * G.window_size() * Filters, panel_width<T>);
+                for (std::size_t n = 0; n < ctx.samples(); ++n) {
+                    kernels::convolution_input_gradient<identity, G, Filters>(
+                        1, ctx.dz() + n * S::positions * Context::dz_stride, Context::dz_stride, ctx.parameter(weight),
+                        ctx.buffer(transposed_weight), into.target, padded, Cp, ctx.buffer(gradient_windows));
+                    ctx.unpad_network_input_gradient(n, 1, padded, Cp);
+                }
+            }
+        }
+    }
+
+    // After a pass, the ring holds each sequence's last (K - 1) * dilation inputs.
+    template <class Context>
+    static void advance_state(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        if constexpr (causal<S>()) {
+            const auto in = ctx.input();
+            const kernels::causal_context<T> context = causal_context(ctx);
+            for (std::size_t n = 0; n < ctx.samples(); ++n)
+                kernels::push_causal_context<geometry_of<S>().pad_left, ring_row_width<S, T>()>(
+                    S::input_positions, in.rows + n * S::input_positions * in.stride, in.stride,
+                    ctx.stored_state() + n * Context::state_stride, context);
+        }
+    }
+};
+
+}  // namespace detail
 
 // conv2d<Filters, Kernel, Stride, Padding, Dilation> on an image <H, W, C>: Kernel x Kernel
 // windows, Filters output channels.
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
           std::size_t Dilation = 1>
-struct conv2d {
+struct conv2d : detail::convolution_stage<Filters> {
     static_assert(Filters > 0, "conv2d<Filters, Kernel, ...>: Filters must be at least 1");
     static_assert(Kernel > 0, "conv2d<Filters, Kernel, ...>: Kernel must be at least 1");
     static_assert(Stride > 0 && Dilation > 0, "conv2d<Filters, Kernel, Stride, Padding, Dilation>: Stride and Dilation must be at least 1");
 
-    static constexpr bool opens_stage = true;
-    static constexpr stage_kind kind = stage_kind::convolution;
-    static constexpr std::size_t filters = Filters;
     static constexpr padding padding_kind = Padding;
 
     template <class Arriving>
@@ -74,14 +259,11 @@ struct conv2d {
 // sample at a time (padding::valid shortens the sequence by (K - 1) D per layer instead).
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
           std::size_t Dilation = 1>
-struct conv1d {
+struct conv1d : detail::convolution_stage<Filters> {
     static_assert(Filters > 0, "conv1d<Filters, Kernel, ...>: Filters must be at least 1");
     static_assert(Kernel > 0, "conv1d<Filters, Kernel, ...>: Kernel must be at least 1");
     static_assert(Stride > 0 && Dilation > 0, "conv1d<Filters, Kernel, Stride, Padding, Dilation>: Stride and Dilation must be at least 1");
 
-    static constexpr bool opens_stage = true;
-    static constexpr stage_kind kind = stage_kind::convolution;
-    static constexpr std::size_t filters = Filters;
     static constexpr padding padding_kind = Padding;
 
     template <class Arriving>

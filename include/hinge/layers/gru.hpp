@@ -18,7 +18,7 @@
 namespace hinge {
 
 template <std::size_t Hidden, returns Returns = returns::all_steps>
-struct gru : detail::recurrent_shape_rule<gru<Hidden, Returns>, Hidden, Returns> {
+struct gru : detail::recurrent_stage<gru<Hidden, Returns>, Hidden, Returns> {
     static constexpr const char* name = "gru";  // in architecture descriptions (io/architecture.hpp)
     static constexpr std::size_t gates = 3;
     static constexpr bool has_cell_state = false;

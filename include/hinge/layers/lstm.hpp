@@ -18,7 +18,7 @@
 namespace hinge {
 
 template <std::size_t Hidden, returns Returns = returns::all_steps>
-struct lstm : detail::recurrent_shape_rule<lstm<Hidden, Returns>, Hidden, Returns> {
+struct lstm : detail::recurrent_stage<lstm<Hidden, Returns>, Hidden, Returns> {
     static constexpr const char* name = "lstm";  // in architecture descriptions (io/architecture.hpp)
     static constexpr std::size_t gates = 4;
     static constexpr bool has_cell_state = true;

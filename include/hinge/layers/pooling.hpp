@@ -7,24 +7,70 @@
 #include <cstddef>
 #include <type_traits>
 
-#include <hinge/core/concepts.hpp>
+#include <hinge/core/description.hpp>
 #include <hinge/core/diagnostic.hpp>
 #include <hinge/core/shape.hpp>
-#include <hinge/layers/window.hpp>
+#include <hinge/core/stage.hpp>
+#include <hinge/core/window.hpp>
+#include <hinge/kernels/pooling.hpp>
+#include <hinge/runtime/stage_context.hpp>
 
 namespace hinge {
 
-enum class pooling_kind { max, average };
-
 namespace detail {
-template <pooling_kind Kind, std::size_t Rank, std::size_t Window>
-struct window_pool {
-    static_assert(Window > 0, "pooling: the window must be at least 1");
 
+// The stage of every pooling layer (core/stage.hpp): no parameters, one pass forward, one back.
+template <pooling_kind Kind, bool Global>
+struct pooling_stage {
     static constexpr bool opens_stage = true;
-    static constexpr stage_kind kind = stage_kind::pooling;
     static constexpr pooling_kind reduction = Kind;
-    static constexpr bool global = false;
+    static constexpr bool global = Global;
+    // PyTorch: MaxPool / AvgPool, or global_avg_pool's AdaptiveAvgPool(1) then Flatten.
+    static constexpr std::size_t torch_modules = Global ? 2 : 1;
+
+    template <class S>
+    static constexpr window_geometry geometry_of() {
+        return S::layer_type::template geometry<typename S::input_shape>();
+    }
+
+    template <class S, class Out>
+    static constexpr void describe(Out& out) {
+        description::put(out, Kind == pooling_kind::max ? "max_pool" : "avg_pool");
+        description::put_geometry(out, geometry_of<S>());
+    }
+
+    template <class Context>
+    static void forward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        const kernels::activation_inputs<typename Context::value_type> activation = ctx.activation_inputs();
+        ctx.on_team([&](work_share share) {
+            kernels::pooling_forward<typename Context::activation, Kind, geometry_of<S>(), Context::output_stride>(
+                ctx.samples(), ctx.input().rows, ctx.output(), activation, ctx.pre_activation(), share);
+        });
+    }
+
+    template <class Context>
+    static void backward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        const auto into = ctx.template input_gradient<0>();
+        using sink = decltype(into);
+        static_assert(!sink::network_input && !sink::accumulate, "pooling reads the output of the stage before it");
+        constexpr std::size_t Cp = Context::template input_stride<0>;
+        const member_column_sums<T> sums(ctx.team(), into.target, Cp);
+        ctx.on_team([&](work_share share) {
+            if (!sums.take(share)) return;
+            kernels::pooling_backward<typename sink::activation, Kind, geometry_of<S>(), Cp>(
+                ctx.samples(), ctx.input().rows, ctx.dz(), Context::dz_stride, sums.target(share), into.rows,
+                into.stride, share);
+        });
+        sums.reduce();
+    }
+};
+
+template <pooling_kind Kind, std::size_t Rank, std::size_t Window>
+struct window_pool : pooling_stage<Kind, false> {
+    static_assert(Window > 0, "pooling: the window must be at least 1");
 
     template <class Arriving>
     static constexpr window_geometry geometry() {
@@ -70,12 +116,7 @@ template <std::size_t Window>
 using avg_pool1d = detail::window_pool<pooling_kind::average, 2, Window>;
 
 // global_avg_pool: the mean of each channel over all positions, <H, W, C> or <L, C> to <C>.
-struct global_avg_pool {
-    static constexpr bool opens_stage = true;
-    static constexpr stage_kind kind = stage_kind::pooling;
-    static constexpr pooling_kind reduction = pooling_kind::average;
-    static constexpr bool global = true;
-
+struct global_avg_pool : detail::pooling_stage<pooling_kind::average, true> {
     template <class Arriving>
     static constexpr window_geometry geometry() {
         return detail::make_window_geometry<Arriving>(Arriving::height, Arriving::width, Arriving::height,

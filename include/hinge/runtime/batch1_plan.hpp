@@ -32,7 +32,7 @@
 #include <utility>
 
 #include <hinge/activations/concepts.hpp>
-#include <hinge/core/concepts.hpp>
+#include <hinge/core/stage.hpp>
 #include <hinge/core/layout.hpp>
 #include <hinge/core/batch1_layout.hpp>
 
@@ -44,7 +44,6 @@ namespace hinge {
 inline constexpr std::size_t batch1_straight_line_limit = 16384;
 
 struct batch1_stage_plan {
-    stage_kind kind;
     batch1_path path;
     weight_format format;        // float32 on the straight-line and general paths
     batch1_product product;      // straight-line only
@@ -68,7 +67,7 @@ namespace detail {
 template <class S>
 constexpr bool plain_dense_stage() {
     using L = typename S::layer_type;
-    if constexpr (!dense_layer<L>) return false;
+    if constexpr (!stage_property::affine<L> || S::input_shape::rank != 1) return false;
     else if constexpr (requires { L::input_source_plus_one; }) return false;
     else return !learned_slope_activation<typename S::activation> && S::positions == 1 && S::input_positions == 1;
 }
@@ -137,7 +136,7 @@ struct batch1_plan {
             constexpr std::size_t i = decltype(index)::value;
             using S = typename Net::template stage<i>;
             batch1_stage_plan& s = stages[i];
-            s = {S::layer_type::kind, network_path, format, batch1_product::broadcast, S::input_width,
+            s = {network_path, format, batch1_product::broadcast, S::input_width,
                  S::output_width, S::input_width, S::output_width, no_offset, 0, no_offset, no_offset};
             if constexpr (network_path == batch1_path::straight_line) {
                 const bool last = i + 1 == stage_count;

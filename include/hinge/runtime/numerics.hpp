@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include <hinge/core/description.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/detail/contract.hpp>
 
@@ -31,8 +32,8 @@ template <class T>
 struct non_finite_value {
     numeric_site site;
     std::size_t stage;
-    const char* stage_kind;  // "dense" or "batch_norm"
-    const char* tensor;      // "output", "weight", "bias", "slope", "scale", "shift", "running_mean", "running_variance"
+    const char* stage_kind;  // the first word of the stage's description: "dense", "batch_norm", "gru", ...
+    const char* tensor;      // "output", or the tensor's name: "weight", "bias", "slope", "scale", "shift", ...
     std::size_t row;         // weight: output unit; activations: sample; other tensors: unit
     std::size_t column;      // weight: input; activations: unit; other tensors: 0
     std::size_t input_width, output_width;
@@ -65,33 +66,36 @@ bool is_finite(T v) noexcept {
     return std::isfinite(v);
 }
 
-template <class Net, class T>
-std::optional<non_finite_value<T>> scan_stage(const T* block, std::size_t i, numeric_site site) noexcept {
-    const stage_layout& s = layout<Net, T>::stages[i];
-    constexpr std::size_t panel = layout<Net, T>::panel;
-    const char* kind = s.weight_offset != no_offset ? "dense" : "batch_norm";
+// The first non-finite value of stage I's tensors in a block: its trainable tensors in the order
+// its layer declares them (weights at their logical (output, input) coordinates), then, in a
+// parameter block, its buffers.
+template <class Net, std::size_t I, class T>
+std::optional<non_finite_value<T>> scan_stage(const T* block, numeric_site site) noexcept {
+    using LT = layout<Net, T>;
+    constexpr stage_layout s = LT::stages[I];
+    constexpr std::size_t panel = LT::panel;
+    const char* kind = description::kind_name<typename Net::template stage<I>::layer_type, typename Net::template placed<I>>();
     const auto report = [&](const char* tensor, std::size_t row, std::size_t column, T v) {
-        return non_finite_value<T>{site, i, kind, tensor, row, column, s.input_width, s.output_width, v};
+        return non_finite_value<T>{site, I, kind, tensor, row, column, s.input_width, s.output_width, v};
     };
-    if (s.weight_offset != no_offset) {
-        const T* w = block + s.weight_offset;
-        for (std::size_t k = 0; k < s.input_width * s.padded_output; ++k) {
-            const std::size_t o = k / (s.input_width * panel) * panel + k % panel;
-            if (o < s.output_width && !is_finite(w[k])) return report("weight", o, k % (s.input_width * panel) / panel, w[k]);
+    for (const bool buffers : {false, true}) {
+        if (buffers && site != numeric_site::parameters) break;
+        for (std::size_t k = s.first_tensor; k < s.first_tensor + s.tensor_count; ++k) {
+            const tensor_spec& t = LT::tensors[k];
+            if (t.trainable == buffers) continue;
+            const T* values = block + LT::tensor_offsets[k];
+            const std::size_t padded = round_up(t.units, panel);
+            // Storage order: column panels of a matrix (fan_in x panel each), or columns of a vector.
+            const std::size_t rows = t.fan_in == 0 ? 1 : t.fan_in;
+            for (std::size_t e = 0; e < rows * t.blocks * padded; ++e) {
+                const std::size_t column = t.fan_in == 0 ? e : e / (rows * panel) * panel + e % panel;
+                const std::size_t input = t.fan_in == 0 ? 0 : e % (rows * panel) / panel;
+                if (column % padded >= t.units) continue;  // padding
+                if (is_finite(values[e])) continue;
+                const std::size_t o = column / padded * t.units + column % padded;
+                return report(t.name.data(), o, input, values[e]);
+            }
         }
-    }
-    const struct {
-        std::size_t offset;
-        const char* name;
-    } vectors[] = {{s.scale_offset, "scale"},
-                   {s.bias_offset, s.weight_offset != no_offset ? "bias" : "shift"},
-                   {s.slope_offset, "slope"},
-                   {site == numeric_site::parameters ? s.running_mean_offset : no_offset, "running_mean"},
-                   {site == numeric_site::parameters ? s.running_variance_offset : no_offset, "running_variance"}};
-    for (const auto& v : vectors) {
-        if (v.offset == no_offset) continue;
-        for (std::size_t o = 0; o < s.output_width; ++o)
-            if (!is_finite(block[v.offset + o])) return report(v.name, o, 0, block[v.offset + o]);
     }
     return std::nullopt;
 }
@@ -103,12 +107,14 @@ template <class Net, class T, class Role>
 std::optional<non_finite_value<T>> first_non_finite(const parameter_block<Net, T, Role>& block) noexcept {
     constexpr numeric_site site = std::is_same_v<Role, detail::gradients_role> ? numeric_site::gradients
                                                                                 : numeric_site::parameters;
-    for (std::size_t i = 0; i < Net::stage_count; ++i) {
-        // Gradients are searched from the last stage back: the backward pass produces them in that order.
-        const std::size_t stage = site == numeric_site::gradients ? Net::stage_count - 1 - i : i;
-        if (auto bad = detail::scan_stage<Net, T>(block.data(), stage, site)) return bad;
-    }
-    return std::nullopt;
+    std::optional<non_finite_value<T>> found;
+    const auto scan = [&](auto index) {
+        if (!found) found = detail::scan_stage<Net, decltype(index)::value>(block.data(), site);
+    };
+    // Gradients are searched from the last stage back: the backward pass produces them in that order.
+    if (site == numeric_site::gradients) for_each_index_reversed<Net::stage_count>(scan);
+    else for_each_index<Net::stage_count>(scan);
+    return found;
 }
 
 // The first non-finite stored activation of the first `rows` samples of the last forward pass.
@@ -126,7 +132,8 @@ std::optional<non_finite_value<T>> first_non_finite(const workspace<Net, Batch, 
             for (std::size_t j = 0; j < s.output_width; ++j)
                 if (!detail::is_finite(y[r * s.padded_output + j])) {
                     found = non_finite_value<T>{numeric_site::activations, i,
-                                                s.weight_offset != no_offset ? "dense" : "batch_norm",
+                                                description::kind_name<typename Net::template stage<i>::layer_type,
+                                                                       typename Net::template placed<i>>(),
                                                 "output", r, j, s.input_width, s.output_width, y[r * s.padded_output + j]};
                     break;
                 }

@@ -20,23 +20,21 @@
 #include <span>
 
 #include <hinge/core/diagnostic.hpp>
+#include <hinge/core/stage.hpp>
 #include <hinge/detail/contract.hpp>
-#include <hinge/layers/recurrent.hpp>
 #include <hinge/runtime/passes.hpp>
 
 namespace hinge {
 
 namespace detail {
 
-// Whether stage S runs one step at a time with the same result as over the whole sequence.
-template <class S>
+// Whether stage I runs one step at a time with the same result as over the whole sequence: its
+// layer says so (streams<S>(), core/stage.hpp), for a sequence in and out.
+template <class Net, std::size_t I>
 constexpr bool works_per_step() {
-    using L = typename S::layer_type;
-    if constexpr (S::input_shape::rank != 2 || S::output_shape::rank != 2) return false;
-    else if constexpr (convolution_layer<L>) return L::padding_kind == padding::causal;
-    else if constexpr (recurrent_layer<L>) return L::output == returns::all_steps;
-    else return dense_layer<L> || normalization_layer<L> || L::kind == stage_kind::dropout ||
-                L::kind == stage_kind::residual_add;
+    using P = typename Net::template placed<I>;
+    if constexpr (P::input_shape::rank != 2 || P::output_shape::rank != 2) return false;
+    else return declared_streams<typename P::layer_type, P>();
 }
 
 template <class Net>
@@ -51,11 +49,11 @@ constexpr bool check_streamable() {
         bool ok = true;  // the errors are the HINGE_REJECTs; the value only documents the outcome
         for_each_index<Net::stage_count>([&](auto index) {
             using S = typename Net::template stage<decltype(index)::value>;
-            if constexpr (!works_per_step<S>()) {
+            if constexpr (!works_per_step<Net, decltype(index)::value>()) {
                 HINGE_REJECT("stream<Net>: this stage cannot run one step at a time, because its output at a step "
-                                 "depends on later steps or it changes the length; use conv1d with padding::causal and "
-                                 "stride 1, gru / lstm with returns::all_steps, dense per step, batch_norm, dropout "
-                                 "or residual blocks of those",
+                                 "depends on later steps or it changes the length; use conv1d with padding::causal (or "
+                                 "a kernel of 1) and stride 1, gru / lstm with returns::all_steps, dense per step, "
+                                 "batch_norm, dropout or residual blocks of those",
                                  stage_index<decltype(index)::value>, typename S::layer_type,
                                  arriving_shape<typename S::input_shape>);
                 ok = false;
@@ -65,27 +63,16 @@ constexpr bool check_streamable() {
     }
 }
 
-// The parameters of Net read through the layout of the same network on one step: the layouts
-// are equal (checked where it is used), so only the pointer is needed.
-template <class T>
-struct parameter_data {
-    const T* values;
-    const T* data() const noexcept { return values; }
-};
-
+// Whether two networks store their parameters alike (the same tensors at the same offsets).
 template <class A, class B, class T>
 constexpr bool same_parameter_layout() {
     using LA = layout<A, T>;
     using LB = layout<B, T>;
-    if (LA::parameter_size != LB::parameter_size || LA::trainable_size != LB::trainable_size) return false;
-    for (std::size_t i = 0; i < A::stage_count; ++i) {
-        const stage_layout &a = LA::stages[i], &b = LB::stages[i];
-        if (a.weight_offset != b.weight_offset || a.bias_offset != b.bias_offset || a.scale_offset != b.scale_offset ||
-            a.slope_offset != b.slope_offset || a.running_mean_offset != b.running_mean_offset ||
-            a.recurrent_weight_offset != b.recurrent_weight_offset ||
-            a.recurrent_bias_offset != b.recurrent_bias_offset)
-            return false;
-    }
+    if (LA::parameter_size != LB::parameter_size || LA::trainable_size != LB::trainable_size ||
+        LA::tensor_total != LB::tensor_total)
+        return false;
+    for (std::size_t k = 0; k < LA::tensor_total; ++k)
+        if (LA::tensor_offsets[k] != LB::tensor_offsets[k]) return false;
     return true;
 }
 
@@ -145,9 +132,9 @@ public:
     std::uint64_t steps() const noexcept { return workspace_.state().passes; }
 
 private:
+    // Net's parameters, read through the one-step network's layout (the same: checked above).
     void step(const parameters<Net, T>& params, const T* frame) noexcept {
-        const detail::parameter_data<T> values{params.data()};
-        detail::run_forward<detail::pass_kind::inference>(values, workspace_, frame, 1, 0);
+        detail::run_forward<detail::pass_kind::inference>(params.data(), workspace_, frame, 1, 0);
         advance_state(workspace_, frame, 1);
     }
 

@@ -18,6 +18,9 @@ namespace hinge {
 //          the past inputs it needs). PyTorch: F.pad(x, ((K - 1) * d, 0)) before nn.Conv1d.
 enum class padding { valid, same, causal };
 
+// What a pooling window keeps of its values.
+enum class pooling_kind { max, average };
+
 struct window_geometry {
     std::size_t height, width, channels;        // input positions and channels
     std::size_t kernel_height, kernel_width;

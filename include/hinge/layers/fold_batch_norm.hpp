@@ -14,6 +14,7 @@
 #include <boost/mp11/list.hpp>
 
 #include <hinge/core/storage.hpp>
+#include <hinge/layers/batch_norm.hpp>
 #include <hinge/layers/dense.hpp>
 
 namespace hinge {
@@ -34,7 +35,7 @@ template <class Stages, std::size_t I, class... Layers>
 struct fold_stages<Stages, I, boost::mp11::mp_list<Layers...>> {
     using current = stage_at<Stages, I>;
     static constexpr bool next_is_batch_norm = [] {
-        if constexpr (I + 1 < Stages::size) return normalization_layer<typename stage_at<Stages, I + 1>::layer_type>;
+        if constexpr (I + 1 < Stages::size) return stage_property::normalizes<typename stage_at<Stages, I + 1>::layer_type>;
         else return false;
     }();
     static_assert(affine_layer<typename current::layer_type>,
@@ -76,7 +77,7 @@ void fold_batch_norm(const parameters<Net, T>& params, parameters<fold_batch_nor
         if constexpr (affine_layer<L>) {
             constexpr bool then_batch_norm = [] {
                 if constexpr (i + 1 < Net::stage_count)
-                    return normalization_layer<typename Net::template stage<i + 1>::layer_type>;
+                    return stage_property::normalizes<typename Net::template stage<i + 1>::layer_type>;
                 else return false;
             }();
             // The folded network's stage index: the number of dense stages before i.
