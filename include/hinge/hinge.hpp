@@ -27,6 +27,7 @@
 #include <hinge/layers/flatten.hpp>
 #include <hinge/layers/fold_batch_norm.hpp>
 #include <hinge/layers/gru.hpp>
+#include <hinge/layers/layer_norm.hpp>
 #include <hinge/layers/lstm.hpp>
 #include <hinge/layers/pooling.hpp>
 #include <hinge/layers/residual.hpp>

@@ -2,6 +2,7 @@
 // logical view of a dense stage and He initialisation. Compile-time facts are static_asserts;
 // run-time facts are Boost.Test cases. No kernel is involved, so this file does not include xsimd.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <hinge/activations/relu.hpp>
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>
+#include <hinge/core/stage.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/init/he.hpp>
 #include <hinge/layers/dense.hpp>
@@ -27,10 +29,12 @@ namespace hn = hinge;
 
 // ---- marker types: the planner must work on any layer that satisfies the concepts -------------
 
-// An affine layer whose width depends on its input, so that shape inference is visible.
+// An affine layer whose width depends on its input, so that shape inference is visible. It only
+// declares (core/stage.hpp): its shape rule and its tensors, a weight and a bias.
 struct doubling_layer {
     static constexpr bool opens_stage = true;
-    static constexpr hn::stage_kind kind = hn::stage_kind::dense;
+    static constexpr bool reads_network_input = true;
+    static constexpr bool affine = true;
     template <class In>
     static constexpr auto output_shape() {
         return hn::shape<2 * In::size>{};
@@ -38,6 +42,11 @@ struct doubling_layer {
     template <class In>
     static constexpr std::size_t fan_in() {
         return In::size;
+    }
+    template <class S>
+    static constexpr std::array<hn::tensor_spec, 2> tensors() {
+        return {hn::weight_matrix("weight", "weight", S::input_width, S::output_width, S::fan_out),
+                hn::unit_vector("bias", hn::tensor_role::bias, "bias", S::output_width)};
     }
 };
 
@@ -139,6 +148,19 @@ static_assert(std::is_same_v<mlp::stage<2>::layer_type, hn::dense<10>>);
 using odd = hn::network<hn::input<5>, hn::dense<7>, hn::relu, hn::dense<17>, hn::dense<1>>;
 static_assert(odd::parameter_count == (5 * 7 + 7) + (7 * 17 + 17) + (17 * 1 + 1));
 
+// The largest transposed-weight scratch a dense stage of Net asks a training workspace for, and
+// whether the workspace's scratch holds it.
+template <class Net, class T>
+constexpr std::size_t transposed_weight_size() {
+    std::size_t largest = 0;
+    hn::for_each_index<Net::stage_count>([&](auto i) {
+        using P = typename Net::template placed<decltype(i)::value>;
+        using L = typename P::layer_type;
+        largest = std::max(largest, L::template buffers<P, T, 1, true>()[L::transposed_weight].size);
+    });
+    return hn::workspace_layout<Net, T, 1, true>::scratch_size >= largest ? largest : 0;
+}
+
 // Laws every layout of a network of dense stages (with relu or identity) must satisfy.
 template <class Net, class T>
 constexpr bool layout_laws() {
@@ -167,7 +189,7 @@ constexpr bool layout_laws() {
     }
     return L::parameter_size == end && L::activation_row_size == activation_end && L::flat_gradient_stride >= widest && L::flat_gradient_stride < widest + 2 * P &&
            L::trainable_size == L::parameter_size &&  // no buffers without batch_norm
-           L::transposed_weight_size == transposed && L::padded_input % P == 0 &&
+           transposed_weight_size<Net, T>() == transposed && L::padded_input % P == 0 &&
            L::padded_input >= Net::input_size && L::padded_input < Net::input_size + P &&
            L::parameter_size >= Net::parameter_count;
 }
@@ -186,13 +208,13 @@ static_assert(odd_float::stages[2].weight_offset == 352 && odd_float::stages[2].
 static_assert(odd_float::parameter_size == 640 && odd_float::activation_row_size == 64);
 static_assert(odd_float::stages[1].activation_offset == 16 && odd_float::stages[2].activation_offset == 48);
 static_assert(odd_float::padded_input == 16 && odd_float::flat_gradient_stride == 32);
-static_assert(odd_float::transposed_weight_size == 16 * 17);
+static_assert(transposed_weight_size<odd, float>() == 16 * 17);
 using odd_double = hn::layout<odd, double>;  // panel 8: pads 7 -> 8, 17 -> 24, 1 -> 8
 static_assert(odd_double::stages[0].padded_output == 8 && odd_double::stages[1].padded_output == 24 &&
               odd_double::stages[2].padded_output == 8);
 static_assert(odd_double::stages[1].weight_offset == 48 && odd_double::stages[2].weight_offset == 240);
 static_assert(odd_double::parameter_size == 384 && odd_double::activation_row_size == 40);
-static_assert(odd_double::transposed_weight_size == 8 * 17);
+static_assert(transposed_weight_size<odd, double>() == 8 * 17);
 
 // ---- storage types -------------------------------------------------------------------------------
 
@@ -318,7 +340,7 @@ BOOST_AUTO_TEST_CASE(storage_blocks_are_64_byte_aligned_on_the_heap_and_value_in
     BOOST_TEST(reinterpret_cast<std::uintptr_t>(ws->activation<2>()) % 64 == 0u);
     BOOST_TEST(reinterpret_cast<std::uintptr_t>(ws->pre_activation_gradient<1>()) % 64 == 0u);
     BOOST_TEST(reinterpret_cast<std::uintptr_t>(ws->input_gradient_data()) % 64 == 0u);
-    BOOST_TEST(reinterpret_cast<std::uintptr_t>(ws->transposed_weights()) % 64 == 0u);
+    BOOST_TEST(reinterpret_cast<std::uintptr_t>(ws->buffer<1>(hn::dense<17>::transposed_weight)) % 64 == 0u);
     BOOST_TEST(std::all_of(p->storage().begin(), p->storage().end(), [](double v) { return v == 0.0; }));
     // The rows of stage I's activation are activation_stride<I> apart, inside the block.
     BOOST_TEST(ws->activation<1>() - ws->activation<0>() == std::ptrdiff_t(3 * 16));

@@ -223,10 +223,10 @@ template <class T>
 using weight_gradient_kernel = void (*)(std::size_t, const T*, std::size_t, const T*, std::size_t, T*, T*);
 
 // The packing scratch a workspace reserves for a stage of In inputs and Out outputs, for a batch
-// of `rows` (layout<>::packed_input_size; kernels/dense.hpp documents the same bound).
+// of `rows` (dense's buffers(); kernels/dense.hpp documents the same bound).
 template <std::size_t In, std::size_t Out, class T>
 std::size_t reserved_packing_size(std::size_t rows) {
-    return hn::layout<hn::network<hn::input<In>, hn::dense<Out>>, T>::packed_input_size(rows);
+    return hn::dense<Out>::packed_input_size(In, rows);
 }
 
 // dW(o, i) = sum_r x(r, i) dz(r, o), written in panel layout over the whole (NaN-filled) buffer:

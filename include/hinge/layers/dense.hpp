@@ -74,11 +74,15 @@ struct dense {
     // one depth block of rows), the transposed weights of the input gradient, and for a first
     // stage on a sequence the input gradient with padded channels before it is unpadded.
     enum buffer : std::size_t { packed_input, transposed_weight, padded_input_gradient };
+    // The packing of kernels::dense_weight_gradient for `rows` rows of fan_in inputs.
+    static constexpr std::size_t packed_input_size(std::size_t fan_in, std::size_t rows) {
+        return (fan_in + max_micro_rows) * std::min(rows, depth_block);
+    }
     template <class S, class T, std::size_t Batch, bool Training>
     static constexpr std::array<buffer_spec, 3> buffers() {
         constexpr std::size_t P = panel_width<T>, rows = Batch * S::positions;
         constexpr bool sequence_input = S::reads_network_input && S::input_shape::rank > 1;
-        return {buffer_spec{(S::input_width + max_micro_rows) * std::min(rows, depth_block), true, true},
+        return {buffer_spec{packed_input_size(S::input_width, rows), true, true},
                 buffer_spec{round_up(S::input_width, P) * Width, true, true},
                 buffer_spec{sequence_input ? Batch * S::input_positions * round_up(S::input_width, P) : 0, true, true}};
     }
