@@ -145,16 +145,14 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
         stacks = network.multilayer_stacks()
         if stacks:
             first, layers = stacks[0]
-            lines += ["//",
-                      f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table, the stages "
-                      f"{first} to {first + layers - 1}",
-                      f"// named as the one {layers}-layer PyTorch module they came from "
-                      "(io::multilayer_recurrent_names), and this",
-                      "// architecture in its metadata, which load_safetensors checks:",
-                      f"//   hinge::io::load_safetensors(*params, \"{weights_file}\",",
-                      f"//                               {{hinge::io::multilayer_recurrent_names<{type_name}, {first}, "
-                      f"{layers}{'' if dtype == 'F32' else ', double'}>()}});",
-                      f"//   // params: hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
+            lines += ["//"] + _wrap(
+                f"Weights: {weights_file}, safetensors with the tensor names of io::tensor_table, where the stages "
+                f"{first} to {first + layers - 1} are named as the one {layers}-layer PyTorch module they came from, "
+                "as its hinge.multilayer_recurrent metadata says (so load_safetensors names them so: "
+                f"`io::multilayer_recurrent_names<{type_name}, {first}, {layers}>`), and this architecture in its "
+                "metadata, which load_safetensors checks:", "// ")
+            lines += [f"//   hinge::io::load_safetensors(*params, \"{weights_file}\");   // params: "
+                      f"hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
         else:
             lines += ["//",
                       f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table and this",

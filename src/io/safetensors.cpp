@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -36,23 +37,209 @@ bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// A recurrent tensor's Sequential name ends in "_l0" (torch.nn.GRU / nn.LSTM with num_layers = 1).
+bool is_recurrent(const tensor_slot& t) { return ends_with(t.torch_name, "_l0"); }
+
+// The part of a Sequential name after "<module>.".
+std::string_view local_name(const tensor_slot& t) {
+    return std::string_view(t.torch_name).substr(std::to_string(t.module).size() + 1);
+}
+
+// Where each recurrent stack sits among the Sequential modules, for naming.
+struct placed_stack {
+    recurrent_stack stages;
+    std::size_t first_module = 0, last_module = 0;
+};
+
+std::vector<placed_stack> place(std::span<const tensor_slot> table, const std::vector<recurrent_stack>& stacks) {
+    std::vector<placed_stack> placed;
+    for (const recurrent_stack& s : stacks) {
+        placed_stack p{s, 0, 0};
+        for (const tensor_slot& t : table) {
+            if (t.stage == s.first) p.first_module = t.module;
+            if (t.stage == s.first + s.layers - 1) p.last_module = t.module;
+        }
+        placed.push_back(p);
+    }
+    return placed;
+}
+
+// How far the modules of the stacks before `module` moved it down: each stack of n layers is one
+// module instead of n.
+std::size_t shift_before(const std::vector<placed_stack>& stacks, std::size_t module) {
+    std::size_t shift = 0;
+    for (const placed_stack& s : stacks)
+        if (s.last_module < module) shift += s.last_module - s.first_module;
+    return shift;
+}
+
+// The Sequential name of `t` once the stacks are one module each (before rename and prefix).
+std::string stacked_name(const tensor_slot& t, const std::vector<placed_stack>& stacks) {
+    const std::string_view local = local_name(t);
+    for (const placed_stack& s : stacks)
+        if (t.stage >= s.stages.first && t.stage < s.stages.first + s.stages.layers)
+            return std::to_string(s.first_module - shift_before(stacks, s.first_module)) + "." +
+                   std::string(local.substr(0, local.size() - 1)) + std::to_string(t.stage - s.stages.first);
+    const std::size_t shift = shift_before(stacks, t.module);
+    return shift == 0 ? t.torch_name : std::to_string(t.module - shift) + "." + std::string(local);
+}
+
+std::string renamed(const safetensors_names& names, const std::string& sequential_name, std::string stacked) {
+    const auto it = names.rename.find(sequential_name);
+    return names.prefix + (it == names.rename.end() ? std::move(stacked) : it->second);
+}
+
+// The batch-norm counter written beside a running variance: "<k>.num_batches_tracked".
+std::string counter_name(const safetensors_names& names, const tensor_slot& running_variance,
+                         const std::vector<placed_stack>& stacks) {
+    const std::size_t module = running_variance.module - shift_before(stacks, running_variance.module);
+    return renamed(names, std::to_string(running_variance.module) + ".num_batches_tracked",
+                   std::to_string(module) + ".num_batches_tracked");
+}
+
+// Why {first, layers} cannot be a stack of `table`, or "" when it can.
+std::string stack_problem(std::span<const tensor_slot> table, std::size_t first, std::size_t layers,
+                          const std::vector<recurrent_stack>& existing) {
+    std::size_t stages = 0;
+    for (const tensor_slot& t : table) stages = std::max(stages, t.stage + 1);
+    if (layers == 0) return "a stack of recurrent layers needs at least one layer";
+    if (first + layers > stages)
+        return "the stages " + std::to_string(first) + " .. " + std::to_string(first + layers - 1) +
+               " do not exist (the network's stages with tensors end at " + std::to_string(stages) + ")";
+    for (std::size_t stage = first; stage < first + layers; ++stage) {
+        const auto it = std::find_if(table.begin(), table.end(), [&](const tensor_slot& t) { return t.stage == stage; });
+        // An error here means a stage of the stack is not recurrent: its names have no _l0.
+        if (it == table.end() || !is_recurrent(*it))
+            return "stage " + std::to_string(stage) + " is not a recurrent layer" +
+                   (it == table.end() ? std::string(" (it has no tensors)") : " ('" + it->torch_name + "')");
+    }
+    for (const recurrent_stack& s : existing)
+        if (first < s.first + s.layers && s.first < first + layers)
+            return "the stages " + std::to_string(first) + " .. " + std::to_string(first + layers - 1) +
+                   " overlap the stack at " + std::to_string(s.first) + " .. " + std::to_string(s.first + s.layers - 1);
+    return {};
+}
+
+// "first,layers;first,layers" (the metadata the exporter and hinge write), or an empty list and
+// false when the text is not that.
+bool parse_stacks(std::string_view text, std::vector<recurrent_stack>& stacks) {
+    while (!text.empty()) {
+        const std::size_t end = std::min(text.find(';'), text.size());
+        const std::string_view part = text.substr(0, end);
+        text.remove_prefix(std::min(end + 1, text.size()));
+        if (part.empty()) continue;
+        const std::size_t comma = part.find(',');
+        if (comma == std::string_view::npos) return false;
+        std::size_t values[2] = {0, 0};
+        const std::string_view fields[2] = {part.substr(0, comma), part.substr(comma + 1)};
+        for (int k = 0; k < 2; ++k) {
+            if (fields[k].empty() || fields[k].size() > 9) return false;
+            for (char c : fields[k]) {
+                if (c < '0' || c > '9') return false;
+                values[k] = values[k] * 10 + static_cast<std::size_t>(c - '0');
+            }
+        }
+        stacks.push_back({values[0], values[1]});
+    }
+    return true;
+}
+
+constexpr std::string_view multilayer_key = "hinge.multilayer_recurrent";
+
+// The names to load `file` with: the caller's, and the recurrent stacks of the file's metadata when
+// the caller named none.
+safetensors_names names_for(const safetensors_file& file, std::span<const tensor_slot> table,
+                            const safetensors_options& options) {
+    safetensors_names names = options.names;
+    const auto meta = file.metadata.find(std::string(multilayer_key));
+    if (!names.recurrent_stacks.empty() || meta == file.metadata.end()) return names;
+    std::vector<recurrent_stack> stacks;
+    if (!parse_stacks(meta->second, stacks))
+        throw file_error(file.source + ": the metadata " + std::string(multilayer_key) + " = '" + meta->second +
+                         "' is not 'first,layers;...'");
+    for (const recurrent_stack& s : stacks) {
+        const std::string problem = stack_problem(table, s.first, s.layers, names.recurrent_stacks);
+        if (!problem.empty())
+            throw file_error(file.source + ": the metadata " + std::string(multilayer_key) + " = '" + meta->second +
+                             "' names stages of one multi-layer nn.GRU / nn.LSTM that this network cannot have: " +
+                             problem);
+        names.recurrent_stacks.push_back(s);
+    }
+    return names;
+}
+
+// For a missing recurrent tensor: if the file names the layers of a multi-layer module
+// ("<m>.weight_ih_l1"), which multilayer_recurrent_names<Net, First, Layers> would load it with.
+std::string multilayer_hint(const safetensors_file& file, std::span<const tensor_slot> table,
+                            const tensor_slot& missing, const safetensors_names& names) {
+    if (!is_recurrent(missing) || !names.recurrent_stacks.empty()) return {};
+    std::map<std::size_t, std::size_t> top_layer;  // module -> highest _l<j> in the file
+    std::string example;
+    for (const auto& [full, tensor] : file.tensors) {
+        std::string_view name = full;
+        if (!name.starts_with(names.prefix)) continue;
+        name.remove_prefix(names.prefix.size());
+        const std::size_t dot = name.find('.'), l = name.rfind("_l");
+        if (dot == 0 || dot == std::string_view::npos || l == std::string_view::npos || l + 2 >= name.size() ||
+            !(name.substr(dot + 1).starts_with("weight_") || name.substr(dot + 1).starts_with("bias_")))
+            continue;
+        const std::string_view module = name.substr(0, dot), layer = name.substr(l + 2);
+        if (module.size() > 9 || layer.size() > 9 ||
+            !std::all_of(module.begin(), module.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            !std::all_of(layer.begin(), layer.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            continue;
+        const std::size_t m = std::stoul(std::string(module)), j = std::stoul(std::string(layer));
+        if (j == 0) continue;
+        std::size_t& top = top_layer[m];
+        if (j > top) top = j;
+        if (example.empty() || (name.find("weight_ih") != std::string_view::npos &&
+                                example.find("weight_ih") == std::string::npos))
+            example = full;  // a weight_ih tensor if there is one: the one a reader looks for
+    }
+    if (top_layer.empty()) return {};
+    // The stack that holds the missing tensor's stage starts at the recurrent stage of module m
+    // (the Sequential number of its first layer, unchanged by the stack itself).
+    for (const auto& [module, top] : top_layer) {
+        const auto first = std::find_if(table.begin(), table.end(),
+                                        [&](const tensor_slot& t) { return t.module == module && is_recurrent(t); });
+        if (first == table.end()) continue;
+        const std::size_t layers = top + 1;
+        if (missing.stage < first->stage || missing.stage >= first->stage + layers) continue;
+        if (!stack_problem(table, first->stage, layers, {}).empty()) continue;
+        return "; the file names the layers of one multi-layer nn.GRU / nn.LSTM ('" + example +
+               "'), so its stages " + std::to_string(first->stage) + " .. " + std::to_string(first->stage + layers - 1) +
+               " are named as one module's: load it with {io::multilayer_recurrent_names<Net, " +
+               std::to_string(first->stage) + ", " + std::to_string(layers) + ">()} as the options, or write \"" +
+               std::string(multilayer_key) + "\": \"" + std::to_string(first->stage) + "," + std::to_string(layers) +
+               "\" into its metadata (docs/interop.md)";
+    }
+    return "; the file names the layers of a multi-layer nn.GRU / nn.LSTM ('" + example +
+           "'): name the stages that were one module with io::multilayer_recurrent_names<Net, First, Layers>() "
+           "(docs/interop.md)";
+}
+
 template <class T>
 std::vector<unsigned char> write(std::span<const tensor_slot> table, std::string_view architecture,
                                  const safetensors_options& options, const T* block) {
+    const std::vector<std::string> file_names = options.names.of(table);
+    const std::vector<placed_stack> stacks = place(table, options.names.recurrent_stacks);
     safetensors_writer writer;
     std::vector<T> values;
-    for (const tensor_slot& t : table) {
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const tensor_slot& t = table[i];
         values.resize(t.count);
         for (std::size_t k = 0; k < t.count; ++k) values[k] = block[t.element(k)];
-        writer.add<T>(options.names(t), std::vector<std::uint64_t>(t.shape.begin(), t.shape.begin() + t.rank), values);
-        if (t.role == tensor_role::running_variance) {
-            tensor_slot counter = t;
-            counter.torch_name = std::to_string(t.module) + ".num_batches_tracked";
-            writer.add_int64_scalar(options.names(counter), 0);
-        }
+        writer.add<T>(file_names[i], std::vector<std::uint64_t>(t.shape.begin(), t.shape.begin() + t.rank), values);
+        if (t.role == tensor_role::running_variance)
+            writer.add_int64_scalar(counter_name(options.names, t, stacks), 0);
     }
     writer.set_metadata("format", "pt");
     writer.set_metadata("hinge.architecture", std::string(architecture));
+    std::string stack_text;
+    for (const recurrent_stack& s : options.names.recurrent_stacks)
+        if (s.layers >= 2)  // one layer is a module of its own: nothing to say
+            stack_text += (stack_text.empty() ? "" : ";") + std::to_string(s.first) + "," + std::to_string(s.layers);
+    if (!stack_text.empty()) writer.set_metadata(std::string(multilayer_key), stack_text);
     return writer.bytes();
 }
 
@@ -66,14 +253,17 @@ void read(const safetensors_file& file, std::span<const tensor_slot> table, std:
                          "; expected '" + std::string(architecture) + "', found '" + meta->second +
                          "' (the file's hinge.architecture metadata; set safetensors_options::check_architecture = "
                          "false to load it anyway)");
+    const safetensors_names names = names_for(file, table, options);
+    const std::vector<std::string> file_names = names.of(table);
     std::vector<std::string> used;
-    for (const tensor_slot& t : table) {
-        const std::string name = options.names(t);
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const tensor_slot& t = table[i];
+        const std::string& name = file_names[i];
         const std::vector<std::uint64_t> expected(t.shape.begin(), t.shape.begin() + t.rank);
         const auto found = file.tensors.find(name);
         if (found == file.tensors.end())
             throw file_error(src + ": missing tensor '" + name + "' (hinge's " + t.name + ", shape " +
-                             shape_text(expected) + ")" + file.listing());
+                             shape_text(expected) + ")" + file.listing() + multilayer_hint(file, table, t, names));
         const safetensors_tensor& f = found->second;
         used.push_back(name);
         const bool shared_slope = t.role == tensor_role::slope && f.shape == std::vector<std::uint64_t>{1};
@@ -127,34 +317,11 @@ void read_safetensors_tensors(const safetensors_file& file, std::span<const tens
     read(file, table, architecture, options, block);
 }
 
-safetensors_names multilayer_recurrent_names(std::span<const tensor_slot> table, std::size_t first,
-                                             std::size_t layers, safetensors_names names) {
-    std::size_t first_module = 0, last_module = 0;
-    for (const tensor_slot& t : table) {
-        if (t.stage == first) first_module = t.module;
-        if (t.stage == first + layers - 1) last_module = t.module;
-    }
-    for (const tensor_slot& t : table) {
-        const std::string_view local = std::string_view(t.torch_name).substr(std::to_string(t.module).size() + 1);
-        std::string renamed;
-        if (t.stage >= first && t.stage < first + layers) {
-            // An error here means a stage of the stack is not recurrent: its names have no _l0.
-            if (local.size() < 3 || local.substr(local.size() - 3) != "_l0")
-                throw std::invalid_argument("multilayer_recurrent_names: stage " + std::to_string(t.stage) +
-                                            " is not a recurrent layer ('" + t.torch_name + "')");
-            renamed = std::to_string(first_module) + "." + std::string(local.substr(0, local.size() - 1)) +
-                      std::to_string(t.stage - first);
-        } else if (t.module > last_module) {
-            const std::string module = std::to_string(t.module - (last_module - first_module));
-            renamed = module + "." + std::string(local);
-            if (t.role == tensor_role::running_variance)  // the batch-norm counter written beside it
-                names.rename.emplace(std::to_string(t.module) + ".num_batches_tracked", module + ".num_batches_tracked");
-        } else {
-            continue;
-        }
-        names.rename.emplace(t.torch_name, std::move(renamed));
-    }
-    return names;
+void add_recurrent_stack(std::span<const tensor_slot> table, std::size_t first, std::size_t layers,
+                         safetensors_names& names) {
+    const std::string problem = stack_problem(table, first, layers, names.recurrent_stacks);
+    if (!problem.empty()) throw std::invalid_argument("multilayer_recurrent_names: " + problem);
+    names.recurrent_stacks.push_back({first, layers});
 }
 
 }  // namespace detail
@@ -178,9 +345,12 @@ std::string safetensors_file::listing(std::size_t limit) const {
     return s + ")";
 }
 
-std::string safetensors_names::operator()(const tensor_slot& t) const {
-    const auto it = rename.find(t.torch_name);
-    return prefix + (it == rename.end() ? t.torch_name : it->second);
+std::vector<std::string> safetensors_names::of(std::span<const tensor_slot> table) const {
+    const std::vector<detail::placed_stack> stacks = detail::place(table, recurrent_stacks);
+    std::vector<std::string> names;
+    names.reserve(table.size());
+    for (const tensor_slot& t : table) names.push_back(detail::renamed(*this, t.torch_name, detail::stacked_name(t, stacks)));
+    return names;
 }
 
 safetensors_file parse_safetensors(std::span<const unsigned char> bytes, std::string_view source) {

@@ -13,7 +13,7 @@
 //   3. a sequence model that hinge::stream runs (every stage works per step) gives, one step per
 //      call and one stream per sample, PyTorch's whole-sequence outputs y to the same tolerance.
 // The stages of a multi-layer nn.GRU / nn.LSTM are named as that module's layers in the file
-// (io::multilayer_recurrent_names), and loaded so.
+// (io::multilayer_recurrent_names), and loaded so, by those names and by the file's metadata.
 // Then what holds for particular models: the generated types are the types a person would write
 // (docs/interop.md), the folded batch norm is hinge's fold_batch_norm (type and values), and the
 // models that went through hinge_add_model() in CMake (a .pt and a .safetensors input) give the
@@ -218,6 +218,17 @@ int main(int argc, char** argv) {
            "hinge_add_model(MODEL relu.safetensors) == the exported relu");
     expect(bit_identical(via_cmake::gru_two_layers_from_file_parameters, exported::gru_two_layers_parameters),
            "hinge_add_model(MODEL gru_two_layers.safetensors) == the export");
+
+    // The exporter's file of a num_layers = 2 GRU says how its tensors are named (its
+    // hinge.multilayer_recurrent metadata), so the plain call of docs/interop.md loads it.
+    try {
+        auto plain = std::make_unique<hn::parameters<exported::gru_two_layers>>();
+        io::load_safetensors(*plain, dir + "/gru_two_layers.safetensors");
+        expect(bit_identical(*plain, exported::gru_two_layers_parameters),
+               "gru_two_layers.safetensors, plain load_safetensors == compiled-in");
+    } catch (const std::exception& e) {
+        expect(false, std::string("gru_two_layers.safetensors, plain load_safetensors: ") + e.what());
+    }
 
     // For exporter_cli.py: a file in hinge's own format to describe.
     io::save(exported::relu_parameters, dir + "/relu.hinge");

@@ -20,7 +20,9 @@
 // hinge a channels-last one in (h * W + w) * C + c, so the columns of the weight of a dense layer
 // after flatten (and batch_norm/prelu tensors between them) are permuted on load and on save; a
 // file's tensors are always in PyTorch's order. safetensors_names adds a prefix and renames
-// individual tensors where a model differs.
+// individual tensors where a model differs, and names the stages that were one multi-layer
+// nn.GRU / nn.LSTM (multilayer_recurrent_names); a file whose "hinge.multilayer_recurrent"
+// metadata says that (the exporter's and hinge's own files do) is named so without being told.
 //
 // A file is rejected, with a message that says what was expected and what was found, when the
 // header length runs past the file, the JSON is malformed or not an object, a name repeats, an
@@ -140,22 +142,32 @@ safetensors_document read_safetensors(const std::string& path);
 
 // ---- parameters <-> safetensors -------------------------------------------------------------
 
+// Stages first .. first + layers - 1, which are the layers of one multi-layer torch.nn.GRU or
+// nn.LSTM in the file.
+struct recurrent_stack {
+    std::size_t first = 0, layers = 0;
+    friend bool operator==(const recurrent_stack&, const recurrent_stack&) = default;
+};
+
 // How hinge's tensors are named in a file: torch.nn.Sequential names (tensor_slot::torch_name),
-// each possibly replaced via `rename` (keyed by the Sequential name, e.g. {"0.weight",
-// "encoder.fc1.weight"}), then prefixed with `prefix` (e.g. "model." for a Sequential held in
-// an attribute `model`; a renamed tensor gets the prefix too).
+// with the stages of each recurrent stack named as one multi-layer module's layers (see
+// multilayer_recurrent_names), each possibly replaced via `rename` (keyed by the Sequential name,
+// e.g. {"0.weight", "encoder.fc1.weight"}), then prefixed with `prefix` (e.g. "model." for a
+// Sequential held in an attribute `model`; a renamed tensor gets the prefix too).
 struct safetensors_names {
     std::string prefix;
     std::map<std::string, std::string> rename;
+    std::vector<recurrent_stack> recurrent_stacks;
 
-    std::string operator()(const tensor_slot& t) const;
+    // The name in the file of every tensor of `table` (io::tensor_table), in the table's order.
+    std::vector<std::string> of(std::span<const tensor_slot> table) const;
 };
 
 namespace detail {
-// multilayer_recurrent_names below, for the table of its network; std::invalid_argument when a
-// stage of the stack is not recurrent.
-safetensors_names multilayer_recurrent_names(std::span<const tensor_slot> table, std::size_t first,
-                                             std::size_t layers, safetensors_names names);
+// Appends the stack {first, layers} to names.recurrent_stacks after checking it against `table`:
+// std::invalid_argument if a stage of it is not recurrent or it overlaps a stack already there.
+void add_recurrent_stack(std::span<const tensor_slot> table, std::size_t first, std::size_t layers,
+                         safetensors_names& names);
 }  // namespace detail
 
 // The names of a torch.nn.GRU / nn.LSTM with num_layers = Layers for the Layers recurrent stages
@@ -166,15 +178,21 @@ safetensors_names multilayer_recurrent_names(std::span<const tensor_slot> table,
 //   using net = hn::network<hn::input<L, C>, hn::gru<H>, hn::gru<H>, hn::dense<1>>;
 //   hn::io::load_safetensors(params, "model.safetensors", {hn::io::multilayer_recurrent_names<net, 0, 2>()});
 //
-// `names` supplies a prefix and further renames (keyed, as always, by the default names).
+// A file that hinge or the exporter wrote says so in its "hinge.multilayer_recurrent" metadata
+// ("0,2"), which the plain load_safetensors applies; a file saved with these names gets that
+// metadata. `names` supplies a prefix and renames (keyed, as always, by the default names), which
+// take precedence.
 template <class Net, std::size_t First, std::size_t Layers, class T = float>
 safetensors_names multilayer_recurrent_names(safetensors_names names = {}) {
     static_assert(Layers >= 1 && First + Layers <= Net::stage_count,
                   "multilayer_recurrent_names<Net, First, Layers>: the stages First .. First + Layers - 1 must exist");
-    return detail::multilayer_recurrent_names(tensor_table<Net, T>(), First, Layers, std::move(names));
+    detail::add_recurrent_stack(tensor_table<Net, T>(), First, Layers, names);
+    return names;
 }
 
 struct safetensors_options {
+    // The names of the tensors in the file. When it names no recurrent stack and the file's
+    // "hinge.multilayer_recurrent" metadata does ("first,layers;..."), loading takes the file's.
     safetensors_names names;
     // Loading: tensors in the file that Net has no place for are an error unless this is set
     // (BatchNorm1d's "num_batches_tracked" is always accepted and ignored).
@@ -193,7 +211,7 @@ namespace detail {
 // is its parameter storage, laid out as tensor_slot::element says.
 //
 // The file's bytes: every tensor of `table`, "<k>.num_batches_tracked" for each batch_norm stage,
-// and the metadata "format" and "hinge.architecture".
+// and the metadata "format", "hinge.architecture" (and "hinge.multilayer_recurrent").
 std::vector<unsigned char> write_safetensors_tensors(std::span<const tensor_slot> table, std::string_view architecture,
                                                      const safetensors_options& options, const float* block);
 std::vector<unsigned char> write_safetensors_tensors(std::span<const tensor_slot> table, std::string_view architecture,
@@ -208,7 +226,8 @@ void read_safetensors_tensors(const safetensors_file& file, std::span<const tens
 
 // The bytes of a safetensors file with every tensor of `params` (F32 for float, F64 for double),
 // plus "<k>.num_batches_tracked" = 0 for each batch_norm stage so that a strict
-// torch load_state_dict accepts it, and metadata {"format": "pt", "hinge.architecture": ...}.
+// torch load_state_dict accepts it, and metadata {"format": "pt", "hinge.architecture": ...}
+// (and "hinge.multilayer_recurrent" when options.names has recurrent stacks).
 template <class Net, class T, class Role>
 std::vector<unsigned char> save_safetensors_to_bytes(const parameter_block<Net, T, Role>& params,
                                                      const safetensors_options& options = {}) {
