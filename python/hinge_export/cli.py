@@ -154,49 +154,70 @@ def _default_type_name(path):
     return name if re.match(r"[A-Za-z_]", name) else "model_" + name
 
 
-def export_command(args):
-    dtype = {"float32": "F32", "float64": "F64", None: None}[args.dtype]
-    network, notes = load_network(args.model, input_shape=args.input_shape, fold=args.fold_batch_norm, dtype=dtype,
-                                  state_dict=args.state_dict, python_path=args.python_path)
-    dtype = dtype or next((t.dtype for s in network.stages for t in s.tensors.values()
-                           if hasattr(t, "dtype") and t.dtype in ("F32", "F64")), "F32")
-    type_name = args.type or _default_type_name(args.output)
-    header_path = args.output
-    weights_path = None if args.no_weights else (args.weights or os.path.splitext(header_path)[0] + ".safetensors")
-    source_path = args.source or (os.path.splitext(header_path)[0] + ".cpp" if args.embed == "source" else None)
+def network_dtype(network, dtype=None):
+    """The dtype to write ("F32" or "F64"): the one asked for, else the one of the tensors."""
+    return dtype or next((t.dtype for s in network.stages for t in s.tensors.values()
+                          if hasattr(t, "dtype") and t.dtype in ("F32", "F64")), "F32")
+
+
+def write_export(network, notes, header_path, *, type_name=None, namespace="", dtype=None, embed=None,
+                 parameters_name=None, weights=True, source_path=None, source_label="", command=None):
+    """Writes the header, the weights (weights: a path, True for the header's name with .safetensors,
+    False for none) and, with embed="source", the .cpp; returns the paths written."""
+    dtype = network_dtype(network, dtype)
+    type_name = type_name or _default_type_name(header_path)
+    weights_path = None if not weights else (weights if isinstance(weights, str)
+                                             else os.path.splitext(header_path)[0] + ".safetensors")
+    source_path = source_path or (os.path.splitext(header_path)[0] + ".cpp" if embed == "source" else None)
     header_dir = os.path.dirname(os.path.abspath(header_path))
     weights_name = os.path.relpath(weights_path, header_dir) if weights_path else None
-    command = "python3 -m hinge_export " + " ".join(os.path.basename(a) if os.path.isabs(a) else a
-                                                    for a in (args.argv or []))
-    text = cpp.header(network, type_name, namespace=args.namespace, dtype=dtype, embed=args.embed,
-                      parameters_name=args.parameters_name, source=os.path.basename(args.model),
-                      weights_file=weights_name, command=command,
-                      source_file=os.path.basename(source_path) if source_path else None, notes=notes)
+    text = cpp.header(network, type_name, namespace=namespace, dtype=dtype, embed=embed,
+                      parameters_name=parameters_name, source=source_label, weights_file=weights_name,
+                      command=command, source_file=os.path.basename(source_path) if source_path else None,
+                      notes=notes)
     for path in (header_path, weights_path, source_path):
         if path and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
     write_atomically(header_path, text.encode())
     if source_path:
         write_atomically(source_path, cpp.source(network, type_name, os.path.basename(header_path),
-                                                 namespace=args.namespace, dtype=dtype,
-                                                 parameters_name=args.parameters_name,
-                                                 source=os.path.basename(args.model)).encode())
+                                                 namespace=namespace, dtype=dtype, parameters_name=parameters_name,
+                                                 source=source_label).encode())
     if weights_path:
         metadata = {"format": "pt", "hinge.architecture": network.description(),
                     "hinge.exporter": f"hinge_export {__version__}"}
         if network.multilayer_metadata():
             # Which stages are the layers of one nn.GRU / nn.LSTM, named "<k>.weight_ih_l1" etc., so
-            # that the type can be regenerated from this file alone.
+            # that the type can be regenerated from this file alone, and hinge's load_safetensors
+            # names them so without being told (io::multilayer_recurrent_names).
             metadata["hinge.multilayer_recurrent"] = network.multilayer_metadata()
         data = safetensors_bytes(network.safetensors_entries(dtype), metadata)
         write_atomically(weights_path, data)
+    return [p for p in (header_path, source_path, weights_path) if p]
+
+
+def print_summary(what, written, network, notes, type_name, dtype):
+    print(f"hinge_export: {what} -> {', '.join(written)}: {len(network.stages)} stages, "
+          f"{network.parameter_count():,} parameters, {'float' if network_dtype(network, dtype) == 'F32' else 'double'}")
+    print(f"  {type_name} = {network.cpp_type('')}")
+    print(f"  input: {cpp.input_layout(network)[0]}")
+    for note in notes:
+        print(f"  note: {note}")
+
+
+def export_command(args):
+    dtype = {"float32": "F32", "float64": "F64", None: None}[args.dtype]
+    network, notes = load_network(args.model, input_shape=args.input_shape, fold=args.fold_batch_norm, dtype=dtype,
+                                  state_dict=args.state_dict, python_path=args.python_path)
+    type_name = args.type or _default_type_name(args.output)
+    command = "python3 -m hinge_export " + " ".join(os.path.basename(a) if os.path.isabs(a) else a
+                                                    for a in (args.argv or []))
+    written = write_export(network, notes, args.output, type_name=type_name, namespace=args.namespace, dtype=dtype,
+                           embed=args.embed, parameters_name=args.parameters_name,
+                           weights=False if args.no_weights else (args.weights or True), source_path=args.source,
+                           source_label=os.path.basename(args.model), command=command)
     if not args.quiet:
-        written = ", ".join(p for p in (header_path, source_path, weights_path) if p)
-        print(f"hinge_export: {args.model} -> {written}: {len(network.stages)} stages, "
-              f"{network.parameter_count():,} parameters, {'float' if dtype == 'F32' else 'double'}")
-        print(f"  {type_name} = {network.cpp_type('')}")
-        for note in notes:
-            print(f"  note: {note}")
+        print_summary(args.model, written, network, notes, type_name, dtype)
     return 0
 
 

@@ -15,6 +15,7 @@ code.
 """
 
 import re
+import textwrap
 
 from .network import DTYPE_SIZE, IDENTITY
 
@@ -47,6 +48,55 @@ def _comment_table(network):
             rows.append((s.activation_origin or "", f"stage {i}: {s.activation.cpp('')} (fused)"))
     width = min(max([len(a) for a, _ in rows] + [len("PyTorch")]), 70)
     return [f"//   {'PyTorch':<{width}}  hinge"] + [f"//   {a:<{width}}  {b}" for a, b in rows]
+
+
+def _wrap(text, first_indent):
+    """Comment lines of at most 110 characters, never breaking inside `code`."""
+    protected = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), text)
+    return [line.replace("\0", " ") for line in textwrap.wrap(protected, 110, initial_indent=first_indent,
+                                                               subsequent_indent="//   ", break_long_words=False,
+                                                               break_on_hyphens=False)]
+
+
+def input_layout(network):
+    """What the network's input is and how a PyTorch batch becomes it: a summary line, then lines that
+    explain it. Every header states it (docs/interop.md), because hinge is channels last and PyTorch's
+    images and nn.Conv1d sequences are not."""
+    shape = network.input_shape
+    dims = ", ".join(str(d) for d in shape)
+    if len(shape) == 3:
+        h, w, c = shape
+        return [f"an image, channels last: `hinge::input<{dims}>` is [H, W, C] = [{h}, {w}, {c}]; from a PyTorch "
+                "batch x of [N, C, H, W]: `x.permute(0, 2, 3, 1)`",
+                f"value (h * {w} + w) * {c} + c of a sample is PyTorch's x[n, c, h, w], so give hinge "
+                "`x.permute(0, 2, 3, 1).contiguous()`; an input gradient comes back in the same layout"]
+    if len(shape) == 2:
+        length, c = shape
+        head = f"a sequence, channels last: `hinge::input<{dims}>` is [L, C] = [{length}, {c}], step after step; "
+        fact = f"value l * {c} + c of a sample is "
+        order = getattr(network, "torch_input_order", None)
+        if order == "channels_last":
+            return [head + "from a PyTorch batch x of [N, L, C] (batch_first): x as it is, no permutation",
+                    fact + "PyTorch's x[n, l, c], the layout nn.GRU / nn.LSTM with batch_first=True and nn.Linear "
+                           "read"]
+        if order == "channels_first":
+            return [head + "from a PyTorch batch x of [N, C, L]: `x.permute(0, 2, 1)`",
+                    fact + "PyTorch's x[n, c, l] (the layout nn.Conv1d reads), so give hinge "
+                           "`x.permute(0, 2, 1).contiguous()`, i.e. `x.transpose(1, 2)`"]
+        return [head + "from a PyTorch batch x of [N, L, C] (batch_first): x as it is; of [N, C, L]: "
+                       "`x.permute(0, 2, 1)`",
+                fact + "x[n, l, c] of a batch_first [N, L, C] batch (what nn.GRU / nn.LSTM with batch_first=True "
+                       "and nn.Linear read); a batch laid out for nn.Conv1d, [N, C, L], is "
+                       "`x.permute(0, 2, 1).contiguous()`, i.e. `x.transpose(1, 2)`"]
+    (features,) = shape
+    flattened = getattr(network, "torch_flattened_input", None)
+    if flattened:
+        return [f"a flat vector: `hinge::input<{dims}>` is [{features}] in PyTorch's order; from a PyTorch batch x "
+                f"of [N, {', '.join(str(d) for d in flattened)}]: `x.reshape(N, -1)`",
+                "the model flattens its input first, so hinge's input is PyTorch's flattening of it, not channels "
+                "last: no permutation"]
+    return [f"a flat vector: `hinge::input<{dims}>` is [{features}]; from a PyTorch batch x of [N, {features}]: x as "
+            "it is, no permutation"]
 
 
 def _layout_checks(network, type_name, value_type):
@@ -85,22 +135,24 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
     if command:
         lines.append(f"//   {command}")
     lines += ["//"] + _comment_table(network)
+    summary, *details = input_layout(network)
+    lines += ["//"] + _wrap(f"Input: {summary}.", "// ")
+    for detail in details:
+        lines += _wrap(detail[0].upper() + detail[1:] + ".", "//   ")
     if notes:
         lines += ["//", "// Notes:"] + [f"//   {note}" for note in notes]
     if weights_file:
         stacks = network.multilayer_stacks()
         if stacks:
             first, layers = stacks[0]
-            lines += ["//",
-                      f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table, the stages "
-                      f"{first} to {first + layers - 1}",
-                      f"// named as the one {layers}-layer PyTorch module they came from "
-                      "(io::multilayer_recurrent_names), and this",
-                      "// architecture in its metadata, which load_safetensors checks:",
-                      f"//   hinge::io::load_safetensors(*params, \"{weights_file}\",",
-                      f"//                               {{hinge::io::multilayer_recurrent_names<{type_name}, {first}, "
-                      f"{layers}{'' if dtype == 'F32' else ', double'}>()}});",
-                      f"//   // params: hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
+            lines += ["//"] + _wrap(
+                f"Weights: {weights_file}, safetensors with the tensor names of io::tensor_table, where the stages "
+                f"{first} to {first + layers - 1} are named as the one {layers}-layer PyTorch module they came from, "
+                "as its hinge.multilayer_recurrent metadata says (so load_safetensors names them so: "
+                f"`io::multilayer_recurrent_names<{type_name}, {first}, {layers}>`), and this architecture in its "
+                "metadata, which load_safetensors checks:", "// ")
+            lines += [f"//   hinge::io::load_safetensors(*params, \"{weights_file}\");   // params: "
+                      f"hinge::parameters<{type_name}{'' if dtype == 'F32' else ', double'}>"]
         else:
             lines += ["//",
                       f"// Weights: {weights_file}, safetensors with the tensor names of io::tensor_table and this",

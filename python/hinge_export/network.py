@@ -555,6 +555,9 @@ class Network:
         # "channels_last" [N, L, C]; None when unknown or not a sequence.
         self.torch_input_order = None
         self.torch_output_order = None  # the same for a sequence output
+        # PyTorch's per-sample input shape when the model flattens its input first (so hinge's flat
+        # input is PyTorch's flattening of it), else None.
+        self.torch_flattened_input = None
 
     @property
     def output_shape(self):

@@ -327,6 +327,7 @@ class Mapping:
         # as PyTorch's Flatten of [N, C, L] would, c * L + l (io::tensor_table): element k of those
         # tensors is PyTorch's element column_order[k].
         self.column_order = None
+        self.flattened_input = None   # hinge's shape of the input when the model flattens it first
 
     def hinge_shape(self, torch_shape):
         """PyTorch's per-sample shape in hinge's order, with the current layout for sequences."""
@@ -557,6 +558,7 @@ def _flatten(m, step, mapping):
             mapping.notes.append(f"{step.label()} flattens the input: hinge's input is the flat vector of "
                                  f"{size(builder.shape)} values in PyTorch's order, i.e. x.reshape(N, -1) of the "
                                  f"{torch_shape_text(builder.shape)} input (not channels last)")
+            mapping.flattened_input = builder.shape
             builder.input_shape = builder.shape = (size(builder.shape),)
         return
     if mapping.pending_global_pool is not None:
@@ -1086,12 +1088,9 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
         network = mapping.builder.network()
         network.torch_input_order = order if len(network.input_shape) == 2 else None
         network.torch_output_order = mapping.order if len(network.output_shape) == 2 else None
-        if network.torch_input_order == "channels_first":
-            mapping.notes.append("the input is a sequence that PyTorch holds as [N, C, L]: hinge's input<L, C> is "
-                                 "x.transpose(1, 2)")
-        elif network.torch_input_order == "channels_last":
-            mapping.notes.append("the input is a sequence that PyTorch holds as [N, L, C] (batch_first), as hinge's "
-                                 "input<L, C> does: no permutation")
+        if mapping.flattened_input is not None:
+            network.torch_flattened_input = tuple(int(d) for d in input_shape)
+        # The input's layout and its permutation from PyTorch's are in every header (cpp.input_layout).
         if fold:
             network = fold_batch_norm(network, mapping.notes)
         if dtype == "F64" and any(s.activation.key or s.layer.kind in ("batch_norm", "dropout")

@@ -13,6 +13,8 @@
 4. A header regenerated from a parameter file describes the same network as the original export
    (and writes the same file again where names could be lost: multi-layer RNNs, Flatten of a
    sequence).
+5. Every generated header states the input layout it expects, with the permutation from PyTorch's:
+   an image, a sequence (either PyTorch layout) and a flat model, from PyTorch and from a file.
 
 Each check states what it expects; the script exits 1 if any fails.
 """
@@ -392,6 +394,54 @@ def regenerate(models, work):
           "relu.hinge -> relu.safetensors again, byte for byte")
 
 
+def input_note(path):
+    """The "Input:" statement of a generated header, its wrapped comment lines joined, or None."""
+    with open(path) as f:
+        text = f.read()
+    lines, found = [], False
+    for line in text.splitlines():
+        if line.startswith("// Input:"):
+            found = True
+        elif found and not line.startswith("//   "):
+            break
+        if found:
+            lines.append(line[2:].strip())
+    return " ".join(lines) if found else None
+
+
+def input_layouts(models, work):
+    """Every generated header states the input layout it expects and how a PyTorch batch becomes it:
+    images are channels last (the permutation from NCHW), sequences [L, C] (from [N, L, C] as they
+    are, from [N, C, L] permuted), flat vectors as they are (or PyTorch's flattening, for a model that
+    flattens its input first); a header regenerated from a file says it too."""
+    print("every header states its input layout:")
+    expected = {
+        f"{models}/cnn2d.hpp": ["an image, channels last", "[H, W, C] = [9, 11, 2]", "[N, C, H, W]",
+                                "`x.permute(0, 2, 3, 1)`", "(h * 11 + w) * 2 + c", "x[n, c, h, w]"],
+        f"{work}/cnn2d_bn_again.hpp": ["an image, channels last", "[H, W, C] = [8, 8, 3]", "`x.permute(0, 2, 3, 1)`"],
+        f"{models}/gru_steps.hpp": ["a sequence, channels last", "[L, C] = [7, 3]", "of [N, L, C] (batch_first): x as "
+                                    "it is, no permutation"],
+        f"{models}/cnn1d.hpp": ["a sequence, channels last", "[L, C] = [13, 3]", "of [N, C, L]: `x.permute(0, 2, 1)`"],
+        f"{models}/fx_tcn_gru.hpp": ["[L, C] = [12, 2]", "of [N, C, L]: `x.permute(0, 2, 1)`"],
+        f"{work}/causal_gru_again.hpp": ["[L, C] = [11, 2]", "of [N, L, C] (batch_first): x as it is",
+                                         "of [N, C, L]: `x.permute(0, 2, 1)`"],
+        f"{models}/relu.hpp": ["a flat vector", "`hinge::input<6>` is [6]", "of [N, 6]: x as it is, no permutation"],
+        f"{work}/constants_again.hpp": ["a flat vector", "[6]", "no permutation"],
+        f"{models}/fx_mlp.hpp": ["a flat vector", "`hinge::input<24>` is [24] in PyTorch's order",
+                                 "of [N, 2, 3, 4]: `x.reshape(N, -1)`", "not channels last"],
+    }
+    for path, phrases in expected.items():
+        note = input_note(path)
+        missing = [p for p in phrases if note is None or p not in note]
+        if not check(not missing, f"{os.path.basename(path)}: {(note or 'no Input: line')[:95]}..."):
+            print(f"       missing {missing} in: {note}")
+    headers = sorted(f for f in os.listdir(models) if f.endswith(".hpp") and f != "exported_models.hpp"
+                     and f != "script_models.hpp")
+    without = [h for h in headers if input_note(f"{models}/{h}") is None]
+    check(headers and not without, f"all {len(headers)} headers the exporter wrote into {os.path.basename(models)}/ state it"
+          + (f"; these do not: {without}" if without else ""))
+
+
 def main_test():
     if len(sys.argv) != 3:
         sys.exit("usage: exporter_cli.py MODELS_DIR WORK_DIR")
@@ -403,6 +453,7 @@ def main_test():
     describe(models, work)
     sequence_files(models)
     regenerate(models, work)
+    input_layouts(models, work)
     print(f"exporter_cli.py: {'all ok' if failures == 0 else f'{failures} FAILED'}")
     return 1 if failures else 0
 

@@ -22,6 +22,8 @@
 #include <hinge/layers/dense.hpp>
 #include <hinge/layers/dropout.hpp>
 #include <hinge/layers/flatten.hpp>
+#include <hinge/layers/gru.hpp>
+#include <hinge/layers/lstm.hpp>
 #include <hinge/layers/pooling.hpp>
 #include <hinge/io/safetensors.hpp>
 
@@ -361,6 +363,78 @@ BOOST_AUTO_TEST_CASE(a_file_of_another_architecture_is_rejected_by_its_hinge_met
     auto u = std::make_unique<hn::parameters<tanh_net>>();
     io::load_safetensors_from_bytes(*u, plain.bytes());
     BOOST_TEST(std::memcmp(u->data(), r->data(), sizeof(float) * hn::parameters<relu_net>::storage_size) == 0);
+}
+
+// A multi-layer nn.LSTM(4, 5, num_layers=3) between a per-step nn.Linear and a head: PyTorch names
+// its layers "2.weight_ih_l0" .. "2.weight_ih_l2", and the head is module 3, not 5.
+// Sequential modules: 0 Linear(2, 4), 1 Tanh, 2 LSTM (stages 1-3), 3 Linear(5, 2).
+using stacked = hn::network<hn::input<6, 2>, hn::dense<4>, hn::tanh, hn::lstm<5>, hn::lstm<5>,
+                            hn::lstm<5, hn::returns::last_step>, hn::dense<2>>;
+
+BOOST_AUTO_TEST_CASE(a_multilayer_recurrent_file_that_says_so_loads_with_the_plain_call) {
+    auto p = std::make_unique<hn::parameters<stacked>>();
+    fill_distinct(*p);
+    io::safetensors_options as_one_module;
+    as_one_module.names = io::multilayer_recurrent_names<stacked, 1, 3>();
+    const bytes named = io::save_safetensors_to_bytes(*p, as_one_module);
+    const io::safetensors_file f = io::parse_safetensors(named);
+    BOOST_TEST(f.tensors.count("2.weight_ih_l2") == 1u);
+    BOOST_TEST(f.tensors.count("3.weight") == 1u, "the head moves down to module 3");
+
+    // A file as hinge_export writes it: these tensors, and metadata that says how they are named.
+    // It loads with the plain call of docs/interop.md.
+    io::safetensors_writer exported;
+    for (const auto& [key, tensor] : f.tensors)
+        if (tensor.dtype == "F32") exported.add<float>(key, tensor.shape, f.values<float>(key));
+    exported.set_metadata("format", "pt");
+    exported.set_metadata("hinge.architecture", std::string(io::architecture_description<stacked>));
+    exported.set_metadata("hinge.multilayer_recurrent", "1,3");
+    hinge_test::temporary_directory dir;
+    exported.write(dir.file("lstm.safetensors"));
+    auto q = std::make_unique<hn::parameters<stacked>>();
+    io::load_safetensors(*q, dir.file("lstm.safetensors"));
+    BOOST_TEST((*p == *q));
+    // Explicit names still win, and still load it.
+    auto r = std::make_unique<hn::parameters<stacked>>();
+    io::load_safetensors(*r, dir.file("lstm.safetensors"), as_one_module);
+    BOOST_TEST((*p == *r));
+
+    // hinge's own file says it too, so it comes back with the plain call.
+    BOOST_TEST(f.metadata.count("hinge.multilayer_recurrent") == 1u, "hinge says how it named them");
+    auto s = std::make_unique<hn::parameters<stacked>>();
+    io::load_safetensors_from_bytes(*s, named);
+    BOOST_TEST((*p == *s));
+}
+
+BOOST_AUTO_TEST_CASE(a_multilayer_recurrent_file_that_does_not_say_so_gets_the_call_that_loads_it) {
+    auto p = std::make_unique<hn::parameters<stacked>>();
+    fill_distinct(*p);
+    io::safetensors_options as_one_module;
+    as_one_module.names = io::multilayer_recurrent_names<stacked, 1, 3>();
+    const bytes saved = io::save_safetensors_to_bytes(*p, as_one_module);
+    const io::safetensors_file f = io::parse_safetensors(saved);
+    // PyTorch's save_file(model.state_dict()): the same tensors, no metadata.
+    io::safetensors_writer torch;
+    for (const auto& [key, tensor] : f.tensors)
+        if (tensor.dtype == "F32") torch.add<float>(key, tensor.shape, f.values<float>(key));
+    const bytes plain = torch.bytes();
+    expect_rejected(*p, [&](auto& q) { io::load_safetensors_from_bytes(q, plain); },
+                    {"missing tensor '3.weight_ih_l0' (hinge's stage2.weight_ih", "'2.weight_ih_l1'",
+                     "io::multilayer_recurrent_names<Net, 1, 3>()"});
+    auto q = std::make_unique<hn::parameters<stacked>>();
+    io::load_safetensors_from_bytes(*q, plain, as_one_module);  // the call the message names
+    BOOST_TEST((*p == *q));
+
+    // Metadata that does not fit the network is named, and changes nothing.
+    io::safetensors_writer stale;
+    for (const auto& [key, tensor] : f.tensors)
+        if (tensor.dtype == "F32") stale.add<float>(key, tensor.shape, f.values<float>(key));
+    stale.set_metadata("hinge.multilayer_recurrent", "0,3");
+    expect_rejected(*p, [&](auto& r) { io::load_safetensors_from_bytes(r, stale.bytes()); },
+                    {"hinge.multilayer_recurrent = '0,3'", "stage 0 is not a recurrent layer ('0.weight')"});
+    stale.set_metadata("hinge.multilayer_recurrent", "1;3");
+    expect_rejected(*p, [&](auto& r) { io::load_safetensors_from_bytes(r, stale.bytes()); },
+                    {"hinge.multilayer_recurrent = '1;3' is not 'first,layers;...'"});
 }
 
 BOOST_AUTO_TEST_CASE(missing_files_are_named) {

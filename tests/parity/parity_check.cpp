@@ -159,8 +159,11 @@ report compare(const std::string& dir, const std::string& name, bool train) {
         std::vector<T> dx(batch * input);
         for (std::size_t s = 0; s < batch; ++s) std::copy_n(ws->input_gradient(s).data(), input, dx.begin() + s * input);
         r.add("dx", relative_error(dx, data.file.values<T>("dx" + tag)));
-        for (const io::tensor_slot& t : io::tensor_table<Net, T>()) {
-            const std::string file_name = names_of<Net>().names(t);
+        const std::vector<io::tensor_slot> table = io::tensor_table<Net, T>();
+        const std::vector<std::string> file_names = names_of<Net>().names.of(table);
+        for (std::size_t slot = 0; slot < table.size(); ++slot) {
+            const io::tensor_slot& t = table[slot];
+            const std::string& file_name = file_names[slot];
             if (t.trainable && t.role == io::tensor_role::bias) {
                 // Its weight: "<k>.weight" for "<k>.bias", "<k>.weight_ih_l0" for "<k>.bias_ih_l0".
                 std::string weight_name = file_name;

@@ -196,41 +196,6 @@ inline constexpr std::string_view architecture_description{detail::description_t
 template <class Net>
 inline constexpr std::uint64_t architecture_fingerprint = detail::fnv1a_64(architecture_description<Net>);
 
-namespace detail {
-
-// "a | b | c" -> the i-th " | "-separated part (part 0 is the input, part i + 1 is stage i).
-inline std::vector<std::string_view> split_stages(std::string_view d) {
-    std::vector<std::string_view> parts;
-    for (;;) {
-        const std::size_t bar = d.find(" | ");
-        parts.push_back(d.substr(0, bar));
-        if (bar == std::string_view::npos) break;
-        d.remove_prefix(bar + 3);
-    }
-    return parts;
-}
-
-// How two architecture descriptions differ, in words, for both file formats' "different
-// architecture" errors: the stage counts when they differ ("the file has 3 stages, the network
-// has 2; "), then the first part that differs ("stage 1 differs: expected '...', found '...'").
-inline std::string architecture_difference(std::string_view expected, std::string_view found) {
-    const auto e = split_stages(expected), f = split_stages(found);
-    const auto stages = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " stage" : " stages"); };
-    std::string counts;
-    if (e.size() != f.size())
-        counts = "the file has " + stages(f.size() - 1) + ", the network has " + std::to_string(e.size() - 1) + "; ";
-    for (std::size_t i = 0; i < e.size() || i < f.size(); ++i) {
-        const std::string where = i == 0 ? std::string("the input") : "stage " + std::to_string(i - 1);
-        if (i >= f.size()) return counts + "the file ends before " + where + " (expected '" + std::string(e[i]) + "')";
-        if (i >= e.size()) return counts + "the file has an extra " + where + " ('" + std::string(f[i]) + "')";
-        if (e[i] != f[i])
-            return counts + where + " differs: expected '" + std::string(e[i]) + "', found '" + std::string(f[i]) + "'";
-    }
-    return "the descriptions are equal but the fingerprints differ";
-}
-
-}  // namespace detail
-
 // ---- the tensor table ----------------------------------------------------------------------
 
 using hinge::name;
