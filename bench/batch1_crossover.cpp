@@ -2,7 +2,8 @@
 // W, each run with the straight-line path forced (hinge_straight_line) and with the rows path
 // forced (hinge_rows), against Eigen fixed-size in the same run. The planner's default limit
 // (runtime/batch1_plan.hpp, batch1_straight_line_limit) is set from this program's table:
-// docs/performance.md, "Batch-1 latency". Float weights per network: 4 (16 W + W^2 + 4 W) bytes.
+// docs/performance.md, "Batch-1 latency" (the full table: docs/history/performance-log.md, entry 6).
+// Float weights per network: 4 (16 W + W^2 + 4 W) bytes.
 #include <limits>
 
 #include "batch1_mlp.hpp"

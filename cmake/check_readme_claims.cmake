@@ -1,11 +1,14 @@
 # cmake -DROOT=<source dir> -P check_readme_claims.cmake
-# Fails when README.md or docs/*.md drift from the code they describe:
-#  1. every line of examples/own_weights_and_loss.cpp marked "// README" appears in README.md as
-#     a code span (the API table's example lines compile because that example does);
+# Fails when README.md or docs/ drift from the code they describe:
+#  1. every line of examples/own_weights_and_loss.cpp marked "// README" appears as a code span in
+#     docs/training.md, whose "Your own weights and your own loss" table quotes them (the table's
+#     example lines compile because that example does);
 #  2. the demo facts the README states (epochs, the accuracy each demo must reach) are the
 #     values in examples/ and quickstart.sh;
-#  3. every file a document cites (`name.md`, `dir/name.hpp`, ..., and bare NAME.md words)
-#     exists in this repository or in the installed xsimd headers, so readers have it.
+#  3. every file a document (README.md, docs/**/*.md) cites (`name.md`, `dir/name.hpp`, ..., and
+#     bare NAME.md words, markdown links included) exists in this repository (from its root, or
+#     from the citing document's folder as a relative link is read) or in the installed xsimd
+#     headers, so readers have it.
 # (The README's C++ example is checked by check_readme_example.cmake, its quoted compile error by
 # the compile-fail tests.)
 cmake_minimum_required(VERSION 3.25)  # policies (IN_LIST) for -P
@@ -22,15 +25,16 @@ function(read_lines path out)
 endfunction()
 
 # 1. The API table's example lines.
+file(READ "${ROOT}/docs/training.md" training_guide)
 read_lines("${ROOT}/examples/own_weights_and_loss.cpp" example_lines)
 set(quoted 0)
 foreach(line IN LISTS example_lines)
   if(line MATCHES "^ *(.*[^ ]) +// README$")
     string(REPLACE "@SEMI@" ";" code "${CMAKE_MATCH_1}")
     math(EXPR quoted "${quoted} + 1")
-    string(FIND "${readme}" "`${code}`" at)
+    string(FIND "${training_guide}" "`${code}`" at)
     if(at EQUAL -1)
-      string(APPEND failures "  README.md does not quote this line of examples/own_weights_and_loss.cpp: `${code}`\n")
+      string(APPEND failures "  docs/training.md does not quote this line of examples/own_weights_and_loss.cpp: `${code}`\n")
     endif()
   endif()
 endforeach()
@@ -66,9 +70,10 @@ foreach(f IN LISTS repository_files)
   get_filename_component(name "${f}" NAME)
   list(APPEND names "${name}")
 endforeach()
-file(GLOB documents RELATIVE "${ROOT}" "${ROOT}/docs/*.md")
+file(GLOB_RECURSE documents RELATIVE "${ROOT}" "${ROOT}/docs/*.md")
 foreach(doc README.md ${documents})
   read_lines("${ROOT}/${doc}" lines)
+  get_filename_component(doc_dir "${doc}" DIRECTORY)
   set(in_fence FALSE)
   set(n 0)
   foreach(line IN LISTS lines)
@@ -89,7 +94,7 @@ foreach(doc README.md ${documents})
       string(REPLACE "`" "" path "${token}")
       get_filename_component(name "${path}" NAME)
       set(found FALSE)
-      foreach(base "" "docs/" "include/" "include/hinge/")
+      foreach(base "" "docs/" "include/" "include/hinge/" "${doc_dir}/")
         if(EXISTS "${ROOT}/${base}${path}")
           set(found TRUE)
         endif()

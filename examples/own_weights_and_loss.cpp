@@ -2,7 +2,8 @@
 // (as another framework or a file would hand them over) stage by stage with for_each_index and
 // layer<I>(), or by PyTorch name through io::tensor_table, then the network is trained with a loss hinge does not ship (Huber), by feeding its
 // dL/dy to backward through seed_output_gradient and applying an optimizer's update by hand.
-// The README's API table quotes the lines marked "README"; a test keeps them in this file.
+// docs/training.md ("Your own weights and your own loss") quotes the lines marked "README"; a test
+// keeps them in this file.
 #include <array>
 #include <cmath>
 #include <cstdio>

@@ -219,7 +219,7 @@ struct channel_order {
 // lives at block[element(k)].
 struct tensor_slot {
     std::string name;        // hinge's name: "stage<I>.<role>", e.g. "stage0.weight"
-    std::string torch_name;  // torch.nn.Sequential's state_dict name, e.g. "0.weight" (see docs/interop.md)
+    std::string torch_name;  // torch.nn.Sequential's state_dict name, e.g. "0.weight" (see docs/file-formats.md)
     tensor_role role;
     std::size_t stage;
     std::size_t module;      // index of the owning module in the equivalent torch.nn.Sequential
@@ -252,7 +252,7 @@ struct tensor_slot {
 };
 
 // Every tensor of parameters<Net, T>, in stage order (weight/scale, bias/shift, slope, then the
-// running statistics). Torch names follow torch.nn.Sequential numbering (docs/interop.md): each
+// running statistics). Torch names follow torch.nn.Sequential numbering (docs/file-formats.md): each
 // stage layer is one module (Linear, Conv1d/Conv2d, BatchNorm1d/2d, MaxPool/AvgPool, Flatten,
 // Dropout), except global_avg_pool, which is two (AdaptiveAvgPool2d(1) or AdaptiveAvgPool1d(1),
 // then Flatten), and each activation other than identity is the next module (a prelu's slope is

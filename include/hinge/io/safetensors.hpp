@@ -9,7 +9,7 @@
 //     hinge::io::load_safetensors(*params, "model.safetensors");   // from torch.nn.Sequential
 //     hinge::io::save_safetensors(*params, "out.safetensors");     // torch.load_state_dict-able
 //
-// Names follow torch.nn.Sequential's state_dict (io::tensor_table, docs/interop.md): modules are
+// Names follow torch.nn.Sequential's state_dict (io::tensor_table, docs/file-formats.md): modules are
 // numbered in order, a dense stage is a Linear ("<k>.weight" [out, in], "<k>.bias" [out]), a
 // conv2d a Conv2d ("<k>.weight" [F, C, Kh, Kw], "<k>.bias" [F]; conv1d: Conv1d, [F, C, K]), a
 // batch_norm stage a BatchNorm1d or BatchNorm2d ("<k>.weight", "<k>.bias", "<k>.running_mean",

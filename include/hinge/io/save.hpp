@@ -6,7 +6,7 @@
 //     hinge::io::save(*params, "model.hinge");
 //     hinge::io::load(*params, "model.hinge");   // throws io::file_error; *params untouched then
 //
-// Layout (version 2; all integers little-endian, docs/interop.md has the table):
+// Layout (version 2; all integers little-endian, docs/file-formats.md has the table):
 //   "HINGEPRM"                      8 bytes magic
 //   u32 version                     2
 //   u32 scalar type                 1 = float32, 2 = float64
