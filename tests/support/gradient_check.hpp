@@ -162,6 +162,24 @@ void fill_random(hn::parameters<Net, double>& p, std::uint64_t seed, double scal
                 view.shift(o) = 0.2 * (2 * random.uniform() - 1);
                 view.running_mean(o) = 0;
                 view.running_variance(o) = 1;
+            } else if constexpr (requires { view.tensor(0); }) {
+                // A layer without a view of its own (layer_norm, a user's layer): each of its
+                // tensors by its role, through the layout's table.
+                using L = hn::layout<Net, double>;
+                constexpr hn::stage_layout s = L::stages[i];
+                for (std::size_t k = s.first_tensor; k < s.first_tensor + s.tensor_count; ++k) {
+                    const hn::tensor_spec& t = L::tensors[k];
+                    if (t.role == hn::tensor_role::slope || o >= t.blocks * t.units) continue;
+                    double* values = p.data() + L::tensor_offsets[k];
+                    for (std::size_t in = 0; in < (t.fan_in == 0 ? 1 : t.fan_in); ++in) {
+                        double& v = values[t.template element<double>(o, in)];
+                        v = t.role == hn::tensor_role::scale              ? 0.5 + random.uniform()
+                            : t.role == hn::tensor_role::running_variance ? 1.0
+                            : t.role == hn::tensor_role::running_mean     ? 0.0
+                            : t.role == hn::tensor_role::weight           ? scale * (2 * random.uniform() - 1)
+                                                                          : 0.2 * (2 * random.uniform() - 1);
+                    }
+                }
             }
             if constexpr (requires { view.slope(o); })
                 if (view.has_slope()) view.slope(o) = 0.1 + 0.3 * random.uniform();

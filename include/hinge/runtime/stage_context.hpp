@@ -293,6 +293,30 @@ public:
         return {this->slope(), training, noise()};
     }
 
+    // For a layer written without SIMD: y = Act(z) for every row and unit, with z = z_of(row,
+    // unit) for the stage's units, and z = 0 in the padding (as every stage stores there); z is
+    // kept too when the activation's derivative needs it.
+    template <class F>
+    void write_output(F&& z_of) const noexcept {
+        using A = typename base::activation;
+        constexpr std::size_t width = stage::output_width, padded = base::output_stride;
+        T* y = this->output();
+        T* z = pre_activation();
+        const T* slopes = this->slope();
+        for (std::size_t r = 0; r < this->rows(); ++r) {
+            for (std::size_t j = 0; j < padded; ++j) {
+                const T u = j < width ? static_cast<T>(z_of(r, j)) : T(0);
+                if (z) z[r * padded + j] = u;
+                T out;
+                if constexpr (learned_slope_activation<A>) out = A::forward(u, slopes[j]);
+                else if constexpr (stochastic_activation<A>)
+                    out = training ? A::forward_with_noise(u, static_cast<T>(noise().normal(r, j))) : A::forward(u);
+                else out = A::forward(u);
+                y[r * padded + j] = out;
+            }
+        }
+    }
+
 private:
     std::uint64_t noise_seed_;
 };
@@ -351,6 +375,51 @@ public:
             return sink;
         }
     }
+    // For a layer written without SIMD: the gradient of input K, g_of(row, channel) = dL/dx for
+    // every row of the input and each of its channels, through that input's sink (the producer's
+    // activation derivative applied, its skip gradient added, its column sums accumulated), zero
+    // in the padding. Nothing is written when nobody wants the gradient (the network input).
+    template <std::size_t K = 0, class F>
+    void write_input_gradient(F&& g_of) const noexcept {
+        using In = typename base::template input_shape<K>;
+        constexpr std::size_t C = In::channels, positions = In::positions;
+        const auto sink = input_gradient<K>();
+        using sink_type = decltype(sink);
+        using A = typename sink_type::activation;
+        if (!sink) return;
+        const std::size_t rows = this->samples() * positions;
+        if constexpr (sink_type::network_input) {
+            for (std::size_t n = 0; n < this->samples(); ++n) {
+                T* out = sink.rows + n * LT::padded_input;
+                for (std::size_t k = 0; k < LT::padded_input; ++k) out[k] = T(0);
+                for (std::size_t p = 0; p < positions; ++p)
+                    for (std::size_t c = 0; c < C; ++c) out[p * C + c] = static_cast<T>(g_of(n * positions + p, c));
+            }
+        } else {
+            constexpr std::size_t width = base::template input_stride<K>;
+            const kernels::activation_gradient_target<T>& t = sink.target;
+            for (std::size_t r = 0; r < rows; ++r) {
+                for (std::size_t j = 0; j < width; ++j) {
+                    T g = j < C ? static_cast<T>(g_of(r, j)) : T(0);
+                    T& out = sink.rows[r * sink.stride + j];
+                    if constexpr (sink_type::accumulate) {
+                        out += g;
+                    } else if (!t.u) {
+                        out = g;  // a skip gradient, written first
+                    } else {
+                        if (t.addend) g += t.addend[r * t.u_stride + j];
+                        T slope_sum = 0;
+                        const T dz = kernels::activation_gradient<A>(g, t.u[r * t.u_stride + j], t.slope ? t.slope[j] : T(0),
+                                                                     slope_sum);
+                        out = dz;
+                        if (t.bias_gradient) t.bias_gradient[j] += dz;
+                        if (t.slope_gradient) t.slope_gradient[j] += slope_sum;
+                    }
+                }
+            }
+        }
+    }
+
     // The network input gradient of `samples` samples from rows of positions x padded channels
     // (a per-step product writes whole panels), stride `padded_stride`, into the input gradient.
     void unpad_network_input_gradient(std::size_t first_sample, std::size_t samples, const T* padded,
