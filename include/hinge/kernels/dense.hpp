@@ -2,6 +2,7 @@
 // The three products of a dense stage, each a gemm with its epilogue. Shapes are in the names:
 // In and Out are the logical widths; every buffer's rows are padded to whole 64-byte panels.
 #include <cstddef>
+#include <type_traits>
 
 #include <hinge/kernels/epilogues.hpp>
 #include <hinge/kernels/gemm.hpp>
@@ -22,20 +23,35 @@ inline void dense_forward(std::size_t rows, const T* x, std::size_t x_stride, co
     gemm(rows, In, panels, x, x_stride, 1, w, In * P, P, epilogue, static_cast<T*>(nullptr), false, share, split);
 }
 
-// The same for one row of a small layer, the outputs as accumulators in registers
-// (kernels/row_product.hpp): a stream's per-step dense head (1 -> 16 -> 1 per sample), where the
-// general gemm's loops and epilogue cost more than the layer's 2 In Out FLOPs. Only the vectors
-// that hold outputs are computed and stored (a layer of 1 unit: one vector, not a 16-float panel).
-template <class Act, std::size_t In, std::size_t Out, class T>
-inline void dense_forward_row(const T* x, const T* w, const T* b, T* y, const activation_inputs<T>& activation) noexcept {
+// y = Act(x W + b) for one row (batch 1: inference, a stream's step), every output vector an
+// accumulator in registers (kernels/row_product.hpp), where the general gemm's blocking and
+// epilogue calls cost more than the layer's 2 In Out FLOPs. W is stored input-major in blocks of
+// row_format<F, T>::row_width outputs: the parameters' panels (float32, in T), or a converted
+// weight's rows of 16 (bf16, int8; runtime/batch1_inference.hpp), whose per-output scale (int8;
+// null otherwise) multiplies the finished sum. Only the vectors that hold outputs are computed and
+// stored (a layer of 1 unit: one vector, not a whole block); y has room for whole blocks.
+template <weight_format F, class Act, std::size_t In, std::size_t Out, class T>
+inline void dense_row(const T* x, const typename row_format<F, T>::storage* w, const T* b,
+                      std::type_identity_t<const T*> scale, T* y,
+                      const activation_inputs<T>& activation = {}) noexcept {
     using V = vector<T>;
-    constexpr std::size_t W = V::size, P = panel_width<T>;
+    constexpr std::size_t W = V::size, R = row_format<F, T>::row_width;
     constexpr std::size_t nv = (Out + W - 1) / W;
-    using offsets = column_offsets<nv, round_up(Out, P), W, P, In>;
+    using columns = column_offsets<nv, nv * W, W, R, In>;
     V acc[nv];
-    for_each_index<nv>([&](auto v) { acc[v] = V::load_aligned(b + v * W); });
-    accumulate_columns<In, offsets>(x, w, acc);
-    for_each_index<nv>([&](auto v) { activate<Act>(acc[v], activation, 0, v * W).store_aligned(y + v * W); });
+    for_each_index<nv>([&](auto v) { acc[v] = V(T(0)); });
+    // A short depth is unrolled (a stream's per-step layer), its outputs in as many accumulators as
+    // the registers hold; a long one stays a loop over two blocks of outputs at a time.
+    if constexpr (In <= 64)
+        accumulate_columns<F, columns>(std::integral_constant<std::size_t, In>{}, x, 1, w, R, acc);
+    else
+        accumulate_columns<F, columns, 2 * R / W>(In, x, 1, w, R, acc);
+    for_each_index<nv>([&](auto v) {
+        V z;
+        if constexpr (F == weight_format::int8) z = multiply_add(acc[v], V::load_aligned(scale + v * W), V::load_aligned(b + v * W));
+        else z = acc[v] + V::load_aligned(b + v * W);
+        activate<Act>(z, activation, 0, v * W).store_aligned(y + v * W);
+    });
 }
 
 // dW = x^T dz.  x: rows x In, dz: rows x pad(Out) (row stride dz_stride), dW: In x Out in panels.

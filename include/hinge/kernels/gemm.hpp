@@ -13,6 +13,7 @@
 #include <cstddef>
 
 #include <hinge/core/work_share.hpp>
+#include <hinge/kernels/row_product.hpp>
 #include <hinge/kernels/simd.hpp>
 
 namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
@@ -79,42 +80,17 @@ inline void micro_tile(std::size_t depth, const T* const (&a_rows)[Rows], std::s
     }
 }
 
-// A single row: the depth is split over four independent accumulator sets so that the FMA
-// latency is hidden (a single chain would wait ~4 cycles per step). This is the batch-1 path.
+// A single row (the batch-1 path): one panel of the row product (kernels/row_product.hpp), the
+// depth split over four independent accumulator sets so that the FMA latency is hidden.
 template <class T, class Epilogue>
 inline void single_row_panel(std::size_t depth, const T* a, std::size_t a_depth_step, const T* b,
                              std::size_t b_row_step, Epilogue& epilogue, std::size_t first_column,
                              bool accumulate = false) noexcept {
     using V = vector<T>;
     constexpr std::size_t nv = vectors_per_panel<T>;
-    constexpr std::size_t split = 4;
-    V acc[split][nv];
-    for (std::size_t s = 0; s < split; ++s)
-        for (std::size_t v = 0; v < nv; ++v) acc[s][v] = V(T(0));
-
-    const std::size_t unrolled_depth = depth / split * split;
-    for (std::size_t p = 0; p < unrolled_depth; p += split) {
-        for (std::size_t s = 0; s < split; ++s) {
-            const V x(a[(p + s) * a_depth_step]);
-            const T* row = b + (p + s) * b_row_step;
-            for (std::size_t v = 0; v < nv; ++v)
-                acc[s][v] = multiply_add(x, V::load_aligned(row + v * V::size), acc[s][v]);
-        }
-    }
-    for (std::size_t s = 0; s < depth - unrolled_depth; ++s) {
-        const V x(a[(unrolled_depth + s) * a_depth_step]);
-        const T* row = b + (unrolled_depth + s) * b_row_step;
-        for (std::size_t v = 0; v < nv; ++v) acc[s][v] = multiply_add(x, V::load_aligned(row + v * V::size), acc[s][v]);
-    }
-    // Accumulators that no depth step reached are still zero; adding them would put up to two
-    // dependent vector adds on the critical path of a short layer (In < 4, e.g. the first layer
-    // of a 1-input network: 1-16-16-1 went from 30.2 to 27.2 ns with g++).
     V sum[1][nv];
-    for (std::size_t v = 0; v < nv; ++v) {
-        const V low = depth > 1 ? acc[0][v] + acc[1][v] : acc[0][v];
-        const V high = depth > 3 ? acc[2][v] + acc[3][v] : acc[2][v];
-        sum[0][v] = depth > 2 ? low + high : low;
-    }
+    for (std::size_t v = 0; v < nv; ++v) sum[0][v] = V(T(0));
+    accumulate_row<weight_format::float32, block_vectors<nv>, 0, nv, 4>(depth, a, a_depth_step, b, b_row_step, sum[0]);
     if (accumulate)
         for (std::size_t v = 0; v < nv; ++v) sum[0][v] += V::load_aligned(epilogue.partial(0, first_column) + v * V::size);
     epilogue(std::size_t{0}, std::size_t{1}, first_column, sum);

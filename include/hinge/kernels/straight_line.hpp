@@ -111,6 +111,32 @@ struct register_input {
     }
 };
 
+// Where a broadcast stage's weights and bias are. Row k of output vector v is contiguous: the
+// converted layout of batch1_plan (rows of pad8(Out) weights), or the parameter block itself
+// (core/layout.hpp: panels of 16 outputs, In rows each), which inference<Net> reads directly.
+template <std::size_t Stride>
+struct row_weights {
+    const float* w;
+    const float* b;
+    template <std::size_t K>
+    [[gnu::always_inline]] const float* row(std::size_t v) const noexcept {
+        return w + K * Stride + v * lane_width;
+    }
+    [[gnu::always_inline]] const float* bias(std::size_t v) const noexcept { return b + v * lane_width; }
+};
+template <std::size_t In>
+struct panel_weights {
+    static constexpr std::size_t P = panel_width<float>;
+    const float* w;
+    const float* b;
+    template <std::size_t K>
+    [[gnu::always_inline]] const float* row(std::size_t v) const noexcept {
+        const std::size_t column = v * lane_width;
+        return w + column / P * (In * P) + K * P + column % P;
+    }
+    [[gnu::always_inline]] const float* bias(std::size_t v) const noexcept { return b + v * lane_width; }
+};
+
 // The product x W of a broadcast stage as a balanced tree over the inputs, all NV output vectors
 // at once: pairs of inputs are a multiply and an FMA, and the pairs are added pairwise. Its
 // critical path is one multiply, one FMA and log2(In / 2) adds (16 inputs: 3 + 4 + 3 x 3 = 16
@@ -118,25 +144,24 @@ struct register_input {
 // 4 x 4 + 2 x 3 = 22; the work is the same. The bias enters in the first pair's product as the
 // FMA's addend (one cycle more on one leaf, no add of its own). Evaluated depth first, the tree
 // keeps about log2(In) partial sums per output vector live, so it fits the registers.
-template <std::size_t K0, std::size_t K1, bool WithBias, std::size_t NV, class Source>
-[[gnu::always_inline]] inline void product_tree(const Source& source, const float* w, const float* b,
+template <std::size_t K0, std::size_t K1, bool WithBias, std::size_t NV, class Source, class Weights>
+[[gnu::always_inline]] inline void product_tree(const Source& source, const Weights& weights,
                                                 lane_vector (&out)[NV]) noexcept {
-    constexpr std::size_t stride = NV * lane_width;
     if constexpr (K1 - K0 == 1) {
         const lane_vector x = source.template lane<K0>();
         for (std::size_t v = 0; v < NV; ++v) {
-            const lane_vector wv = lane_vector::load_aligned(w + K0 * stride + v * lane_width);
-            if constexpr (WithBias) out[v] = xsimd::fma(x, wv, lane_vector::load_aligned(b + v * lane_width));
+            const lane_vector wv = lane_vector::load_aligned(weights.template row<K0>(v));
+            if constexpr (WithBias) out[v] = xsimd::fma(x, wv, lane_vector::load_aligned(weights.bias(v)));
             else out[v] = x * wv;
         }
     } else if constexpr (K1 - K0 == 2) {
         const lane_vector x0 = source.template lane<K0>();
         const lane_vector x1 = source.template lane<K0 + 1>();
         for (std::size_t v = 0; v < NV; ++v) {
-            const lane_vector w0 = lane_vector::load_aligned(w + K0 * stride + v * lane_width);
-            const lane_vector w1 = lane_vector::load_aligned(w + (K0 + 1) * stride + v * lane_width);
+            const lane_vector w0 = lane_vector::load_aligned(weights.template row<K0>(v));
+            const lane_vector w1 = lane_vector::load_aligned(weights.template row<K0 + 1>(v));
             lane_vector first;
-            if constexpr (WithBias) first = xsimd::fma(x0, w0, lane_vector::load_aligned(b + v * lane_width));
+            if constexpr (WithBias) first = xsimd::fma(x0, w0, lane_vector::load_aligned(weights.bias(v)));
             else first = x0 * w0;
             out[v] = xsimd::fma(x1, w1, first);
         }
@@ -146,20 +171,19 @@ template <std::size_t K0, std::size_t K1, bool WithBias, std::size_t NV, class S
         constexpr std::size_t middle = K0 + (half % 2 == 0 ? half : half + 1);
         lane_vector left[NV];
         lane_vector right[NV];
-        product_tree<K0, middle, WithBias>(source, w, b, left);
-        product_tree<middle, K1, false>(source, w, b, right);
+        product_tree<K0, middle, WithBias>(source, weights, left);
+        product_tree<middle, K1, false>(source, weights, right);
         for (std::size_t v = 0; v < NV; ++v) out[v] = left[v] + right[v];
     }
 }
 
-// out = Act(x W + b) for a broadcast stage; out has OutPad / lane_width vectors.
-template <class Act, std::size_t In, std::size_t OutPad, class Source>
-[[gnu::always_inline]] inline void broadcast_stage(const Source& source, const float* w, const float* b,
-                                                   lane_vector (&out)[OutPad / lane_width]) noexcept {
-    constexpr std::size_t nv = OutPad / lane_width;
-    lane_vector sum[nv];
-    product_tree<0, In, true>(source, w, b, sum);
-    for (std::size_t v = 0; v < nv; ++v) out[v] = activate_in_registers<Act>(sum[v]);
+// out = Act(x W + b) for a broadcast stage of NV output vectors.
+template <class Act, std::size_t In, std::size_t NV, class Source, class Weights>
+[[gnu::always_inline]] inline void broadcast_stage(const Source& source, const Weights& weights,
+                                                   lane_vector (&out)[NV]) noexcept {
+    lane_vector sum[NV];
+    product_tree<0, In, true>(source, weights, sum);
+    for (std::size_t v = 0; v < NV; ++v) out[v] = activate_in_registers<Act>(sum[v]);
 }
 
 // y[o] = Act(<W[o, :], h> + b[o]) for a dot stage (the last one; b: 8 floats per output, the bias
@@ -200,8 +224,8 @@ template <class Net, class Plan, std::size_t I, class Source>
     } else {
         constexpr std::size_t nv = s.padded_output / lane_width;
         register_input<nv> out;
-        broadcast_stage<Act, s.input_width, s.padded_output>(source, weights + s.weight_offset,
-                                                              floats + s.bias_offset, out.v);
+        broadcast_stage<Act, s.input_width>(
+            source, row_weights<s.padded_output>{weights + s.weight_offset, floats + s.bias_offset}, out.v);
         if constexpr (I + 1 == Plan::stage_count) {
             for (std::size_t v = 0; v < nv; ++v) out.v[v].store_aligned(y + v * lane_width);
         } else {
@@ -214,6 +238,74 @@ template <class Net, class Plan, std::size_t I, class Source>
 template <class Net, class Plan>
 inline void straight_line_forward(const float* x, const float* weights, const float* floats, float* y) noexcept {
     straight_line_from<Net, Plan, 0>(memory_input{x}, weights, floats, y);
+}
+
+#if defined(__AVX2__)
+// A dot stage on weights in panels (the last stage of inference<Net> when few outputs would waste
+// most lanes of every broadcast FMA): W(o, k) sits 16 floats from W(o, k + 1), so each output's row
+// of 8 inputs is gathered (vgatherdps, masked past In). The gathers depend on nothing the network
+// computes, so they are issued long before h is ready and stay off the critical path; the bias
+// enters in lane 0 of the first product's addend, as in dot_stage.
+template <class Act, std::size_t In, std::size_t Out, std::size_t N>
+[[gnu::always_inline]] inline void dot_stage_in_panels(const register_input<N>& h, const float* w, const float* b,
+                                                       float* y) noexcept {
+    constexpr std::size_t P = panel_width<float>;
+    static_assert(lane_width == 8 && (In + lane_width - 1) / lane_width <= N);
+    constexpr std::size_t vectors = (In + lane_width - 1) / lane_width;
+    const __m256i rows = _mm256_setr_epi32(0, P, 2 * P, 3 * P, 4 * P, 5 * P, 6 * P, 7 * P);
+    const auto row_of = [&](std::size_t o, std::size_t v) {
+        const float* first = w + o / P * (In * P) + v * lane_width * P + o % P;
+        if (v + 1 < vectors || In % lane_width == 0) return lane_vector(_mm256_i32gather_ps(first, rows, 4));
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256 valid = _mm256_castsi256_ps(
+            _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(In % lane_width)), lanes));
+        return lane_vector(_mm256_mask_i32gather_ps(_mm256_setzero_ps(), first, rows, valid, 4));
+    };
+    for (std::size_t o = 0; o < Out; ++o) {
+        lane_vector even = xsimd::fma(h.v[0], row_of(o, 0), lane_vector(_mm256_zextps128_ps256(_mm_load_ss(b + o))));
+        if constexpr (vectors == 1) {
+            y[o] = Act::forward(sum_of_lanes(even));
+            continue;
+        }
+        lane_vector odd = h.v[1] * row_of(o, 1);
+        for (std::size_t v = 2; v < vectors; ++v) {
+            if (v % 2 == 1) odd = xsimd::fma(h.v[v], row_of(o, v), odd);
+            else even = xsimd::fma(h.v[v], row_of(o, v), even);
+        }
+        y[o] = Act::forward(sum_of_lanes(even + odd));
+    }
+}
+#endif
+
+// The same on the parameter block as stored (inference<Net>): stage I's weight in panels at
+// Layout::stages[I].weight_offset, its bias at bias_offset; a broadcast stage of the vectors that
+// hold its outputs, or, for a last stage of few outputs (Dot), a dot stage. y: 64-byte aligned,
+// whole vectors of the last stage.
+template <class Net, class Layout, std::size_t I, bool Dot, class Source>
+[[gnu::always_inline]] inline void straight_line_from_parameters(const Source& source, const float* p, float* y) noexcept {
+    using S = typename Net::template stage<I>;
+    constexpr auto s = Layout::stages[I];
+    constexpr std::size_t nv = (S::output_width + lane_width - 1) / lane_width;
+#if defined(__AVX2__)
+    if constexpr (Dot && I + 1 == Net::stage_count && I > 0) {
+        dot_stage_in_panels<typename S::activation, S::input_width, S::output_width>(source, p + s.weight_offset,
+                                                                                      p + s.bias_offset, y);
+        return;
+    }
+#endif
+    register_input<nv> out;
+    broadcast_stage<typename S::activation, S::input_width>(
+        source, panel_weights<S::input_width>{p + s.weight_offset, p + s.bias_offset}, out.v);
+    if constexpr (I + 1 == Net::stage_count) {
+        for (std::size_t v = 0; v < nv; ++v) out.v[v].store_aligned(y + v * lane_width);
+    } else {
+        straight_line_from_parameters<Net, Layout, I + 1, Dot>(out, p, y);
+    }
+}
+
+template <class Net, class Layout, bool Dot>
+inline void straight_line_forward_parameters(const float* x, const float* parameters, float* y) noexcept {
+    straight_line_from_parameters<Net, Layout, 0, Dot>(memory_input{x}, parameters, y);
 }
 
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

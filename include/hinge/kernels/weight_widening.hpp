@@ -134,4 +134,14 @@ inline void widen_row(const weight_storage_t<F>* row, vector<float> (&out)[vecto
     }
 }
 
+// Vector V of a widened row (the row product reads the vectors it needs one by one; the others'
+// widening is dead code the compiler drops, and two vectors of the same row share its load).
+template <weight_format F, std::size_t V>
+[[gnu::always_inline]] inline vector<float> widen_vector(const weight_storage_t<F>* row) noexcept {
+    static_assert(V < vectors_per_row);
+    vector<float> out[vectors_per_row];
+    widen_row<F>(row, out);
+    return out[V];
+}
+
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE

@@ -124,10 +124,10 @@ struct convolution_stage {
             // One step of one sequence (a stream): taps read in place, no window gathered.
             kernels::causal_convolution_step<A, G, Filters>(in.rows, causal_context(ctx), ctx.parameter(weight),
                                                             ctx.parameter(bias), ctx.output(), activation);
-        } else if constexpr (Context::single_step && G.window_size() == 1 && S::input_width * Filters <= 4096) {
+        } else if constexpr (Context::single_step && G.window_size() == 1) {
             // One tap, one step: a per-step dense layer.
-            kernels::dense_forward_row<A, S::input_width, Filters>(in.rows, ctx.parameter(weight), ctx.parameter(bias),
-                                                                   ctx.output(), activation);
+            kernels::dense_row<weight_format::float32, A, S::input_width, Filters>(
+                in.rows, ctx.parameter(weight), ctx.parameter(bias), nullptr, ctx.output(), activation);
         } else {
             const kernels::causal_context<T> context = causal_context(ctx);
             ctx.on_team([&](work_share share) {

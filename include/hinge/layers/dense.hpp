@@ -102,10 +102,10 @@ struct dense {
         using S = typename Context::stage;
         using T = typename Context::value_type;
         const auto in = ctx.input();
-        if constexpr (Context::single_step && S::input_width * Width <= 4096) {
-            // One step of one sequence (a stream's per-step dense layer): the row product in registers.
-            kernels::dense_forward_row<typename Context::activation, S::input_width, Width>(
-                in.rows, ctx.parameter(weight), ctx.parameter(bias), ctx.output(), ctx.activation_inputs());
+        if constexpr (Context::batch == 1 && !Context::training && S::positions == 1) {
+            // One row (batch-1 inference, a stream's step): the row product in registers.
+            kernels::dense_row<weight_format::float32, typename Context::activation, S::input_width, Width>(
+                in.rows, ctx.parameter(weight), ctx.parameter(bias), nullptr, ctx.output(), ctx.activation_inputs());
         } else {
             // On a sequence, one row per (sample, step): the same product with more rows.
             const kernels::activation_inputs<T> activation = ctx.activation_inputs();

@@ -28,7 +28,7 @@
 #include <type_traits>
 
 #include <hinge/core/storage.hpp>
-#include <hinge/kernels/batch1_rows.hpp>
+#include <hinge/kernels/dense.hpp>
 #include <hinge/kernels/straight_line.hpp>
 #include <hinge/kernels/weight_widening.hpp>
 #include <hinge/runtime/batch1_plan.hpp>
@@ -219,7 +219,7 @@ void batch1_forward(const batch1_weights<Net, Format, Limit>& weights, batch1_st
             using Act = typename Net::template stage<i>::activation;
             const float* in = i == 0 ? x : state.buffer((i - 1) % 2);
             const float* scale = s.scale_offset == no_offset ? nullptr : weights.float_data() + s.scale_offset;
-            kernels::batch1_rows_forward<plan::format, Act, s.input_width, s.output_width>(
+            kernels::dense_row<plan::format, Act, s.input_width, s.output_width>(
                 in, weights.weight_data() + s.weight_offset, weights.float_data() + s.bias_offset, scale,
                 state.buffer(i % 2));
         });

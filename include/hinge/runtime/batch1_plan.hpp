@@ -24,7 +24,7 @@
 // AVX2 vector, two SSE vectors) for the straight-line path.
 //
 // This header does not include xsimd: the plan is a compile-time table, the kernels are in
-// kernels/batch1_rows.hpp and kernels/straight_line.hpp.
+// kernels/dense.hpp (dense_row, the row product of kernels/row_product.hpp) and kernels/straight_line.hpp.
 #include <array>
 #include <cstddef>
 #include <cstdint>
