@@ -307,11 +307,12 @@ gradient_check_result check_gradients(hn::parameters<Net, double>& p, const doub
             }
     }
 
+    BOOST_TEST_MESSAGE(hn::io::architecture_description<Net>
+                       << ", " << rows << " of " << Batch << " samples: " << result.checked << " coordinates checked, "
+                       << result.skipped << " skipped, worst error " << result.worst_ratio
+                       << " of the tolerance, worst relative " << result.worst_relative_error << "; worst coordinate "
+                       << result.worst);
     BOOST_TEST_CONTEXT(hn::io::architecture_description<Net> << ", " << rows << " of " << Batch << " samples") {
-        BOOST_TEST_MESSAGE(hn::io::architecture_description<Net>
-                           << ": " << result.checked << " coordinates checked, " << result.skipped
-                           << " skipped, worst error " << result.worst_ratio << " of the tolerance, worst relative "
-                           << result.worst_relative_error << "; worst coordinate " << result.worst);
         BOOST_TEST(result.checked > 0u);
         BOOST_TEST(result.checked + result.skipped == result.parameter_coordinates + result.input_coordinates);
         BOOST_TEST(result.worst_ratio <= 1.0, "worst coordinate: " << result.worst);
