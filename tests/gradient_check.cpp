@@ -35,6 +35,8 @@
 
 #include <hinge/activations/identity.hpp>
 #include <hinge/activations/relu.hpp>
+#include <hinge/activations/relu6.hpp>
+#include <hinge/activations/tanh.hpp>
 #include <hinge/core/network.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/init/he.hpp>
@@ -325,6 +327,22 @@ void check_batch_is_mean_of_samples(loss_kind kind, std::uint64_t seed) {
     BOOST_TEST(worst <= 1e-12 * largest);
 }
 
+// ---- the checker itself -----------------------------------------------------------------------
+
+// The checker's measurement on a network whose only hidden unit sits exactly on a kink: weight 1,
+// bias `z`, input 0, so its pre-activation is z.
+template <class Act>
+hinge_test::gradient_check_result measure_at(double z) {
+    using net = hn::network<hn::input<1>, hn::dense<1>, Act, hn::dense<1>>;
+    auto p = std::make_unique<hn::parameters<net, double>>();
+    p->template layer<0>().weight(0, 0) = 1;
+    p->template layer<0>().bias(0) = z;
+    p->template layer<1>().weight(0, 0) = 0.7;
+    p->template layer<1>().bias(0) = 0.1;
+    const std::array<double, 1> x{0.0};
+    return hinge_test::measure_gradients<net, 1>(*p, x.data(), {.input = true});
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(gradient_check)
@@ -374,6 +392,43 @@ BOOST_AUTO_TEST_CASE(relu_derivative_is_one_above_the_kink_and_zero_below_and_at
 BOOST_AUTO_TEST_CASE(relu_on_simd_batches_equals_relu_on_scalars_and_keeps_nan) {
     check_relu_simd_equals_scalar<float>();
     check_relu_simd_equals_scalar<double>();
+}
+
+// The bias and the input move the unit's pre-activation across its kink (the weight multiplies
+// an input of 0 and does not): those two coordinates are skipped, the other three checked; at
+// relu6's upper kink too; away from the kink nothing is skipped.
+BOOST_AUTO_TEST_CASE(the_checker_skips_exactly_the_coordinates_whose_step_crosses_a_kink) {
+    const hinge_test::gradient_check_result at_zero = measure_at<hn::relu>(0.0);
+    BOOST_TEST(at_zero.skipped == 2u);
+    BOOST_TEST(at_zero.checked == 3u);
+    BOOST_TEST(at_zero.worst_ratio <= 1.0, at_zero.worst);
+    const hinge_test::gradient_check_result at_six = measure_at<hn::relu6>(6.0);
+    BOOST_TEST(at_six.skipped == 2u);
+    BOOST_TEST(at_six.checked == 3u);
+    const hinge_test::gradient_check_result away = measure_at<hn::relu>(0.5);
+    BOOST_TEST(away.skipped == 0u);
+    BOOST_TEST(away.checked == 5u);
+    BOOST_TEST(away.worst_ratio <= 1.0, away.worst);
+}
+
+// An objective whose dL/dy is 1.001 times the derivative of its value: backward is then 1.001
+// times the true gradient, and the checker must see it and name where.
+BOOST_AUTO_TEST_CASE(the_checker_catches_a_gradient_off_by_a_factor_of_1_001) {
+    using net = hn::network<hn::input<3>, hn::dense<4>, hn::tanh, hn::dense<2>>;
+    auto p = std::make_unique<hn::parameters<net, double>>();
+    hinge_test::fill_random(*p, 5);
+    const std::vector<double> x = hinge_test::random_values<double>(2 * net::input_size, 6);
+    const auto off = [](const double* y, std::size_t stride, std::size_t rows, std::size_t width,
+                        const hinge_test::output_gradient_sink& gradient) {
+        return hinge_test::probe_objective(y, stride, rows, width,
+                                           [&](std::size_t r, std::size_t j, double g) { gradient(r, j, 1.001 * g); });
+    };
+    const hinge_test::gradient_check_result wrong = hinge_test::measure_gradients<net, 2>(*p, x.data(), {.objective = off});
+    BOOST_TEST(wrong.worst_ratio > 1.0);
+    BOOST_TEST(wrong.worst.find("stage") == 0u, wrong.worst);
+    const hinge_test::gradient_check_result right = hinge_test::measure_gradients<net, 2>(*p, x.data());
+    BOOST_TEST(right.worst_ratio <= 1.0, right.worst);
+    BOOST_TEST(right.checked == wrong.checked);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
