@@ -145,7 +145,7 @@ inline constexpr std::uint64_t check_noise_seed = 1234;
 namespace detail {
 
 // The branch of every unit of every piecewise-linear stage (see analysis/piecewise_linear.hpp)
-// after a training pass over `rows` samples, appended to `pattern`.
+// after a training pass over `rows` samples, written to `pattern`.
 template <class Net, std::size_t Batch>
 void activation_pattern(hn::workspace<Net, Batch, double, true>& ws, std::size_t rows,
                         std::vector<std::uint8_t>& pattern) {
