@@ -3,18 +3,21 @@
 // backward), chained as trainer::step chains them. Also: batch losses and gradients are means of
 // per-sample ones, softmax cross-entropy stays finite for huge logits, and relu's definition.
 //
-// Method. Every logical weight, bias and input coordinate is moved by +-h, h = 1e-6, and
+// Method: the suite's checker (support/gradient_check.hpp) with the loss as its objective. Every
+// logical weight, bias and input coordinate is moved by +-h, h = 1e-6, and
 //     numeric = (L(theta + h) - L(theta - h)) / ((theta + h) - (theta - h))
 // is compared with the analytic gradient: |analytic - numeric| <= 1e-6 max(|analytic|, |numeric|)
-// + 1e-8. The absolute term covers rounding: L is O(1) and computed to ~1e-15, so the difference
-// quotient carries ~1e-15 / 1e-6 = 1e-9 of noise. For a fixed ReLU pattern the network is
-// multilinear in any single parameter, so the mean squared error is exactly quadratic and the
-// central difference has no truncation error; softmax cross-entropy has ~h^2 = 1e-12.
+// + 1e-8 (the checker's formula, with an absolute term 10 times finer than its default: these
+// networks are small). The absolute term covers rounding: L is O(1) and computed to ~1e-15, so
+// the difference quotient carries ~1e-15 / 1e-6 = 1e-9 of noise. For a fixed ReLU pattern the
+// network is multilinear in any single parameter, so the mean squared error is exactly quadratic
+// and the central difference has no truncation error; softmax cross-entropy has ~h^2 = 1e-12.
+// The checker also requires the padding of every gradient tensor to be exactly zero.
 //
 // Kinks. A ReLU is not differentiable at 0. Parameters and inputs are re-drawn (next seed) until
 // every ReLU pre-activation is at least 1e-4 away from 0 (about 1e-5 is the most a step of h can
-// move one), and a coordinate whose +-h evaluations still flip a ReLU unit is skipped and counted;
-// at most 1% may be skipped.
+// move one), and a coordinate whose +-h evaluations still flip a ReLU unit is skipped and counted
+// by the checker; at most 1% may be skipped.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -24,8 +27,6 @@
 #include <limits>
 #include <memory>
 #include <random>
-#include <sstream>
-#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -34,6 +35,8 @@
 
 #include <hinge/activations/identity.hpp>
 #include <hinge/activations/relu.hpp>
+#include <hinge/activations/relu6.hpp>
+#include <hinge/activations/tanh.hpp>
 #include <hinge/core/network.hpp>
 #include <hinge/core/storage.hpp>
 #include <hinge/init/he.hpp>
@@ -43,13 +46,14 @@
 #include <hinge/loss/softmax_cross_entropy.hpp>
 #include <hinge/runtime/passes.hpp>
 
+#include "support/gradient_check.hpp"
+
 namespace {
 
 namespace hn = hinge;
 
 constexpr double step = 1e-6;
-constexpr double relative_tolerance = 1e-6;
-constexpr double absolute_tolerance = 1e-8;
+constexpr hinge_test::gradient_tolerance tolerance{.relative = 1e-6, .absolute = 1e-8};
 constexpr double kink_margin = 1e-4;
 
 using mse = hn::loss::mean_squared_error;
@@ -59,7 +63,6 @@ using cross_entropy = hn::loss::softmax_cross_entropy;
 
 struct relu_units {
     double smallest_margin = std::numeric_limits<double>::infinity();  // min |z| over ReLU units
-    std::vector<bool> on;                                                // z > 0, unit by unit
 };
 
 template <class Net>
@@ -75,10 +78,8 @@ relu_units inspect_relu_units(const hn::parameters<Net, double>& p, const double
             for (std::size_t o = 0; o < S::output_width; ++o) {
                 double z = view.bias(o);
                 for (std::size_t i = 0; i < S::input_width; ++i) z += in[r * S::input_width + i] * view.weight(o, i);
-                if constexpr (std::is_same_v<typename S::activation, hn::relu>) {
+                if constexpr (std::is_same_v<typename S::activation, hn::relu>)
                     units.smallest_margin = std::min(units.smallest_margin, std::fabs(z));
-                    units.on.push_back(z > 0);
-                }
                 out[r * S::output_width + o] = S::activation::forward(z);
             }
         }
@@ -145,11 +146,6 @@ public:
         return cross_entropy::evaluate(rows, Net::output_size, y, stride, labels.data() + first, gradient);
     }
 
-    double loss(std::size_t rows) {
-        hn::train_forward(*params, *ws, x.data(), rows);
-        return evaluate(0, rows, [](std::size_t, std::size_t, double) {});
-    }
-
     // The loss of samples first .. first + rows - 1, with every parameter gradient in *grads and
     // the input gradient in the workspace: trainer::step's chain, without the update.
     double compute_gradients(std::size_t first, std::size_t rows) {
@@ -162,98 +158,24 @@ public:
     }
 };
 
-// The worst |analytic - numeric| / (relative_tolerance max(|a|, |n|) + absolute_tolerance).
-struct comparison {
-    std::size_t checked = 0;
-    std::size_t skipped = 0;
-    double worst_ratio = 0;
-    double worst_relative = 0;  // for the log: the worst plain relative error among |a| > 1e-6
-    std::string worst_where;
-
-    void add(double analytic, double numeric, const char* what, std::size_t a, std::size_t b, std::size_t c) {
-        ++checked;
-        const double error = std::fabs(analytic - numeric);
-        const double allowed = relative_tolerance * std::max(std::fabs(analytic), std::fabs(numeric)) + absolute_tolerance;
-        const double ratio = std::isfinite(analytic) ? error / allowed : std::numeric_limits<double>::infinity();
-        if (std::fabs(analytic) > 1e-6) worst_relative = std::max(worst_relative, error / std::fabs(analytic));
-        if (!(ratio <= worst_ratio)) {
-            worst_ratio = ratio;
-            std::ostringstream s;
-            s << what << "(" << a << ", " << b << ", " << c << "): analytic " << analytic << ", numeric " << numeric;
-            worst_where = s.str();
-        }
-    }
-};
-
-// Central difference of the loss along one coordinate `v` (a parameter or an input), or NaN when
-// the +-h evaluations change the ReLU pattern.
-template <class Net, std::size_t Batch>
-double central_difference(problem<Net, Batch>& pb, double& v, std::size_t rows, const relu_units& base) {
-    const double original = v;
-    const double up = original + step, down = original - step;
-    v = up;
-    const double loss_up = pb.loss(rows);
-    const bool same_up = inspect_relu_units(*pb.params, pb.x.data(), rows).on == base.on;
-    v = down;
-    const double loss_down = pb.loss(rows);
-    const bool same_down = inspect_relu_units(*pb.params, pb.x.data(), rows).on == base.on;
-    v = original;
-    if (!same_up || !same_down) return std::numeric_limits<double>::quiet_NaN();
-    return (loss_up - loss_down) / (up - down);
-}
-
-// Every weight, bias and input coordinate of the first `rows` samples, and the zero padding of
-// every gradient tensor.
+// Every weight, bias and input coordinate of the first `rows` samples against the loss of those
+// samples (the checker also checks the zero padding of every gradient tensor).
 template <class Net, std::size_t Batch>
 void check_gradients(problem<Net, Batch>& pb, std::size_t rows, std::uint64_t seed, const char* name) {
     BOOST_TEST_CONTEXT(name << ", rows " << rows << " of a batch of " << Batch) {
         const std::uint64_t used_seed = pb.draw_away_from_kinks(seed, rows);
-        pb.compute_gradients(0, rows);
-        const auto analytic = std::make_unique<hn::gradients<Net, double>>(*pb.grads);
-        std::vector<double> input_gradient;
-        for (std::size_t r = 0; r < rows; ++r)
-            for (double g : pb.ws->input_gradient(r)) input_gradient.push_back(g);
-        const relu_units base = inspect_relu_units(*pb.params, pb.x.data(), rows);
-
-        comparison result;
-        auto compare = [&](double& coordinate, double expected, const char* what, std::size_t a, std::size_t b,
-                           std::size_t c) {
-            const double numeric = central_difference(pb, coordinate, rows, base);
-            if (std::isnan(numeric))
-                ++result.skipped;
-            else
-                result.add(expected, numeric, what, a, b, c);
+        BOOST_TEST_MESSAGE(name << ", rows " << rows << ": seed " << used_seed);
+        // The loss, its dL/dy into the checker's sink (hinge::output_gradient): trainer::step's chain.
+        const auto loss = [&pb](const double* y, std::size_t stride, std::size_t n, std::size_t width,
+                                const hinge_test::output_gradient_sink& gradient) {
+            if (pb.kind == loss_kind::mean_squared_error)
+                return mse::evaluate(n, width, y, stride, pb.targets.data(), gradient);
+            return cross_entropy::evaluate(n, width, y, stride, pb.labels.data(), gradient);
         };
-        std::size_t bad_padding = 0;
-        hn::for_each_index<Net::stage_count>([&](auto index) {
-            constexpr std::size_t I = decltype(index)::value;
-            const auto p = pb.params->template layer<I>();
-            const auto g = std::as_const(*analytic).template layer<I>();
-            for (std::size_t o = 0; o < p.output_width; ++o) {
-                for (std::size_t i = 0; i < p.input_width; ++i) compare(p.weight(o, i), g.weight(o, i), "weight", I, o, i);
-                compare(p.bias(o), g.bias(o), "bias", I, o, 0);
-            }
-            // Padding: output columns past Out, in the weight panels and the bias.
-            const std::size_t pad = hn::round_up(p.output_width, hn::panel_width<double>);
-            for (std::size_t i = 0; i < p.input_width; ++i)
-                for (std::size_t o = p.output_width; o < pad; ++o)
-                    bad_padding += g.weight_storage()[o / hn::panel_width<double> * (p.input_width * hn::panel_width<double>) +
-                                                      i * hn::panel_width<double> + o % hn::panel_width<double>] != 0.0;
-            const double* bias = analytic->data() + hn::layout<Net, double>::stages[I].bias_offset;
-            for (std::size_t o = p.output_width; o < pad; ++o) bad_padding += bias[o] != 0.0;
-        });
-        for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t k = 0; k < Net::input_size; ++k)
-                compare(pb.x[r * Net::input_size + k], input_gradient[r * Net::input_size + k], "input", r, k, 0);
-
-        BOOST_TEST_MESSAGE(name << ", rows " << rows << ": seed " << used_seed << ", " << result.checked
-                                << " coordinates checked, " << result.skipped << " skipped, worst error "
-                                << result.worst_ratio << " of the tolerance, worst relative error "
-                                << result.worst_relative);
-        BOOST_TEST(result.worst_ratio <= 1.0, result.worst_where);
+        const hinge_test::gradient_check_result result = hinge_test::check_gradients<Net, Batch>(
+            *pb.params, pb.x.data(),
+            {.rows = rows, .input = true, .step = step, .tolerance = tolerance, .max_skipped = 0.01, .objective = loss});
         BOOST_TEST(result.checked + result.skipped == Net::parameter_count + rows * Net::input_size);
-        BOOST_TEST(result.skipped * 100 <= result.checked);
-        BOOST_TEST(bad_padding == 0u);
     }
 }
 
@@ -405,6 +327,22 @@ void check_batch_is_mean_of_samples(loss_kind kind, std::uint64_t seed) {
     BOOST_TEST(worst <= 1e-12 * largest);
 }
 
+// ---- the checker itself -----------------------------------------------------------------------
+
+// The checker's measurement on a network whose only hidden unit sits exactly on a kink: weight 1,
+// bias `z`, input 0, so its pre-activation is z.
+template <class Act>
+hinge_test::gradient_check_result measure_at(double z) {
+    using net = hn::network<hn::input<1>, hn::dense<1>, Act, hn::dense<1>>;
+    auto p = std::make_unique<hn::parameters<net, double>>();
+    p->template layer<0>().weight(0, 0) = 1;
+    p->template layer<0>().bias(0) = z;
+    p->template layer<1>().weight(0, 0) = 0.7;
+    p->template layer<1>().bias(0) = 0.1;
+    const std::array<double, 1> x{0.0};
+    return hinge_test::measure_gradients<net, 1>(*p, x.data(), {.input = true});
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(gradient_check)
@@ -454,6 +392,43 @@ BOOST_AUTO_TEST_CASE(relu_derivative_is_one_above_the_kink_and_zero_below_and_at
 BOOST_AUTO_TEST_CASE(relu_on_simd_batches_equals_relu_on_scalars_and_keeps_nan) {
     check_relu_simd_equals_scalar<float>();
     check_relu_simd_equals_scalar<double>();
+}
+
+// The bias and the input move the unit's pre-activation across its kink (the weight multiplies
+// an input of 0 and does not): those two coordinates are skipped, the other three checked; at
+// relu6's upper kink too; away from the kink nothing is skipped.
+BOOST_AUTO_TEST_CASE(the_checker_skips_exactly_the_coordinates_whose_step_crosses_a_kink) {
+    const hinge_test::gradient_check_result at_zero = measure_at<hn::relu>(0.0);
+    BOOST_TEST(at_zero.skipped == 2u);
+    BOOST_TEST(at_zero.checked == 3u);
+    BOOST_TEST(at_zero.worst_ratio <= 1.0, at_zero.worst);
+    const hinge_test::gradient_check_result at_six = measure_at<hn::relu6>(6.0);
+    BOOST_TEST(at_six.skipped == 2u);
+    BOOST_TEST(at_six.checked == 3u);
+    const hinge_test::gradient_check_result away = measure_at<hn::relu>(0.5);
+    BOOST_TEST(away.skipped == 0u);
+    BOOST_TEST(away.checked == 5u);
+    BOOST_TEST(away.worst_ratio <= 1.0, away.worst);
+}
+
+// An objective whose dL/dy is 1.001 times the derivative of its value: backward is then 1.001
+// times the true gradient, and the checker must see it and name where.
+BOOST_AUTO_TEST_CASE(the_checker_catches_a_gradient_off_by_a_factor_of_1_001) {
+    using net = hn::network<hn::input<3>, hn::dense<4>, hn::tanh, hn::dense<2>>;
+    auto p = std::make_unique<hn::parameters<net, double>>();
+    hinge_test::fill_random(*p, 5);
+    const std::vector<double> x = hinge_test::random_values<double>(2 * net::input_size, 6);
+    const auto off = [](const double* y, std::size_t stride, std::size_t rows, std::size_t width,
+                        const hinge_test::output_gradient_sink& gradient) {
+        return hinge_test::probe_objective(y, stride, rows, width,
+                                           [&](std::size_t r, std::size_t j, double g) { gradient(r, j, 1.001 * g); });
+    };
+    const hinge_test::gradient_check_result wrong = hinge_test::measure_gradients<net, 2>(*p, x.data(), {.objective = off});
+    BOOST_TEST(wrong.worst_ratio > 1.0);
+    BOOST_TEST(wrong.worst.find("stage") == 0u, wrong.worst);
+    const hinge_test::gradient_check_result right = hinge_test::measure_gradients<net, 2>(*p, x.data());
+    BOOST_TEST(right.worst_ratio <= 1.0, right.worst);
+    BOOST_TEST(right.checked == wrong.checked);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
