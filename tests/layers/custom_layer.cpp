@@ -40,11 +40,7 @@ void gradients_match(std::uint64_t seed) {
     auto p = std::make_unique<hn::parameters<Net, double>>();
     fill_random(*p, seed);
     const std::vector<double> x = random_values<double>(Batch * Net::input_size, seed + 1);
-    const auto result = check_gradients<Net, Batch>(*p, x.data(), Batch);
-    BOOST_TEST_MESSAGE(result.checked << " coordinates, " << result.skipped << " skipped, worst "
-                                      << result.worst_relative_error);
-    BOOST_TEST(result.checked > 0u);
-    BOOST_TEST(result.worst_relative_error < 1e-6);
+    check_gradients<Net, Batch>(*p, x.data(), {.input = true});
 }
 
 }  // namespace
