@@ -60,9 +60,40 @@ using mixed_model = hn::network<hn::input<33, 3>, hn::conv1d<6, 3, 1, hn::paddin
                                 hn::residual<hn::dense<6>, hn::relu>, hn::gru<9>, hn::dense<4>, hn::leaky_relu<0.1f>,
                                 hn::dense<2>>;
 
+// A TCN with a 1x1 convolution as its per-sample head, declared as PyTorch's nn.Conv1d(8, 1, 1)
+// exports it (padding::valid): one tap has no past, so it streams whatever its padding.
+using tcn_with_1x1_head = hn::network<hn::input<30, 2>, hn::conv1d<8, 2, 1, hn::padding::causal, 1>, hn::tanh,
+                                      hn::conv1d<8, 2, 1, hn::padding::causal, 2>, hn::tanh,
+                                      hn::conv1d<3, 1, 1, hn::padding::valid>, hn::sigmoid,
+                                      hn::conv1d<1, 1, 1, hn::padding::same>>;
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(stream)
+
+BOOST_AUTO_TEST_CASE(a_convolution_of_one_tap_streams_whatever_its_padding) {
+    BOOST_TEST((stream_against_whole<tcn_with_1x1_head, double>(5)) < 1e-12);
+    BOOST_TEST((stream_against_whole<tcn_with_1x1_head, float>(5)) < 1e-5);
+}
+
+// inference<Net> on a model that outputs every step: the whole output sequence, contiguous,
+// equal to the forward pass's (whose rows are padded to whole panels in the workspace).
+BOOST_AUTO_TEST_CASE(inference_returns_every_step_of_a_sequence_output) {
+    using net = hn::network<hn::input<12, 2>, hn::gru<5>, hn::dense<3>>;
+    auto p = std::make_unique<hn::parameters<net>>();
+    hn::init::automatic(*p, 9);
+    const std::vector<float> x = signal<float>(net::input_size, 10);
+    hn::inference<net> run;
+    const std::span<const float, net::output_size> y = run(*p, std::span<const float, net::input_size>(x.data(), net::input_size));
+    static_assert(net::output_size == 12 * 3);
+    auto whole = std::make_unique<hn::workspace<net, 1, float, false>>();
+    hn::forward(*p, *whole, x.data(), 1);
+    double worst = 0;
+    for (std::size_t t = 0; t < 12; ++t)
+        for (std::size_t c = 0; c < 3; ++c)
+            worst = std::max(worst, double(std::fabs(y[t * 3 + c] - whole->output(0, t)[c])));
+    BOOST_TEST(worst < 1e-6);  // the same kernels on one sample, up to the row product's summation order
+}
 
 BOOST_AUTO_TEST_CASE(streaming_equals_the_whole_sequence_forward_pass) {
     BOOST_TEST((stream_against_whole<gru_model, double>(1)) < 1e-12);
