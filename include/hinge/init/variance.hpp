@@ -88,6 +88,36 @@ using following_activation_t = typename decltype(following_activation<Net, I>())
 // The draws come from one generator, stage by stage, so the result is a function of the seed
 // alone: bit-identical on every run (for a given libm, since the normal draws use log, sqrt and
 // cos).
+// One tensor by its law: constants, or fan_scaled weights drawn with variance `var`, output by
+// output, input by input. Not per stage: one function for every tensor of every network.
+template <class T>
+void fill_tensor(T* values, const tensor_spec& t, random_generator& generator, double var, distribution law) noexcept {
+    if (t.initial == initial_values::constant) {
+        for (std::size_t o = 0; o < t.blocks * t.units; ++o) values[t.template element<T>(o, 0)] = static_cast<T>(t.value);
+    } else if (t.initial == initial_values::fan_scaled) {
+        const std::size_t fan_in = t.fan_in == 0 ? 1 : t.fan_in;
+        if (law == distribution::normal) {
+            const double deviation = std::sqrt(var);
+            for (std::size_t o = 0; o < t.blocks * t.units; ++o)
+                for (std::size_t in = 0; in < fan_in; ++in)
+                    values[t.template element<T>(o, in)] = static_cast<T>(deviation * generator.normal());
+        } else {
+            const double bound = std::sqrt(3.0 * var);
+            for (std::size_t o = 0; o < t.blocks * t.units; ++o)
+                for (std::size_t in = 0; in < fan_in; ++in)
+                    values[t.template element<T>(o, in)] = static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
+        }
+    }
+}
+
+// Fills params, stage by stage, each tensor by the law its layer declares (core/stage.hpp): a
+// fan_scaled weight drawn with the variance choose(index) returns (index =
+// std::integral_constant<std::size_t, I>); constants; zero elsewhere, padding included. A layer
+// with its own initialize(view, generator, variance) (gru, lstm) draws its tensors itself.
+//
+// The draws come from one generator, stage by stage, so the result is a function of the seed
+// alone: bit-identical on every run (for a given libm, since the normal draws use log, sqrt and
+// cos).
 template <class Net, class T, class Choose>
 void fill(parameters<Net, T>& params, std::uint64_t seed, distribution law, Choose choose) noexcept {
     using LT = layout<Net, T>;
@@ -109,28 +139,9 @@ void fill(parameters<Net, T>& params, std::uint64_t seed, distribution law, Choo
         }();
         if constexpr (requires { L::initialize(params.template layer<i>(), generator, var); }) {
             L::initialize(params.template layer<i>(), generator, var);
-            return;
-        }
-        for (std::size_t k = 0; k < s.tensor_count; ++k) {
-            const tensor_spec& t = LT::tensors[s.first_tensor + k];
-            T* values = params.data() + LT::tensor_offsets[s.first_tensor + k];
-            if (t.initial == initial_values::constant) {
-                for (std::size_t o = 0; o < t.blocks * t.units; ++o) values[t.template element<T>(o, 0)] = static_cast<T>(t.value);
-            } else if (t.initial == initial_values::fan_scaled) {
-                const std::size_t fan_in = t.fan_in == 0 ? 1 : t.fan_in;
-                if (law == distribution::normal) {
-                    const double deviation = std::sqrt(var);
-                    for (std::size_t o = 0; o < t.blocks * t.units; ++o)
-                        for (std::size_t in = 0; in < fan_in; ++in)
-                            values[t.template element<T>(o, in)] = static_cast<T>(deviation * generator.normal());
-                } else {
-                    const double bound = std::sqrt(3.0 * var);
-                    for (std::size_t o = 0; o < t.blocks * t.units; ++o)
-                        for (std::size_t in = 0; in < fan_in; ++in)
-                            values[t.template element<T>(o, in)] =
-                                static_cast<T>(bound * (2.0 * generator.uniform() - 1.0));
-                }
-            }
+        } else {
+            for (std::size_t k = s.first_tensor; k < s.first_tensor + s.tensor_count; ++k)
+                fill_tensor(params.data() + LT::tensor_offsets[k], LT::tensors[k], generator, var, law);
         }
     });
 }

@@ -109,15 +109,23 @@ public:
             f(work_share{0, 1});
             return;
         }
+        // Only this trampoline is per function: the hand-off below is one function for every pass
+        // of every network (it was instantiated per lambda, 54 times in one test file).
+        using Fn = std::remove_reference_t<F>;
+        run_task([](void* context, work_share share) noexcept { (*static_cast<Fn*>(context))(share); },
+                 const_cast<void*>(static_cast<const volatile void*>(std::addressof(f))));
+    }
+
+    // run() on a type-erased part: task(context, share) on every member.
+    void run_task(void (*task)(void*, work_share) noexcept, void* context) noexcept {
         if (busy_.exchange(true, std::memory_order_acquire)) [[unlikely]] {
             std::fputs("hinge: contract violation: thread_team::run called while the team is running a pass "
                        "(from another thread, or from inside one of its parts)\n",
                        stderr);
             std::abort();
         }
-        using Fn = std::remove_reference_t<F>;
-        task_ = [](void* context, work_share share) noexcept { (*static_cast<Fn*>(context))(share); };
-        context_ = const_cast<void*>(static_cast<const volatile void*>(std::addressof(f)));
+        task_ = task;
+        context_ = context;
 #if HINGE_DETAIL_TEAM_MXCSR
         control_word_ = _mm_getcsr();
 #endif
@@ -127,7 +135,7 @@ public:
         // this pass before it blocks.
         generation_.fetch_add(1, std::memory_order_seq_cst);
         if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
-        f(work_share{0, size_});
+        task(context, work_share{0, size_});
         // Join: spin, then block until the last worker has finished its part.
         std::uint32_t left = pending_.load(std::memory_order_acquire);
         for (std::uint32_t i = 0; left != 0 && i < spin_; ++i) {
