@@ -9,7 +9,7 @@
 #                          (AVX2 and SSE2 SIMD widths), ctest (with the PyTorch parity and
 #                          exporter tests), the tests under ASan+UBSan,
 #                          concurrent inference under TSan, bounded libFuzzer runs of the file
-#                          readers (FUZZ_SECONDS each, default 30), then README.md's install
+#                          readers (FUZZ_SECONDS each, default 20), then README.md's install
 #                          commands and the consumer project, also on emulated older CPUs
 # Every mode prints its time at the end; README.md states measured ones, with the machine.
 # Missing Debian packages are installed with apt-get (needs root).
@@ -202,8 +202,8 @@ test_sanitizers() {
 
 # Bounded libFuzzer runs of the own-format, safetensors and IDX readers (tests/fuzz/run.sh).
 test_fuzzers() {
-    section "[fuzz] libFuzzer, ${FUZZ_SECONDS:-30} s per target (tests/fuzz/run.sh)"
-    tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" "$ROOT/build/fuzz"
+    section "[fuzz] libFuzzer, ${FUZZ_SECONDS:-20} s per target (tests/fuzz/run.sh)"
+    tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" "$ROOT/build/fuzz"
 }
 
 mode_test() {

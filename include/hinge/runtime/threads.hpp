@@ -34,6 +34,7 @@
 #include <vector>
 
 #include <hinge/core/work_share.hpp>
+#include <hinge/detail/isa_namespace.hpp>
 
 #if defined(__SSE__) || defined(_M_X64)
 #include <xmmintrin.h>
@@ -48,6 +49,11 @@
 #endif
 
 namespace hinge {
+
+namespace detail::inline HINGE_ISA_NAMESPACE {
+// Names the instruction set a function is compiled for, as a template argument (below).
+struct isa_tag {};
+}  // namespace detail::inline HINGE_ISA_NAMESPACE
 
 enum class thread_pinning : unsigned char {
     none,  // the scheduler places the workers
@@ -116,7 +122,10 @@ public:
                  const_cast<void*>(static_cast<const volatile void*>(std::addressof(f))));
     }
 
-    // run() on a type-erased part: task(context, share) on every member.
+    // run() on a type-erased part: task(context, share) on every member. A template only so that
+    // its name carries the instruction set (detail/isa_namespace.hpp): a compiler may emit it out
+    // of line in every object, and objects built for different sets must not share one copy.
+    template <class Isa = detail::isa_tag>
     void run_task(void (*task)(void*, work_share) noexcept, void* context) noexcept {
         if (busy_.exchange(true, std::memory_order_acquire)) [[unlikely]] {
             std::fputs("hinge: contract violation: thread_team::run called while the team is running a pass "
