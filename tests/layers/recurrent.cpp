@@ -1,7 +1,8 @@
 // Sequence models: gru and lstm against a scalar reference of PyTorch's equations, causal
 // conv1d against its definition, dense applied per step, finite-difference gradient checks in
 // double precision (all steps and last step, sequence lengths 1, 2 and odd, H = 1 and odd, C > 1,
-// stacks), and truncated BPTT: windows with carried state give the whole sequence's outputs.
+// stacks), and truncated BPTT: windows with carried state give the whole sequence's outputs (also
+// through grouped causal convolutions and layer_norm), and their gradients central differences.
 #include <boost/test/unit_test.hpp>
 
 #include <array>
@@ -362,18 +363,23 @@ BOOST_AUTO_TEST_CASE(windows_with_carried_state_equal_the_whole_sequence) {
                                   hn::network<hn::input<5, 1>, causal_stack>, 4>(53);
     windows_continue_the_sequence<hn::network<hn::input<20, 1>, causal_stack>,
                                   hn::network<hn::input<1, 1>, causal_stack>, 20>(54);
+    // Grouped and depthwise causal convolutions keep the same ring; layer_norm works per step.
+    using grouped_stack = hn::sequential<hn::conv1d<6, 2, 1, hn::padding::causal, 1, 3>, hn::tanh,
+                                         hn::conv1d<6, 3, 1, hn::padding::causal, 2, 6>, hn::layer_norm, hn::tanh,
+                                         hn::conv1d<4, 2, 1, hn::padding::causal, 4, 2>, hn::dense<1>>;
+    windows_continue_the_sequence<hn::network<hn::input<20, 3>, grouped_stack>,
+                                  hn::network<hn::input<5, 3>, grouped_stack>, 4>(55);
 }
 
 // With a carried (non-zero) starting state the gradients are those of the window given that state.
-BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
-    using net = hn::network<hn::input<3, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh, hn::lstm<4>,
-                            hn::gru<3>>;
+template <class net>
+void carried_state_gradients(std::uint64_t seed) {
     auto p = std::make_unique<hn::parameters<net, double>>();
-    fill_random(*p, 61);
-    const std::vector<double> x = random_values<double>(2 * net::input_size, 62);
+    fill_random(*p, seed);
+    const std::vector<double> x = random_values<double>(2 * net::input_size, seed + 1);
     // The starting state: a random state block (as a previous window would leave).
     auto ws = std::make_unique<hn::workspace<net, 2, double>>();
-    const std::vector<double> state = random_values<double>(ws->state().values.size(), 63, 0.5);
+    const std::vector<double> state = random_values<double>(ws->state().values.size(), seed + 2, 0.5);
     std::copy(state.begin(), state.end(), ws->state().values.begin());
     ws->state().passes = 5;
     // check_gradients makes its own workspace: check through a copy of this one's state instead.
@@ -386,7 +392,8 @@ BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
         for (std::size_t r = 0; r < 2 * net::output_positions; ++r)
             for (std::size_t j = 0; j < net::output_channels; ++j)
                 sum += hinge_test::probe_weight(r, j) *
-                       ws->activation<net::stage_count - 1>()[r * ws->activation_stride<net::stage_count - 1> + j];
+                       ws->template activation<net::stage_count - 1>()[r * hn::workspace<net, 2, double>::template
+                                                                                      activation_stride<net::stage_count - 1> + j];
         return sum;
     };
     hn::train_forward(*p, *ws, x.data(), 2);
@@ -402,8 +409,17 @@ BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
         const double numeric = (plus - minus) / (2 * h);
         worst = std::max(worst, std::fabs(grads->data()[k] - numeric) / std::max(1.0, std::fabs(numeric)));
     }
+    BOOST_TEST_MESSAGE(hn::io::architecture_description<net> << " with a carried state: worst relative error " << worst);
     BOOST_TEST(worst < 1e-6);
     BOOST_TEST(ws->state().passes == 5u);  // train_forward and backward leave the state alone
+}
+
+BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
+    carried_state_gradients<hn::network<hn::input<3, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh,
+                                        hn::lstm<4>, hn::gru<3>>>(61);
+    // The weight gradient of grouped causal convolutions reads the ring for the taps before the window.
+    carried_state_gradients<hn::network<hn::input<3, 4>, hn::conv1d<4, 2, 1, hn::padding::causal, 2, 2>, hn::tanh,
+                                        hn::conv1d<8, 3, 1, hn::padding::causal, 1, 4>, hn::layer_norm, hn::gru<3>>>(64);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

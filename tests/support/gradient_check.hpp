@@ -162,6 +162,16 @@ void fill_random(hn::parameters<Net, double>& p, std::uint64_t seed, double scal
                 view.shift(o) = 0.2 * (2 * random.uniform() - 1);
                 view.running_mean(o) = 0;
                 view.running_variance(o) = 1;
+            } else if constexpr (requires { view.tensor(0); }) {
+                // A layer without a view of its own (layer_norm): its per-unit vectors, by role, as
+                // the layout declares them (a scale near 1, a small shift or bias).
+                using LT = hn::layout<Net, double>;
+                for (std::size_t k = 0; k < view_type::tensor_count; ++k) {
+                    const hn::tensor_spec& t = LT::tensors[LT::stages[i].first_tensor + k];
+                    if (t.fan_in != 0 || !t.trainable || o >= t.blocks * t.units) continue;
+                    double& v = view.tensor(k)[t.template element<double>(o, 0)];
+                    v = t.role == hn::tensor_role::scale ? 0.5 + random.uniform() : 0.2 * (2 * random.uniform() - 1);
+                }
             }
             if constexpr (requires { view.slope(o); })
                 if (view.has_slope()) view.slope(o) = 0.1 + 0.3 * random.uniform();
