@@ -143,16 +143,18 @@ struct recurrent_stage {
     enum tensor : std::size_t { weight_ih, weight_hh, bias_ih, bias_hh };
     template <class S>
     static constexpr std::array<tensor_spec, 4> tensors() {
-        constexpr std::size_t G = Layer::gates, in = S::input_width;
+        // The lambdas name Layer::gates, not a local constant: clang 19 rejects the implicit use of
+        // a local in a lambda without captures here (g++ 12 accepts it).
+        constexpr std::size_t in = S::input_width;
         const auto matrix = [](std::string_view name, std::string_view torch, std::size_t fan_in) {
-            tensor_spec t{name, tensor_role::weight, torch, fan_in, Hidden, G};
+            tensor_spec t{name, tensor_role::weight, torch, fan_in, Hidden, Layer::gates};
             t.torch_rank = 2;
-            t.torch_shape = {G * Hidden, fan_in, 1, 1};
+            t.torch_shape = {Layer::gates * Hidden, fan_in, 1, 1};
             return t;
         };
         const auto vector = [](std::string_view name, std::string_view torch) {
-            tensor_spec t{name, tensor_role::bias, torch, 0, Hidden, G};
-            t.torch_shape = {G * Hidden, 1, 1, 1};
+            tensor_spec t{name, tensor_role::bias, torch, 0, Hidden, Layer::gates};
+            t.torch_shape = {Layer::gates * Hidden, 1, 1, 1};
             return t;
         };
         return {matrix("weight_ih", "weight_ih_l0", in), matrix("weight_hh", "weight_hh_l0", Hidden),
