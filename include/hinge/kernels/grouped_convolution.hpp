@@ -55,6 +55,9 @@ inline vector<T> group_lanes(const T* row, std::size_t u0, std::size_t j) noexce
             // unpadded network input would then be read past its end).
             if (u0 + W <= Units) return V::load_unaligned(row + u0);
         }
+        // Lane by lane. (xsimd's gather, one vgatherdps on AVX2, was slower here: 1.3x in the
+        // forward pass and 9x in the weight gradient of a depthwise x2 3x3 conv2d, 32x32x32, batch
+        // 16, on this project's Xeon, whose microcode makes gathers slow.)
         alignas(storage_alignment) T lanes[W];
         for (std::size_t l = 0; l < W; ++l) {
             const std::size_t u = u0 + l;
@@ -107,9 +110,7 @@ inline void grouped_output_position(const T* const (&taps)[G.window_size()], con
     constexpr std::size_t block = 4;                // accumulators kept in registers at once
     for (std::size_t v0 = 0; v0 < vectors; v0 += block) {
         V acc[block];
-        for_each_index<block>([&](auto i) {
-            if (v0 + i < vectors) acc[i] = V::load_aligned(b + (v0 + i) * W);
-        });
+        for_each_index<block>([&](auto i) { acc[i] = v0 + i < vectors ? V::load_aligned(b + (v0 + i) * W) : V(T(0)); });
         for (std::size_t t = 0; t < K; ++t) {
             const T* x = taps[t];
             if (!x) continue;
@@ -174,8 +175,11 @@ inline void grouped_causal_step(const T* x, const causal_context<T>& context, co
 
 // dW(f, t C/G + c) = sum over samples and output positions p of dz[p][f] x[tap t of p][g C/G + c],
 // overwriting dw (panel storage; the lanes of the padding columns get 0). dz: samples x out
-// positions rows of stride dz_stride. A team splits the (tap, vector block) pairs: each value of dW
-// is summed by one member in the serial order.
+// positions rows of stride dz_stride. The positions are taken in tiles of up to 32 of one output
+// row, and every (tap, vector block, channel block) unit runs over a tile before the next tile, so
+// the tile's dz and input rows stay in L1 for all taps; a unit's accumulators (a block of vectors
+// times a block of its group's channels) stay in registers over the tile. A team splits the units:
+// each value of dW is summed by one member in the serial order (samples, rows, positions).
 template <window_geometry G, std::size_t F, std::size_t Groups, class T>
 inline void grouped_convolution_weight_gradient(std::size_t samples, const T* x, std::size_t x_stride, const T* dz,
                                                 std::size_t dz_stride, T* dw,
@@ -188,48 +192,81 @@ inline void grouped_convolution_weight_gradient(std::size_t samples, const T* x,
     constexpr std::size_t positions = G.output_positions();
     constexpr std::size_t vectors = round_up(F, P) / W;
     constexpr std::size_t live = (F + W - 1) / W;
-    constexpr std::size_t block = 4;
-    constexpr std::size_t blocks = (vectors + block - 1) / block;
-    const std::size_t first = share.begin(K * blocks), last = share.end(K * blocks);
+    // 8 accumulators: vectors x channels of a group (depthwise: up to 8 vectors of one channel).
+    constexpr std::size_t vb = std::min<std::size_t>(live, Cg == 1 ? 8 : 4);
+    constexpr std::size_t cb = std::min<std::size_t>(Cg, std::max<std::size_t>(1, 8 / vb));
+    constexpr std::size_t vector_blocks = (live + vb - 1) / vb, channel_blocks = (Cg + cb - 1) / cb;
+    constexpr std::size_t units = K * vector_blocks * channel_blocks;
+    constexpr std::size_t tile = 32;
+    const std::size_t first = share.begin(units), last = share.end(units);
+    const auto at = [](std::size_t f0, std::size_t row) { return f0 / P * (fan_in * P) + row * P + f0 % P; };
+    // The padding columns (vectors past the last filter) are 0, written by the member of unit 0.
+    if (first == 0 && last > 0)
+        for (std::size_t v = live; v < vectors; ++v)
+            for (std::size_t row = 0; row < fan_in; ++row) V(T(0)).store_aligned(dw + at(v * W, row));
     for (std::size_t unit = first; unit < last; ++unit) {
-        const std::size_t t = unit / blocks, v0 = unit % blocks * block;
-        const std::size_t kh = t / G.kernel_width, kw = t % G.kernel_width;
-        for (std::size_t c = 0; c < Cg; ++c) {
-            V acc[block];
-            for_each_index<block>([&](auto i) { acc[i] = V(T(0)); });
-            for (std::size_t n = 0; n < samples; ++n) {
-                const T* sample = x + n * G.input_positions() * x_stride;
-                const T* ring = context ? context->sample(n) : nullptr;
-                for (std::size_t p = 0; p < positions; ++p) {
-                    // The input row under tap t of position p (as tap_rows finds it, for one tap).
-                    const std::size_t oy = p / G.out_width, ox = p % G.out_width;
+        const std::size_t t = unit / (vector_blocks * channel_blocks);
+        const std::size_t v0 = unit / channel_blocks % vector_blocks * vb, c0 = unit % channel_blocks * cb;
+        for (std::size_t cc = c0; cc < std::min(c0 + cb, Cg); ++cc)
+            for (std::size_t v = v0; v < std::min(v0 + vb, live); ++v) V(T(0)).store_aligned(dw + at(v * W, t * Cg + cc));
+    }
+    for (std::size_t n = 0; n < samples; ++n) {
+        const T* sample = x + n * G.input_positions() * x_stride;
+        const T* ring = context ? context->sample(n) : nullptr;
+        for (std::size_t oy = 0; oy < G.out_height; ++oy)
+            for (std::size_t ox0 = 0; ox0 < G.out_width; ox0 += tile) {
+                const std::size_t ox1 = std::min(ox0 + tile, G.out_width);
+                const T* tile_dz = dz + (n * positions + oy * G.out_width) * dz_stride;
+                for (std::size_t unit = first; unit < last; ++unit) {
+                    const std::size_t t = unit / (vector_blocks * channel_blocks);
+                    const std::size_t v0 = unit / channel_blocks % vector_blocks * vb, c0 = unit % channel_blocks * cb;
+                    const std::size_t kh = t / G.kernel_width, kw = t % G.kernel_width;
+                    // Unsigned arithmetic: a tap in the top padding wraps around and fails the < test.
                     const std::size_t iy = oy * G.stride_height + kh * G.dilation_height - G.pad_top;
-                    const std::size_t reach = ox * G.stride_width + kw * G.dilation_width;
-                    const std::size_t ix = reach - G.pad_left;
-                    const T* source = nullptr;
-                    if (iy < G.height && ix < G.width) {
-                        source = sample + (iy * G.width + ix) * x_stride;
-                    } else if constexpr (G.height == 1 && G.stride_width == 1 && G.pad_left > 0) {
-                        if (ring && reach < G.pad_left) {
-                            constexpr std::size_t R = G.pad_left;
-                            const std::size_t first_slot = static_cast<std::size_t>(context->position % R);
-                            source = ring + (first_slot + R - (G.pad_left - reach)) % R * context->row_width;
+                    if (iy >= G.height) continue;
+                    V acc[cb][vb];
+                    for_each_index<cb>([&](auto cc) {
+                        for_each_index<vb>([&](auto i) {
+                            acc[cc][i] = c0 + cc < Cg && v0 + i < live
+                                             ? V::load_aligned(dw + at((v0 + i) * W, t * Cg + c0 + cc))
+                                             : V(T(0));
+                        });
+                    });
+                    for (std::size_t ox = ox0; ox < ox1; ++ox) {
+                        // The input row under tap t of this position (as tap_rows finds it, for one tap).
+                        const std::size_t reach = ox * G.stride_width + kw * G.dilation_width;  // input position + pad_left
+                        const std::size_t ix = reach - G.pad_left;
+                        const T* source = nullptr;
+                        if (ix < G.width) {
+                            source = sample + (iy * G.width + ix) * x_stride;
+                        } else if constexpr (G.height == 1 && G.stride_width == 1 && G.pad_left > 0) {  // may be causal
+                            if (ring && reach < G.pad_left) {
+                                constexpr std::size_t R = G.pad_left;
+                                const std::size_t first_slot = static_cast<std::size_t>(context->position % R);
+                                source = ring + (first_slot + R - (G.pad_left - reach)) % R * context->row_width;
+                            }
                         }
+                        if (!source) continue;
+                        const T* d = tile_dz + ox * dz_stride;
+                        V dv[vb];
+                        for_each_index<vb>([&](auto i) { dv[i] = v0 + i < live ? V::load_aligned(d + (v0 + i) * W) : V(T(0)); });
+                        for_each_index<cb>([&](auto cc) {
+                            if (c0 + cc < Cg)
+                                for_each_index<vb>([&](auto i) {
+                                    if (v0 + i < live)
+                                        acc[cc][i] = multiply_add(dv[i], group_lanes<F, Fg, Cg>(source, (v0 + i) * W, c0 + cc),
+                                                                  acc[cc][i]);
+                                });
+                        });
                     }
-                    if (!source) continue;
-                    const T* d = dz + (n * positions + p) * dz_stride;
-                    for_each_index<block>([&](auto i) {
-                        const std::size_t f0 = (v0 + i) * W;
-                        if (v0 + i < live)
-                            acc[i] = multiply_add(V::load_aligned(d + f0), group_lanes<F, Fg, Cg>(source, f0, c), acc[i]);
+                    for_each_index<cb>([&](auto cc) {
+                        for_each_index<vb>([&](auto i) {
+                            if (c0 + cc < Cg && v0 + i < live)
+                                acc[cc][i].store_aligned(dw + at((v0 + i) * W, t * Cg + c0 + cc));
+                        });
                     });
                 }
             }
-            for_each_index<block>([&](auto i) {
-                const std::size_t f0 = (v0 + i) * W;
-                if (v0 + i < vectors) acc[i].store_aligned(dw + f0 / P * (fan_in * P) + (t * Cg + c) * P + f0 % P);
-            });
-        }
     }
 }
 
@@ -258,54 +295,69 @@ inline void transpose_grouped_weights(const T* w, T* wt) noexcept {
 // dz_prev[q][ch] = PrevAct'(u_prev) * sum over taps t and the output positions p that read input
 // position q through t, of sum_j dz[p][(ch / (C/G)) F/G + j] wt[t][j][ch], with the previous
 // stage's column sums; rows of pad(C) values (stride dz_prev_stride), per sample. wt: from
-// transpose_grouped_weights. A team splits every sample's input positions; with more than one
-// member the column sums of `previous` must be the member's own (runtime/stage_context.hpp,
-// member_column_sums).
+// transpose_grouped_weights. For each input position the taps that reach an output are found once,
+// then every vector of its channels is finished in a register. A team splits every sample's input
+// positions; with more than one member the column sums of `previous` must be the member's own
+// (runtime/stage_context.hpp, member_column_sums).
 template <class PrevAct, window_geometry G, std::size_t F, std::size_t Groups, class T>
 inline void grouped_convolution_input_gradient(std::size_t samples, const T* dz, std::size_t dz_stride, const T* wt,
                                                const activation_gradient_target<T>& previous, T* dz_prev,
                                                std::size_t dz_prev_stride, work_share share = {}) noexcept {
     using V = vector<T>;
     constexpr std::size_t W = V::size, P = panel_width<T>, C = G.channels, Cp = round_up(C, P);
-    constexpr std::size_t Cg = C / Groups, Fg = F / Groups;
+    constexpr std::size_t Cg = C / Groups, Fg = F / Groups, K = G.window_size();
     constexpr std::size_t positions = G.input_positions();
     constexpr std::size_t vectors = Cp / W;
     constexpr std::size_t live = (C + W - 1) / W;
+    constexpr std::size_t block = 4;
     const std::size_t first = share.begin(positions), last = share.end(positions);
     if (first == last) return;
-    for (std::size_t v = 0; v < vectors; ++v) {
-        const std::size_t c0 = v * W;
-        column_sums<PrevAct, T> sums;
-        for (std::size_t n = 0; n < samples; ++n) {
-            const activation_gradient_target<T> target = previous.advanced(n * positions);
-            const T* sample_dz = dz + n * G.output_positions() * dz_stride;
-            for (std::size_t q = first; q < last; ++q) {
-                V acc(T(0));
-                if (v < live) {
-                    const std::size_t iy = q / G.width, ix = q % G.width;
-                    for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
-                        // oy * stride = iy + pad - kh * dilation, when that is a whole, in-range position.
-                        const std::size_t ny = iy + G.pad_top - kh * G.dilation_height;  // wraps when negative
-                        const std::size_t oy = ny / G.stride_height;
-                        if (iy + G.pad_top < kh * G.dilation_height || ny % G.stride_height != 0 || oy >= G.out_height)
-                            continue;
-                        for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
-                            const std::size_t nx = ix + G.pad_left - kw * G.dilation_width;
-                            const std::size_t ox = nx / G.stride_width;
-                            if (ix + G.pad_left < kw * G.dilation_width || nx % G.stride_width != 0 || ox >= G.out_width)
-                                continue;
-                            const T* d = sample_dz + (oy * G.out_width + ox) * dz_stride;
-                            const T* weights = wt + (kh * G.kernel_width + kw) * Fg * Cp + c0;
-                            for (std::size_t j = 0; j < Fg; ++j)
-                                acc = multiply_add(group_lanes<C, Cg, Fg>(d, c0, j), V::load_aligned(weights + j * Cp), acc);
-                        }
-                    }
+    column_sums<PrevAct, T> sums[vectors];
+    for (std::size_t n = 0; n < samples; ++n) {
+        const activation_gradient_target<T> target = previous.advanced(n * positions);
+        const T* sample_dz = dz + n * G.output_positions() * dz_stride;
+        for (std::size_t q = first; q < last; ++q) {
+            // The (output gradient row, weights of the tap) pairs that reach input position q.
+            const T* rows[K];
+            const T* weights[K];
+            std::size_t reached = 0;
+            const std::size_t iy = q / G.width, ix = q % G.width;
+            for (std::size_t kh = 0; kh < G.kernel_height; ++kh) {
+                // oy * stride = iy + pad - kh * dilation, when that is a whole, in-range position.
+                const std::size_t ny = iy + G.pad_top - kh * G.dilation_height;  // wraps when negative
+                const std::size_t oy = ny / G.stride_height;
+                if (iy + G.pad_top < kh * G.dilation_height || ny % G.stride_height != 0 || oy >= G.out_height)
+                    continue;
+                for (std::size_t kw = 0; kw < G.kernel_width; ++kw) {
+                    const std::size_t nx = ix + G.pad_left - kw * G.dilation_width;
+                    const std::size_t ox = nx / G.stride_width;
+                    if (ix + G.pad_left < kw * G.dilation_width || nx % G.stride_width != 0 || ox >= G.out_width)
+                        continue;
+                    rows[reached] = sample_dz + (oy * G.out_width + ox) * dz_stride;
+                    weights[reached++] = wt + (kh * G.kernel_width + kw) * Fg * Cp;
                 }
-                sums.gradient(acc, target, q, c0).store_aligned(dz_prev + (n * positions + q) * dz_prev_stride + c0);
+            }
+            T* out = dz_prev + (n * positions + q) * dz_prev_stride;
+            // Blocks of 4 vectors: 4 independent chains of multiply-adds.
+            for (std::size_t v0 = 0; v0 < vectors; v0 += block) {
+                V acc[block];
+                for_each_index<block>([&](auto i) { acc[i] = V(T(0)); });
+                for (std::size_t k = 0; k < reached; ++k)
+                    for (std::size_t j = 0; j < Fg; ++j)
+                        for_each_index<block>([&](auto i) {
+                            const std::size_t c0 = (v0 + i) * W;
+                            if (v0 + i < live)
+                                acc[i] = multiply_add(group_lanes<C, Cg, Fg>(rows[k], c0, j),
+                                                      V::load_aligned(weights[k] + j * Cp + c0), acc[i]);
+                        });
+                for_each_index<block>([&](auto i) {
+                    const std::size_t c0 = (v0 + i) * W;
+                    if (v0 + i < vectors) sums[v0 + i].gradient(acc[i], target, q, c0).store_aligned(out + c0);
+                });
             }
         }
-        sums.add_to(previous, c0);
     }
+    for (std::size_t v = 0; v < vectors; ++v) sums[v].add_to(previous, v * W);
 }
 
 }  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE
