@@ -330,4 +330,57 @@ BOOST_AUTO_TEST_CASE(sequence_training_and_a_million_streamed_steps_allocate_not
     BOOST_TEST(std::isfinite(sink));
 }
 
+// The layer kinds written through the stage protocol: grouped and depthwise convolutions (as a
+// first stage too) and layer_norm, through the trainer (Adam), batch-1 inference and a thread
+// team; and a grouped causal stack with layer_norm trained with carried state and streamed.
+BOOST_AUTO_TEST_CASE(grouped_convolution_and_layer_norm_allocate_nothing) {
+    using net = hn::network<hn::input<10, 10, 4>, hn::conv2d<8, 3, 1, hn::padding::same, 1, 4>, hn::layer_norm,
+                            hn::relu, hn::conv2d<8, 3, 1, hn::padding::same, 1, 8>, hn::prelu,
+                            hn::conv2d<16, 3, 2, hn::padding::same, 1, 2>, hn::layer_norm, hn::relu, hn::global_avg_pool,
+                            hn::dense<12>, hn::layer_norm, hn::tanh, hn::dense<4>>;
+    using sequence = hn::network<hn::input<24, 4>, hn::conv1d<8, 2, 1, hn::padding::causal, 1, 4>, hn::tanh,
+                                 hn::conv1d<8, 3, 1, hn::padding::causal, 2, 2>, hn::layer_norm, hn::tanh, hn::gru<6>,
+                                 hn::dense<1>>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    hn::init::automatic(*params, 5);
+    auto train = std::make_unique<hn::trainer<net, hn::loss::softmax_cross_entropy, hn::optim::adam, hn::batch<batch_size>>>(
+        *params, hn::optim::adam{});
+    auto seq_params = std::make_unique<hn::parameters<sequence>>();
+    hn::init::automatic(*seq_params, 6);
+    auto seq_train = std::make_unique<hn::trainer<sequence, hn::loss::mean_squared_error, hn::optim::adam, hn::batch<4>>>(
+        *seq_params, hn::optim::adam{});
+    std::array<float, batch_size * net::input_size> x{};
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) * 0.1f - 0.6f;
+    std::array<std::uint32_t, batch_size> labels{};
+    for (std::size_t i = 0; i < batch_size; ++i) labels[i] = static_cast<std::uint32_t>(i % net::output_size);
+    std::array<float, 4 * sequence::output_size> y{};
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 5) * 0.1f;
+    auto run = std::make_unique<hn::inference<net>>();
+    auto stream = std::make_unique<hn::stream<sequence>>();
+    std::array<float, 64 * 4> block{};
+    std::array<float, 64> out{};
+    hn::thread_team team(2);
+    float sink = train->step(x, labels) + seq_train->step(x.data(), y.data(), 4);  // warm-up
+    const std::size_t n = allocations_during([&] {
+        for (int i = 0; i < 2; ++i) sink += train->step(x, labels);
+        sink += train->step(x.data(), labels.data(), 3);
+        sink += (*run)(*params, std::span<const float, net::input_size>(x.data(), net::input_size))[0];
+        train->use(team);
+        sink += train->step(x, labels);
+        train->use(nullptr);
+        for (int i = 0; i < 2; ++i) sink += seq_train->step(x.data(), y.data(), 4);
+        seq_train->carry_state(true);
+        sink += seq_train->step(x.data(), y.data(), 4);
+        seq_train->reset_state();
+        for (std::size_t b = 0; b < 100; ++b) {
+            block[b % block.size()] = static_cast<float>(b % 7) * 0.1f;
+            stream->process(*seq_params, block, out);
+            sink += out[b % out.size()];
+        }
+    });
+    BOOST_TEST(n == 0u);
+    BOOST_TEST(stream->steps() == 6400u);
+    BOOST_TEST(std::isfinite(sink));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

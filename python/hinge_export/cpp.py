@@ -173,8 +173,8 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
               "#include <hinge/io/architecture.hpp>", "#include <hinge/layers/batch_norm.hpp>",
               "#include <hinge/layers/convolution.hpp>", "#include <hinge/layers/dense.hpp>",
               "#include <hinge/layers/dropout.hpp>", "#include <hinge/layers/flatten.hpp>",
-              "#include <hinge/layers/gru.hpp>", "#include <hinge/layers/lstm.hpp>",
-              "#include <hinge/layers/pooling.hpp>", ""]
+              "#include <hinge/layers/gru.hpp>", "#include <hinge/layers/layer_norm.hpp>",
+              "#include <hinge/layers/lstm.hpp>", "#include <hinge/layers/pooling.hpp>", ""]
     if namespace:
         lines += [f"namespace {namespace} {{", ""]
     layer_lines = network.layer_list("hinge::")

@@ -1,8 +1,8 @@
 """hinge's side of the exporter: a network as hinge plans it, with no PyTorch in sight.
 
 A `Network` is what `hinge::network<...>` is in C++: an input shape and a list of stages, each a
-stage layer (dense, convolution, recurrent, batch_norm, pooling, flatten, dropout) with the
-element-wise activation fused into it. From it this module computes, the way include/hinge/ does:
+stage layer (dense, convolution (grouped too), recurrent, batch_norm, layer_norm, pooling, flatten,
+dropout) with the element-wise activation fused into it. From it this module computes, the way include/hinge/ does:
 
   - the C++ type (`Network.cpp_type`),
   - `io::architecture_description<Net>` (`Network.description`), which the generated header
@@ -124,9 +124,11 @@ class Geometry:
     out_height: int
     out_width: int
 
-    def text(self):
+    def text(self, groups=1):
+        # core/description.hpp, put_geometry: " groups G" only for a grouped convolution (G > 1).
         return (f"(kernel {self.kernel_height}x{self.kernel_width} stride {self.stride_height}x{self.stride_width} "
-                f"dilation {self.dilation_height}x{self.dilation_width} pad {self.pad_top}x{self.pad_left}) ")
+                f"dilation {self.dilation_height}x{self.dilation_width} pad {self.pad_top}x{self.pad_left}"
+                + (f" groups {groups}" if groups > 1 else "") + ") ")
 
 
 def window_span(kernel, dilation):
@@ -166,7 +168,8 @@ def make_geometry(shape, kh, kw, sh, sw, dh, dw, padding):
 class Layer:
     kind = ""
     affine = False
-    normalization = False
+    normalization = False  # batch_norm: scale, shift and running statistics
+    scale_and_shift = False  # a per-channel scale and shift (batch_norm, layer_norm)
     recurrent = False
     accepts_activation = True
     modules = 1  # torch.nn.Sequential numbers it takes (tensor_table's module count)
@@ -185,7 +188,8 @@ class Layer:
     def works_per_step(self, shape_in, shape_out):
         # runtime/stream.hpp, detail::works_per_step: the stage runs one step at a time with the
         # result it has over the whole sequence.
-        return len(shape_in) == 2 and len(shape_out) == 2 and self.kind in ("dense", "batch_norm", "dropout")
+        return len(shape_in) == 2 and len(shape_out) == 2 and self.kind in ("dense", "batch_norm", "layer_norm",
+                                                                             "dropout")
 
     def __eq__(self, other):
         return type(self) is type(other) and vars(self) == vars(other)
@@ -220,13 +224,15 @@ class Dense(Layer):
 
 
 class Convolution(Layer):
+    """conv1d / conv2d<F, K, S, P, D, G> (layers/convolution.hpp); groups G > 1: grouped or depthwise,
+    PyTorch's weight [F, C / G, K(, K)]."""
     kind = "convolution"
     affine = True
 
-    def __init__(self, rank, filters, kernel, stride=1, padding="same", dilation=1):
+    def __init__(self, rank, filters, kernel, stride=1, padding="same", dilation=1, groups=1):
         assert rank in (1, 2) and padding in ("same", "valid", "causal")
         self.rank, self.filters, self.kernel, self.stride = rank, int(filters), int(kernel), int(stride)
-        self.padding, self.dilation = padding, int(dilation)
+        self.padding, self.dilation, self.groups = padding, int(dilation), int(groups)
 
     def geometry(self, shape):
         k, s, d = self.kernel, self.stride, self.dilation
@@ -243,6 +249,9 @@ class Convolution(Layer):
         if self.padding == "causal" and (self.rank != 1 or self.stride != 1):
             raise ExportError(f"hinge's causal padding is for conv1d with stride 1 (one output per input step), and "
                               f"this is {name} with stride {self.stride}")
+        if self.groups < 1 or channels(shape) % self.groups or self.filters % self.groups:
+            raise ExportError(f"hinge's {name} with groups={self.groups} needs the input channels "
+                              f"({channels(shape)}) and the filters ({self.filters}) to be multiples of groups")
         g = self.geometry(shape)
         if g.out_height == 0 or g.out_width == 0:
             raise ExportError(f"the kernel ({window_span(self.kernel, self.dilation)} positions with the dilation) "
@@ -253,17 +262,17 @@ class Convolution(Layer):
         return self.padding == "causal"
 
     def fan_in(self, shape):
-        return self.kernel ** self.rank * channels(shape)
+        return self.kernel ** self.rank * channels(shape) // self.groups
 
     def window_size(self):
         return self.kernel ** self.rank
 
     def describe(self, shape):
-        return "convolution" + self.geometry(shape).text()
+        return "convolution" + self.geometry(shape).text(self.groups)
 
     def cpp(self, ns):
         return (f"{ns}conv{self.rank}d<{self.filters}, {self.kernel}, {self.stride}, {ns}padding::{self.padding}, "
-                f"{self.dilation}>")
+                f"{self.dilation}" + (f", {self.groups}>" if self.groups > 1 else ">"))
 
 
 class Recurrent(Layer):
@@ -305,6 +314,7 @@ class Recurrent(Layer):
 class BatchNorm(Layer):
     kind = "batch_norm"
     normalization = True
+    scale_and_shift = True
 
     def __init__(self, momentum=0.1, epsilon=1e-5):
         self.momentum, self.epsilon = f32(momentum), f32(epsilon)
@@ -320,6 +330,27 @@ class BatchNorm(Layer):
         if self.momentum == f32(0.1) and self.epsilon == f32(1e-5):
             return f"{ns}batch_norm"
         return f"{ns}batch_norm_with<{cpp_float(self.momentum)}, {cpp_float(self.epsilon)}>"
+
+
+class LayerNorm(Layer):
+    """layer_norm_with<Epsilon> (layers/layer_norm.hpp): nn.LayerNorm(C) over the channels of every
+    row (a vector, each step of a sequence, each position of an image); scale ("weight") and shift
+    ("bias"), no running statistics."""
+    kind = "layer_norm"
+    scale_and_shift = True
+
+    def __init__(self, epsilon=1e-5):
+        self.epsilon = f32(epsilon)
+        if not self.epsilon > 0.0:
+            raise ExportError(f"hinge's layer_norm needs a positive epsilon, this one is {epsilon}")
+
+    def describe(self, shape):
+        return f"layer_norm(epsilon {hex_bits(self.epsilon)}) "
+
+    def cpp(self, ns):
+        if self.epsilon == f32(1e-5):
+            return f"{ns}layer_norm"
+        return f"{ns}layer_norm_with<{cpp_float(self.epsilon)}>"
 
 
 class Pool(Layer):
@@ -587,7 +618,7 @@ class Network:
 
     # core/layout.hpp: trainable tensors stage by stage (weight or scale, bias or shift, slope;
     # recurrent: W_ih, W_hh, b_ih, b_hh, gate-major with each gate padded to panels), then the
-    # running statistics of every batch_norm stage.
+    # running statistics of every batch_norm stage. A grouped convolution's weight has K C / G rows.
     def layout(self, itemsize):
         panel = 64 // itemsize
         offsets, trainable = [], 0
@@ -607,10 +638,10 @@ class Network:
             elif s.layer.affine:
                 o["weight"] = trainable
                 trainable += s.layer.fan_in(s.input_shape) * padded
-            elif s.layer.normalization:
+            elif s.layer.scale_and_shift:
                 o["scale"] = trainable
                 trainable += padded
-            if s.layer.affine or s.layer.normalization:
+            if s.layer.affine or s.layer.scale_and_shift:
                 o["bias" if s.layer.affine else "shift"] = trainable
                 trainable += padded
             if s.activation.learned_slope:
@@ -680,7 +711,7 @@ class Network:
             if s.layer.kind == "flatten":
                 order[i + 1] = (positions(s.input_shape), channels(s.input_shape)) if len(s.input_shape) > 1 \
                     else arriving
-            elif s.layer.kind in ("dropout", "batch_norm"):
+            elif s.layer.kind in ("dropout", "batch_norm", "layer_norm"):
                 order[i + 1] = arriving
             leaving = order[i + 1]
 
@@ -704,7 +735,7 @@ class Network:
                 fan_in = s.layer.fan_in(s.input_shape)
                 if s.layer.kind == "convolution":
                     g = s.layer.geometry(s.input_shape)
-                    c = channels(s.input_shape)
+                    c = channels(s.input_shape) // s.layer.groups  # a window holds one group's channels
                     shape = (out, c, g.kernel_height, g.kernel_width) if s.layer.rank == 2 \
                         else (out, c, g.kernel_width)
                     weight_order = (s.layer.window_size(), c)
@@ -713,7 +744,7 @@ class Network:
                 table.append(Slot(f"stage{i}.weight", f"{module}.weight", "weight", i, module, shape, True,
                                   offsets[i]["weight"], fan_in, panel, weight_order))
                 vector("bias", f"{module}.bias")
-            elif s.layer.normalization:
+            elif s.layer.scale_and_shift:
                 vector("scale", f"{module}.weight")
                 vector("shift", f"{module}.bias")
             if s.activation.learned_slope:

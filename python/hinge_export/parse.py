@@ -5,7 +5,7 @@ type spellings (hinge::network<...>), for regenerating a header from a parameter
 import re
 
 from .network import (ACTIVATIONS, IDENTITY, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten,
-                      GlobalAvgPool, Pool, Recurrent, bits_f32, shape_text)
+                      GlobalAvgPool, LayerNorm, Pool, Recurrent, bits_f32, shape_text)
 
 __all__ = ["network_from_description", "network_from_cpp"]
 
@@ -15,15 +15,17 @@ __all__ = ["network_from_description", "network_from_cpp"]
 _SHAPE = r"(\d+|<[\d,]+>)"
 
 
-def _geometry(prefix):
+def _geometry(prefix, groups=False):
     return (r"\(kernel (?P<{0}kh>\d+)x(?P<{0}kw>\d+) stride (?P<{0}sh>\d+)x(?P<{0}sw>\d+) "
-            r"dilation (?P<{0}dh>\d+)x(?P<{0}dw>\d+) pad (?P<{0}pt>\d+)x(?P<{0}pl>\d+)\) ").format(prefix)
+            r"dilation (?P<{0}dh>\d+)x(?P<{0}dw>\d+) pad (?P<{0}pt>\d+)x(?P<{0}pl>\d+)"
+            + (r"(?: groups (?P<{0}g>\d+))?" if groups else "") + r"\) ").format(prefix)
 
 
 _HEX = r"0x[0-9a-f]{8}"
 _STAGE = re.compile(
-    r"^(?P<kind>dense |convolution" + _geometry("c") +
+    r"^(?P<kind>dense |convolution" + _geometry("c", groups=True) +
     r"|batch_norm\(momentum (?P<momentum>" + _HEX + r"), epsilon (?P<epsilon>" + _HEX + r")\) "
+    r"|layer_norm\(epsilon (?P<ln_epsilon>" + _HEX + r")\) "
     r"|(?P<reduction>max|avg)_pool" + _geometry("p") +
     r"|(?P<cell>gru|lstm)\((?P<returns>all steps|last step)\) "
     r"|flatten |dropout\((?P<rate>" + _HEX + r")\) )"
@@ -68,6 +70,7 @@ def network_from_description(description, source="the description"):
             layer = Dense(shape_out[-1])
         elif kind.startswith("convolution"):
             kh, kw, sh, sw, dh, dw = (int(m.group("c" + k)) for k in ("kh", "kw", "sh", "sw", "dh", "dw"))
+            groups = int(m.group("cg") or 1)
             rank = len(shape_in) - 1
             if rank not in (1, 2) or (rank == 2 and (kh != kw or sh != sw or dh != dw)):
                 raise ExportError(f"{source}: stage {i} ('{part}') is no conv1d or conv2d hinge has")
@@ -75,7 +78,7 @@ def network_from_description(description, source="the description"):
             # then same, hinge's default, is written (causal pads before the sequence only).
             layer = None
             for padding in ("same", "valid", "causal"):
-                candidate = Convolution(rank, shape_out[-1], kw, sw, padding, dw)
+                candidate = Convolution(rank, shape_out[-1], kw, sw, padding, dw, groups)
                 try:
                     fits = candidate.output_shape(shape_in) == shape_out
                 except ExportError:
@@ -88,6 +91,8 @@ def network_from_description(description, source="the description"):
                                   "causal")
         elif kind.startswith("batch_norm"):
             layer = BatchNorm(bits_f32(int(m.group("momentum"), 16)), bits_f32(int(m.group("epsilon"), 16)))
+        elif kind.startswith("layer_norm"):
+            layer = LayerNorm(bits_f32(int(m.group("ln_epsilon"), 16)))
         elif m.group("reduction"):
             if len(shape_out) == 1 and len(shape_in) > 1:
                 layer = GlobalAvgPool()
@@ -212,8 +217,9 @@ def network_from_cpp(text):
             v = numbers() + ["all_steps"]
             builder.add_layer(Recurrent(n, v[0], v[1]), where)
         elif n in ("conv1d", "conv2d"):
-            v = numbers() + [None] * 5
-            builder.add_layer(Convolution(int(n[4]), v[0], v[1], v[2] or 1, v[3] or "same", v[4] or 1), where)
+            v = numbers() + [None] * 6
+            builder.add_layer(Convolution(int(n[4]), v[0], v[1], v[2] or 1, v[3] or "same", v[4] or 1, v[5] or 1),
+                              where)
         elif n in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
             builder.add_layer(Pool(n[:3], int(n[-2]), numbers()[0]), where)
         elif n == "global_avg_pool":
@@ -227,6 +233,10 @@ def network_from_cpp(text):
             builder.add_layer(BatchNorm(v[0], v[1]), where)
         elif n == "dropout":
             builder.add_layer(Dropout(numbers()[0]), where)
+        elif n == "layer_norm":
+            builder.add_layer(LayerNorm(), where)
+        elif n == "layer_norm_with":
+            builder.add_layer(LayerNorm(numbers()[0] if a else 1e-5), where)
         else:
             raise ExportError(f"'{n}' in the type is not a layer hinge_export knows (residual blocks and layers "
                               "of your own are not read)")

@@ -45,8 +45,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .network import (ACTIVATIONS, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten, GlobalAvgPool,
-                      Pool, Recurrent, Tensor, channels, elu, fold_batch_norm, from_torch_shape, leaky_relu, size,
-                      torch_shape_text)
+                      LayerNorm, Pool, Recurrent, Tensor, channels, elu, fold_batch_norm, from_torch_shape, leaky_relu,
+                      size, torch_shape_text)
 
 # ---- the chain -----------------------------------------------------------------------------------
 
@@ -403,8 +403,7 @@ def _linear(m, step, mapping):
 
 
 def _convolution(m, step, mapping, rank):
-    if m.groups != 1:
-        raise unsupported(step, f"grouped or depthwise convolutions (groups={m.groups}) are not in hinge")
+    # groups > 1 (grouped, depthwise): hinge's Groups, with PyTorch's weight [F, C / G, K(, K)] as it is.
     if m.padding_mode != "zeros":
         raise unsupported(step, f"padding_mode='{m.padding_mode}': hinge pads with zeros only")
     kernel = single(m.kernel_size, step, "kernel_size")
@@ -434,7 +433,7 @@ def _convolution(m, step, mapping, rank):
                                     f"{', '.join(problems)}")
         if m.bias is None:
             mapping.notes.append(f"{step.label()} has no bias; written as zeros (hinge's convolutions always have one)")
-        mapping.builder.add_layer(Convolution(1, m.out_channels, kernel, 1, "causal", dilation),
+        mapping.builder.add_layer(Convolution(1, m.out_channels, kernel, 1, "causal", dilation, m.groups),
                                   f"{pad_step.label()} + {step.label()}", tensors)
         return
     # PyTorch's padding before the first row/column, per dimension; hinge's must be the same, with
@@ -449,7 +448,7 @@ def _convolution(m, step, mapping, rank):
     preference = ("valid", "same") if torch_pad == 0 else ("same", "valid")
     found, tried = None, []
     for padding in preference:
-        candidate = Convolution(rank, m.out_channels, kernel, stride, padding, dilation)
+        candidate = Convolution(rank, m.out_channels, kernel, stride, padding, dilation, m.groups)
         try:
             out = candidate.output_shape(shape)
         except ExportError:
@@ -502,6 +501,35 @@ def _batch_norm(m, step, mapping, ranks):
 
 maps(nn.BatchNorm1d)(lambda m, step, mapping: _batch_norm(m, step, mapping, (1, 2)))
 maps(nn.BatchNorm2d)(lambda m, step, mapping: _batch_norm(m, step, mapping, (3,)))
+
+
+@maps(nn.LayerNorm)
+def _layer_norm(m, step, mapping):
+    """nn.LayerNorm(C) on the last dimension, when that is hinge's channels: a vector [N, C] or a
+    sequence held as [N, L, C] (the running layout says which). hinge's layer_norm normalises the C
+    channels of every row; PyTorch's normalised_shape is the trailing dimensions it normalises over."""
+    shape = mapping.builder.shape
+    normalized = tuple(int(d) for d in m.normalized_shape)
+    if not m.elementwise_affine or m.weight is None or getattr(m, "bias", None) is None:
+        raise unsupported(step, "elementwise_affine=False (or bias=False): hinge's layer_norm has a learned scale and "
+                                "shift; build the module with elementwise_affine=True (weight 1 and bias 0 compute "
+                                "the same)")
+    if len(shape) == 3:
+        raise unsupported(step, f"it normalises the trailing dimensions {list(normalized)} of an image "
+                                f"{torch_shape_text(shape)} (PyTorch's [C, H, W]), and hinge's layer_norm normalises "
+                                "the C channels of each position; the exporter maps nn.LayerNorm(C) of a vector or of a "
+                                "[N, L, C] sequence (per position of an image: write hinge's layer_norm after the "
+                                "convolution by hand)")
+    if len(shape) == 2 and mapping.order == "channels_first":
+        raise unsupported(step, f"normalized_shape={list(normalized)} acts on the last dimension, which is the length "
+                                "L of this [N, C, L] sequence, and hinge's layer_norm normalises the channels of every "
+                                "step; transpose it to [N, L, C] first (x.transpose(1, 2))")
+    if normalized != (channels(shape),):
+        raise unsupported(step, f"normalized_shape={list(normalized)}: hinge's layer_norm normalises the "
+                                f"{channels(shape)} channels of each {'step' if len(shape) == 2 else 'sample'} "
+                                f"(nn.LayerNorm({channels(shape)}))")
+    mapping.layer(step, LayerNorm(m.eps), {"scale": mapping.tensor(mapping.in_columns(m.weight, 0)),
+                                           "shift": mapping.tensor(mapping.in_columns(m.bias, 0))})
 
 
 def _pool(m, step, mapping, reduction, rank):
@@ -822,9 +850,9 @@ UNSUPPORTED = {
     nn.LogSoftmax: "hinge networks end in logits; export the model without it (e.g. model[:-1])",
     nn.Dropout2d: "it drops whole channels, and hinge's dropout drops single values; use nn.Dropout",
     nn.AlphaDropout: "hinge's dropout is inverted dropout (nn.Dropout)",
-    nn.LayerNorm: "hinge normalises with batch_norm only (BatchNorm1d / BatchNorm2d)",
-    nn.GroupNorm: "hinge normalises with batch_norm only (BatchNorm1d / BatchNorm2d)",
-    nn.InstanceNorm1d: "hinge normalises with batch_norm only", nn.InstanceNorm2d: "hinge normalises with batch_norm only",
+    nn.GroupNorm: "hinge normalises with batch_norm (BatchNorm1d / BatchNorm2d) and layer_norm (nn.LayerNorm(C))",
+    nn.InstanceNorm1d: "hinge normalises with batch_norm and layer_norm only",
+    nn.InstanceNorm2d: "hinge normalises with batch_norm and layer_norm only",
     nn.Embedding: "hinge has no embedding layer",
     nn.MultiheadAttention: "hinge has no attention layers",
     nn.ConvTranspose1d: "hinge has no transposed convolutions", nn.ConvTranspose2d: "hinge has no transposed convolutions",
@@ -990,7 +1018,7 @@ def _reads_order(step):
     if len(step.torch_in or ()) != 2:
         return None
     if step.kind == "module":
-        if step.module_type in (nn.GRU, nn.LSTM, nn.Linear):
+        if step.module_type in (nn.GRU, nn.LSTM, nn.Linear, nn.LayerNorm):
             return "channels_last"
         return "channels_first" if step.module_type in _READS_CHANNELS_FIRST else None
     if step.kind == "function" and step.target in _CHANNELS_FIRST_FUNCTIONS:
@@ -1093,10 +1121,11 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
         # The input's layout and its permutation from PyTorch's are in every header (cpp.input_layout).
         if fold:
             network = fold_batch_norm(network, mapping.notes)
-        if dtype == "F64" and any(s.activation.key or s.layer.kind in ("batch_norm", "dropout")
+        if dtype == "F64" and any(s.activation.key or s.layer.kind in ("batch_norm", "layer_norm", "dropout")
                                   for s in network.stages):
             mapping.notes.append("double precision: hinge's layer constants (slopes, alphas, batch-norm momentum "
-                                 "and epsilon) are float template arguments, so they are the float32-rounded values")
+                                 "and epsilon, layer-norm epsilon) are float template arguments, so they are the "
+                                 "float32-rounded values")
         return network, mapping.notes
     finally:
         model.train(was_training)

@@ -1,6 +1,6 @@
 // A causal convolution has one output per input step: stride 1 only.
 // expect-error: a causal convolution must have stride 1
-// expect-error-line: stage_index<0>, hinge::conv1d<4, 3, 2, hinge::padding::causal, 1>, hinge::diagnostic::stride<2>.*padding::valid for a strided convolution
+// expect-error-line: stage_index<0>, hinge::conv1d<4, 3, 2, hinge::padding::causal, 1(, 1)?>, hinge::diagnostic::stride<2>.*padding::valid for a strided convolution
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

@@ -1,7 +1,7 @@
 // A padding::valid kernel larger than the arriving image: the error names the stage, the layer,
 // the image and the kernel's span.
 // expect-error: the kernel .kernel_span positions, with the dilation. is larger than the arriving image
-// expect-error-line: stage_index<1>, hinge::conv2d<8, 5, 1, hinge::padding::valid, 1>, hinge::diagnostic::arriving_shape<hinge::shape<4, 4, 4> ?>, hinge::diagnostic::kernel_span<5>.*is larger than the arriving image
+// expect-error-line: stage_index<1>, hinge::conv2d<8, 5, 1, hinge::padding::valid, 1(, 1)?>, hinge::diagnostic::arriving_shape<hinge::shape<4, 4, 4> ?>, hinge::diagnostic::kernel_span<5>.*is larger than the arriving image
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

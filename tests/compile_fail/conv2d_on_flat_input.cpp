@@ -1,6 +1,6 @@
 // conv2d placed after a layer whose output is flat: the error names conv2d and the shape.
 // expect-error: is not an image <H, W, C>, because conv2d slides a 2-D window; use conv1d for a sequence
-// expect-error-line: stage_index<1>, hinge::conv2d<8, 3, 1, hinge::padding::same, 1>, hinge::diagnostic::arriving_shape<hinge::shape<64> ?>, hinge::diagnostic::arriving_rank<1>.*is not an image
+// expect-error-line: stage_index<1>, hinge::conv2d<8, 3, 1, hinge::padding::same, 1(, 1)?>, hinge::diagnostic::arriving_shape<hinge::shape<64> ?>, hinge::diagnostic::arriving_rank<1>.*is not an image
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

@@ -1,6 +1,6 @@
 // stream<Net> runs one step per call: a convolution that looks ahead (padding::same) cannot.
 // expect-error: stream<Net>: this stage cannot run one step at a time
-// expect-error-line: stage_index<0>, hinge::conv1d<8, 3, 1, hinge::padding::same, 2>, hinge::diagnostic::arriving_shape<hinge::shape<64, 1> ?>.*padding::causal
+// expect-error-line: stage_index<0>, hinge::conv1d<8, 3, 1, hinge::padding::same, 2(, 1)?>, hinge::diagnostic::arriving_shape<hinge::shape<64, 1> ?>.*padding::causal
 #include <hinge/hinge.hpp>
 
 namespace hn = hinge;

@@ -9,10 +9,11 @@
 //   - a parallel step of a network of dense, batch_norm, prelu, gelu, dropout, residual and
 //     recurrent stages, with Adam, gives the serial parameters bit for bit, step after step
 //     (every value is computed by one member in the serial order);
-//   - a parallel step of a CNN (conv, pooling, flatten): every weight gradient equals the serial
-//     one bit for bit; the bias gradients of the stages before a pooling stage (summed per member
-//     and then in member order) agree to 1e-5 relative to the largest; the same team size gives
-//     the same parameters bit for bit, run after run;
+//   - a parallel step of a CNN (conv, pooling, flatten; and one of grouped and depthwise convs with
+//     layer_norm): every weight gradient equals the serial one bit for bit; the bias gradients of
+//     the stages before a pooling stage or a convolution (summed per member and then in member
+//     order) agree to 1e-5 relative to the largest; the same team size gives the same parameters
+//     bit for bit, run after run;
 //   - a team larger than the machine's cores works, and a team destroyed while idle (its workers
 //     asleep, or never used) joins cleanly.
 #include <chrono>
@@ -59,6 +60,12 @@ using mlp_trainer = hn::trainer<mlp_net, hn::loss::softmax_cross_entropy, hn::op
 using cnn_net = hn::network<hn::input<12, 12, 2>, hn::conv2d<8, 3>, hn::relu, hn::max_pool2d<2>, hn::conv2d<20, 3>,
                             hn::relu, hn::avg_pool2d<2>, hn::flatten, hn::dense<16>, hn::relu, hn::dense<4>>;
 using cnn_trainer = hn::trainer<cnn_net, hn::loss::softmax_cross_entropy, hn::optim::sgd, hn::batch<10>>;
+
+// Grouped (depthwise with a multiplier on the input, 2 groups), depthwise, and layer_norm per position.
+using grouped_net = hn::network<hn::input<10, 10, 4>, hn::conv2d<8, 3, 1, hn::padding::same, 1, 4>, hn::layer_norm,
+                                hn::relu, hn::conv2d<8, 3, 1, hn::padding::same, 1, 8>, hn::relu, hn::max_pool2d<2>,
+                                hn::conv2d<16, 3, 1, hn::padding::same, 1, 2>, hn::tanh, hn::flatten, hn::dense<4>>;
+using grouped_trainer = hn::trainer<grouped_net, hn::loss::softmax_cross_entropy, hn::optim::sgd, hn::batch<10>>;
 
 template <class Trainer>
 struct data {
@@ -141,29 +148,31 @@ void mlp_steps_equal_serial_steps() {
     }
 }
 
-void cnn_steps_are_deterministic_and_close_to_serial() {
-    std::printf("CNN (conv, max and average pooling, flatten, dense), SGD:\n");
-    const data<cnn_trainer> d(3);
+template <class Trainer>
+void steps_are_deterministic_and_close_to_serial(const char* title) {
+    using Net = typename Trainer::network_type;
+    std::printf("%s, SGD:\n", title);
+    const data<Trainer> d(3);
     const auto init = [](auto& p) { hn::init::he_normal(p, 3); };
     // One step's gradients from the same parameters.
-    auto params = std::make_unique<hn::parameters<cnn_net>>();
+    auto params = std::make_unique<hn::parameters<Net>>();
     init(*params);
-    auto serial = std::make_unique<cnn_trainer>(*params);
+    auto serial = std::make_unique<Trainer>(*params);
     serial->optimizer().learning_rate = 0.f;  // keep the parameters: both trainers see the same
-    serial->step(d.x(0), d.t(0), cnn_trainer::batch_size);
+    serial->step(d.x(0), d.t(0), Trainer::batch_size);
     for (std::size_t threads : {2, 3}) {
         hn::thread_team team(threads);
-        auto parallel = std::make_unique<cnn_trainer>(*params);
+        auto parallel = std::make_unique<Trainer>(*params);
         parallel->optimizer().learning_rate = 0.f;
         parallel->use(team);
-        parallel->step(d.x(0), d.t(0), cnn_trainer::batch_size);
+        parallel->step(d.x(0), d.t(0), Trainer::batch_size);
         const auto& gs = serial->last_gradients();
         const auto& gp = parallel->last_gradients();
         bool weights_exact = true;
         double bias_error = 0, bias_scale = 0;
-        hn::for_each_index<cnn_net::stage_count>([&](auto index) {
+        hn::for_each_index<Net::stage_count>([&](auto index) {
             constexpr std::size_t i = decltype(index)::value;
-            constexpr auto s = hn::layout<cnn_net, float>::stages[i];
+            constexpr auto s = hn::layout<Net, float>::stages[i];
             if constexpr (s.weight_offset != hn::no_offset) {
                 const std::size_t weights = s.bias_offset - s.weight_offset;  // weights precede the bias
                 weights_exact = weights_exact && std::memcmp(gs.data() + s.weight_offset, gp.data() + s.weight_offset,
@@ -185,12 +194,12 @@ void cnn_steps_are_deterministic_and_close_to_serial() {
         check(bias_error <= 1e-5 * bias_scale, what);
     }
     // Training: the same team size gives the same parameters; other sizes stay close.
-    const auto serial_run = train<cnn_trainer>(0, 6, d, init);
-    const auto first = train<cnn_trainer>(2, 6, d, init);
-    const auto second = train<cnn_trainer>(2, 6, d, init);
+    const auto serial_run = train<Trainer>(0, 6, d, init);
+    const auto first = train<Trainer>(2, 6, d, init);
+    const auto second = train<Trainer>(2, 6, d, init);
     check(same_bits(*first, *second), "2-member team, 6 steps, twice: the same parameters bit for bit");
-    const auto three = train<cnn_trainer>(3, 6, d, init);
-    const auto three_again = train<cnn_trainer>(3, 6, d, init);
+    const auto three = train<Trainer>(3, 6, d, init);
+    const auto three_again = train<Trainer>(3, 6, d, init);
     check(same_bits(*three, *three_again), "3-member team, 6 steps, twice: the same parameters bit for bit");
     const double difference = std::max(max_difference(*first, *serial_run), max_difference(*three, *serial_run));
     char what[160];
@@ -228,6 +237,7 @@ void forward_passes_equal_serial_passes() {
     forward_equals_serial<mixed_net, 12>("mixed network", 2);
     forward_equals_serial<mlp_net, 33>("MLP", 3);
     forward_equals_serial<cnn_net, 10>("CNN", 2);
+    forward_equals_serial<grouped_net, 10>("grouped CNN", 3);
 }
 
 void more_members_than_cores_and_idle_destruction() {
@@ -265,7 +275,9 @@ void more_members_than_cores_and_idle_destruction() {
 int thread_team_checks() {
     mixed_network_steps_equal_serial_steps();
     mlp_steps_equal_serial_steps();
-    cnn_steps_are_deterministic_and_close_to_serial();
+    steps_are_deterministic_and_close_to_serial<cnn_trainer>("CNN (conv, max and average pooling, flatten, dense)");
+    steps_are_deterministic_and_close_to_serial<grouped_trainer>(
+        "grouped CNN (grouped and depthwise conv, layer_norm, pooling, flatten, dense)");
     forward_passes_equal_serial_passes();
     more_members_than_cores_and_idle_destruction();
     std::printf("thread teams: %d failed\n", failures);

@@ -87,6 +87,25 @@ static_assert(std::is_same_v<exported::fx_tcn_gru,
 static_assert(std::is_same_v<exported::fx_gru_steps,
                              hn::network<hn::input<6, 3>, hn::gru<7>, hn::dense<6>, hn::relu, hn::dropout<0.1f>,
                                          hn::dense<2>>>);
+// Grouped and depthwise convolutions and nn.LayerNorm map to the types of tests/parity/parity_check.cpp.
+static_assert(std::is_same_v<exported::grouped_cnn2d,
+                             hn::network<hn::input<9, 11, 4>, hn::conv2d<6, 3, 1, hn::padding::same, 1, 2>, hn::relu,
+                                         hn::conv2d<9, 3, 2, hn::padding::valid, 1, 3>, hn::tanh,
+                                         hn::conv2d<24, 1, 1, hn::padding::valid, 1, 3>, hn::flatten, hn::dense<3>>>);
+static_assert(std::is_same_v<exported::depthwise_cnn2d,
+                             hn::network<hn::input<8, 10, 3>, hn::conv2d<6, 3, 1, hn::padding::same, 1, 3>, hn::relu6,
+                                         hn::conv2d<6, 3, 1, hn::padding::same, 2, 6>, hn::relu,
+                                         hn::conv2d<8, 1, 1, hn::padding::valid>, hn::silu, hn::global_avg_pool,
+                                         hn::dense<3>>>);
+static_assert(std::is_same_v<exported::layer_norm_mlp,
+                             hn::network<hn::input<6>, hn::dense<20>, hn::layer_norm, hn::relu, hn::dense<12>,
+                                         hn::layer_norm, hn::prelu, hn::dense<5>>>);
+static_assert(std::is_same_v<exported::causal_grouped,
+                             hn::network<hn::input<16, 4>, hn::conv1d<8, 2, 1, hn::padding::causal, 1, 4>, hn::tanh,
+                                         hn::conv1d<8, 3, 1, hn::padding::causal, 2, 2>, hn::tanh,
+                                         hn::conv1d<8, 2, 1, hn::padding::causal, 4, 8>, hn::relu, hn::dense<2>>>);
+static_assert(std::is_same_v<exported::layer_norm_gru,
+                             hn::network<hn::input<7, 3>, hn::dense<6>, hn::layer_norm, hn::gru<5>, hn::dense<2>>>);
 // The exporter's folding is hinge's (for the MLP, which fold_batch_norm_t handles; it spells the
 // last stage's identity out, so the types differ in spelling only, and the plans are the same).
 static_assert(io::architecture_description<exported::batch_norm_folded> ==

@@ -229,8 +229,16 @@ REFUSED = [
     ("softmax", nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), None,
      [r"module '1' nn\.Softmax", "softmax belongs to the loss", r"model\[:-1\]"]),
     ("residual", Residual(), (4,), [r"the value 'x' is used by a, add", "the forward branches", "residual"]),
-    ("grouped", nn.Sequential(nn.Conv2d(4, 4, 3, groups=2), nn.Flatten(), nn.Linear(16, 2)), (4, 4, 4),
-     [r"module '0' nn\.Conv2d", "grouped or depthwise"]),
+    # nn.LayerNorm maps as hinge's layer_norm only over the C channels of a vector or a [N, L, C] step.
+    ("layer_norm_image", nn.Sequential(nn.Conv2d(2, 3, 3), nn.LayerNorm(4), nn.Flatten(), nn.Linear(24, 2)),
+     (2, 4, 6), [r"module '1' nn\.LayerNorm", r"trailing dimensions \[4\] of an image", "C channels of each position"]),
+    ("layer_norm_channels_first", nn.Sequential(nn.Conv1d(2, 3, 1), nn.LayerNorm(5), nn.Flatten(), nn.Linear(15, 2)),
+     (2, 5), [r"module '1' nn\.LayerNorm", r"length L of this \[N, C, L\] sequence", r"x\.transpose\(1, 2\)"]),
+    ("layer_norm_two_dimensions", rnn_model(keep_output, nn.GRU(3, 4, batch_first=True),
+                                            nn.Sequential(nn.LayerNorm((5, 4)), nn.Linear(4, 2))), (5, 3),
+     [r"module 'head\.0' nn\.LayerNorm", r"normalized_shape=\[5, 4\]", r"nn\.LayerNorm\(4\)"]),
+    ("layer_norm_without_affine", nn.Sequential(nn.Linear(4, 3), nn.LayerNorm(3, elementwise_affine=False)), None,
+     [r"module '1' nn\.LayerNorm", "elementwise_affine=False", "learned scale and shift"]),
     ("padding", nn.Sequential(nn.Conv2d(1, 2, 3, padding=2), nn.Flatten(), nn.Linear(72, 2)), (1, 4, 4),
      [r"module '0' nn\.Conv2d", "pads 2", "neither of hinge's paddings"]),
     ("non_square", nn.Sequential(nn.Conv2d(1, 2, (3, 5)), nn.Flatten(), nn.Linear(32, 2)), (1, 6, 8),
@@ -347,6 +355,23 @@ def describe(models, work):
     status, text = run(["describe", f"{models}/fx_tcn_gru.safetensors", "--against", f"{models}/fx_tcn_gru.hpp"])
     check(status == 0 and "matches fx_tcn_gru" in text and "pad 0x4) <12,6>-><12,6> relu" in text,
           "a causal convolution + GRU file against its generated header: matches")
+    grouped = f"{models}/grouped_cnn2d.safetensors"
+    grouped_type = ("hinge::network<hinge::input<9, 11, 4>, hinge::conv2d<6, 3, 1, hinge::padding::same, 1, 2>, "
+                    "hinge::relu, hinge::conv2d<9, 3, 2, hinge::padding::valid, 1, 3>, hinge::tanh, "
+                    "hinge::conv2d<24, 1, 1, hinge::padding::valid, 1, 3>, hinge::flatten, hinge::dense<3>>")
+    status, text = run(["describe", grouped, "--against", grouped_type])
+    check(status == 0 and "matches" in text and "pad 1x1 groups 2) <9,11,4>-><9,11,6> relu" in text
+          and re.search(r"0\.weight\s+F32\s+\[6, 2, 3, 3\]", text),
+          "a grouped convolution's file (weight [F, C / G, K, K]) against its C++ type: matches")
+    status, text = run(["describe", grouped, "--against", grouped_type.replace("1, 2>, hinge::relu", "1>, hinge::relu")])
+    check(status == 1 and "stage 0 differs: expected 'convolution(kernel 3x3 stride 1x1 dilation 1x1 pad 1x1) "
+          "<9,11,4>-><9,11,6> relu', found 'convolution(kernel 3x3 stride 1x1 dilation 1x1 pad 1x1 groups 2)" in text,
+          "... and against the ungrouped convolution: names stage 0")
+    status, text = run(["describe", f"{models}/layer_norm_gru.safetensors", "--against",
+                        "hinge::network<hinge::input<7, 3>, hinge::dense<6>, hinge::layer_norm_with<1e-5f>, "
+                        "hinge::gru<5>, hinge::dense<2>>"])
+    check(status == 0 and "layer_norm(epsilon 0x3727c5ac) <7,6>-><7,6> identity" in text
+          and re.search(r"1\.weight\s+F32\s+\[6\]", text), "a layer_norm file against its C++ type: matches")
 
 
 def sequence_files(models):
@@ -375,7 +400,8 @@ def sequence_files(models):
 
 def regenerate(models, work):
     print("regenerating from parameter files:")
-    for name in ("cnn2d_bn", "cnn1d", "constants", "causal_gru", "fx_lstm_last", "gru_two_layers", "gru_flatten"):
+    for name in ("cnn2d_bn", "cnn1d", "constants", "causal_gru", "fx_lstm_last", "gru_two_layers", "gru_flatten",
+                 "grouped_cnn2d", "depthwise_cnn2d", "causal_grouped", "layer_norm_mlp", "layer_norm_gru"):
         status, _ = run([f"{models}/{name}.safetensors", "-o", f"{work}/{name}_again.hpp", "--type", name,
                          "--quiet"])
         original = open(f"{models}/{name}.hpp").read()

@@ -13,12 +13,14 @@
 The exporter runs in this process (hinge_export.main), so PyTorch is imported once, not once per
 model. The models: the MLPs of tests/parity/torch_parity.py with every activation, batch norm
 (kept and folded), non-default constants, a shared PReLU slope, the parity test's CNNs (batch norm
-kept and folded, pooling, global average pooling, conv1d), two models that are not an
+kept and folded, pooling, global average pooling, conv1d, grouped and depthwise conv2d), an MLP with
+nn.LayerNorm, two models that are not an
 nn.Sequential (found by torch.fx tracing: functional activations and pooling, view as flatten,
 nested Sequentials), and one in float64. Sequence models: the parity test's GRU / LSTM / causal
 convolution models (nn.Sequential of subclasses whose forward keeps the RNN's output or pads
 before the convolution: all steps, last step, H = 1, odd H, C > 1, stacked modules, one nn.GRU
-with num_layers = 2, dilations 1 to 4, a causal convolution before a GRU), and models written as
+with num_layers = 2, dilations 1 to 4, a causal convolution before a GRU, grouped and depthwise causal
+convolutions, nn.LayerNorm per step before a GRU), and models written as
 people write them: `out, _ = self.gru(x)`, `_, (h, _) = self.lstm(x)` with h[-1] of a 2-layer
 LSTM, F.pad before nn.Conv1d on a [N, C, L] input with a transpose to the GRU, nn.ConstantPad1d
 and wrapper modules in an nn.Sequential, Flatten of a GRU's output, bias=False, and one in float64.
@@ -211,7 +213,10 @@ MODELS.update({
     "fx_mlp": (fx_mlp, (2, 3, 4), [], True),
     "relu_double": (lambda: tp.build_mlp("relu", False).double(), (tp.INPUT,), ["--dtype", "float64"], False),
 })
-MODELS.update({name: (build, shape, [], True) for name, (build, shape, _) in tp.SEQUENCE_MODELS.items()})
+# Added after the others (below), so that the others' seeds, which follow their position, stay.
+LATER = ("causal_grouped", "layer_norm_gru")
+MODELS.update({name: (build, shape, [], True) for name, (build, shape, _) in tp.SEQUENCE_MODELS.items()
+               if name not in LATER})
 MODELS.update({
     "fx_gru_steps": (fx_gru_steps, (6, 3), [], True),
     "fx_lstm_last": (fx_lstm_last, (7, 3), [], True),
@@ -221,14 +226,26 @@ MODELS.update({
     "lstm_no_bias": (lstm_no_bias, (4, 2), [], True),
     "gru_steps_double": (gru_steps_double, (7, 3), ["--dtype", "float64"], True),
 })
+# Grouped and depthwise convolutions (conv2d, and a causal dilated conv1d stack that streams) and
+# nn.LayerNorm (an MLP, per step before a GRU), as in tests/parity/torch_parity.py.
+MODELS.update({
+    "grouped_cnn2d": (tp.build_grouped_cnn2d, (4, 9, 11), [], False),
+    "depthwise_cnn2d": (tp.build_depthwise_cnn2d, (3, 8, 10), [], False),
+    "layer_norm_mlp": (tp.build_layer_norm_mlp, (tp.INPUT,), [], False),
+})
+MODELS.update({name: (tp.SEQUENCE_MODELS[name][0], tp.SEQUENCE_MODELS[name][1], [], True) for name in LATER})
 
 
 def randomize(model, generator):
-    """Non-trivial batch-norm statistics and PReLU slopes (tp.randomize walks an nn.Sequential only)."""
+    """Non-trivial batch-norm statistics, layer-norm scales and shifts and PReLU slopes (tp.randomize
+    walks an nn.Sequential only)."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.PReLU):
                 m.weight.copy_(0.05 + 0.4 * torch.rand(m.weight.shape, generator=generator))
+            if isinstance(m, nn.LayerNorm):
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator))
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
                 m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator))

@@ -2,8 +2,9 @@
 // kernels (forward, final state, one streaming step, BPTT) against a scalar reference on odd sizes
 // in float and double, causal conv1d against its definition, dense applied per step,
 // finite-difference gradient checks in double precision (all steps and last step, sequence
-// lengths 1, 2 and odd, H = 1 and odd, C > 1, stacks, a carried starting state), and truncated
-// BPTT: windows with carried state give the whole sequence's outputs.
+// lengths 1, 2 and odd, H = 1 and odd, C > 1, stacks, a carried starting state, also through
+// grouped causal convolutions and layer_norm), and truncated BPTT: windows with carried state
+// give the whole sequence's outputs.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -671,18 +672,23 @@ BOOST_AUTO_TEST_CASE(windows_with_carried_state_equal_the_whole_sequence) {
                                   hn::network<hn::input<5, 1>, causal_stack>, 4>(53);
     windows_continue_the_sequence<hn::network<hn::input<20, 1>, causal_stack>,
                                   hn::network<hn::input<1, 1>, causal_stack>, 20>(54);
+    // Grouped and depthwise causal convolutions keep the same ring; layer_norm works per step.
+    using grouped_stack = hn::sequential<hn::conv1d<6, 2, 1, hn::padding::causal, 1, 3>, hn::tanh,
+                                         hn::conv1d<6, 3, 1, hn::padding::causal, 2, 6>, hn::layer_norm, hn::tanh,
+                                         hn::conv1d<4, 2, 1, hn::padding::causal, 4, 2>, hn::dense<1>>;
+    windows_continue_the_sequence<hn::network<hn::input<20, 3>, grouped_stack>,
+                                  hn::network<hn::input<5, 3>, grouped_stack>, 4>(55);
 }
 
 // With a carried (non-zero) starting state the gradients are those of the window given that state.
-BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
-    using net = hn::network<hn::input<3, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh, hn::lstm<4>,
-                            hn::gru<3>>;
+template <class net>
+void carried_state_gradients(std::uint64_t seed) {
     auto p = std::make_unique<hn::parameters<net, double>>();
-    fill_random(*p, 61);
-    const std::vector<double> x = random_values<double>(2 * net::input_size, 62);
+    fill_random(*p, seed);
+    const std::vector<double> x = random_values<double>(2 * net::input_size, seed + 1);
     // The starting state: a random state block (as a previous window would leave).
     auto ws = std::make_unique<hn::workspace<net, 2, double>>();
-    const std::vector<double> state = random_values<double>(ws->state().values.size(), 63, 0.5);
+    const std::vector<double> state = random_values<double>(ws->state().values.size(), seed + 2, 0.5);
     std::copy(state.begin(), state.end(), ws->state().values.begin());
     ws->state().passes = 5;
     // The checker runs in this workspace: it copies the state in before every pass, and checks
@@ -691,6 +697,14 @@ BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
     check_gradients<net, 2>(*p, x.data(), {.input = true, .workspace = ws.get()});
     BOOST_TEST(ws->state().passes == 5u);  // train_forward and backward leave the state alone
     BOOST_TEST(std::equal(state.begin(), state.end(), ws->state().values.begin()));  // and its values
+}
+
+BOOST_AUTO_TEST_CASE(gradients_with_a_carried_state_equal_central_differences) {
+    carried_state_gradients<hn::network<hn::input<3, 2>, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::tanh,
+                                        hn::lstm<4>, hn::gru<3>>>(61);
+    // The weight gradient of grouped causal convolutions reads the ring for the taps before the window.
+    carried_state_gradients<hn::network<hn::input<3, 4>, hn::conv1d<4, 2, 1, hn::padding::causal, 2, 2>, hn::tanh,
+                                        hn::conv1d<8, 3, 1, hn::padding::causal, 1, 4>, hn::layer_norm, hn::gru<3>>>(64);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,10 +1,12 @@
 // hinge side of the PyTorch parity test (tests/parity/run_parity.sh runs torch_parity.py export,
 // then this, then torch_parity.py check).
 //
-// For every model of torch_parity.py (MLPs with every activation and batch_norm; CNNs with
-// conv2d/conv1d, pooling, batch_norm per channel and after flatten, prelu per channel, flatten,
-// dropout and global_avg_pool; sequence models: nn.GRU and nn.LSTM with every step or the last
-// one, stacked and num_layers = 2, H = 1, odd and past a panel, causal dilated convolutions):
+// For every model of torch_parity.py (MLPs with every activation, batch_norm and layer_norm; CNNs
+// with conv2d/conv1d, grouped and depthwise conv2d, pooling, batch_norm per channel and after
+// flatten, layer_norm per position, prelu per channel, flatten, dropout and global_avg_pool;
+// sequence models: nn.GRU and nn.LSTM with every step or the last one, stacked and num_layers = 2,
+// H = 1, odd and past a panel, causal dilated convolutions, grouped and depthwise too, layer_norm
+// per step before a GRU):
 // load the torch.nn.Sequential state_dict from safetensors,
 // run hinge on the same inputs, and compare with what PyTorch computed, in float against PyTorch's
 // float32 run (tolerance 1e-5) and in double against its float64 run (1e-10): outputs, the input
@@ -68,6 +70,23 @@ using causal_stack = hn::network<hn::input<16, 1>, hn::conv1d<4, 2, 1, hn::paddi
                                  hn::conv1d<3, 3, 1, hn::padding::causal, 4>, hn::dense<1>>;
 using causal_gru = hn::network<hn::input<11, 2>, hn::conv1d<5, 3, 1, hn::padding::causal, 2>, hn::relu, hn::gru<7>,
                                hn::dense<2>>;
+using causal_grouped = hn::network<hn::input<16, 4>, hn::conv1d<8, 2, 1, hn::padding::causal, 1, 4>, hn::tanh,
+                                   hn::conv1d<8, 3, 1, hn::padding::causal, 2, 2>, hn::tanh,
+                                   hn::conv1d<8, 2, 1, hn::padding::causal, 4, 8>, hn::relu, hn::dense<2>>;
+using layer_norm_gru = hn::network<hn::input<7, 3>, hn::dense<6>, hn::layer_norm, hn::gru<5>, hn::dense<2>>;
+
+// Grouped and depthwise convolutions (nn.Conv2d with groups), and layer_norm (nn.LayerNorm(C); per
+// position of an image, torch_parity.py permutes to channels last around it).
+using grouped_cnn2d = hn::network<hn::input<9, 11, 4>, hn::conv2d<6, 3, 1, hn::padding::same, 1, 2>, hn::relu,
+                                  hn::conv2d<9, 3, 2, hn::padding::valid, 1, 3>, hn::tanh,
+                                  hn::conv2d<24, 1, 1, hn::padding::valid, 1, 3>, hn::flatten, hn::dense<3>>;
+using depthwise_cnn2d = hn::network<hn::input<8, 10, 3>, hn::conv2d<6, 3, 1, hn::padding::same, 1, 3>, hn::relu6,
+                                    hn::conv2d<6, 3, 1, hn::padding::same, 2, 6>, hn::relu,
+                                    hn::conv2d<8, 1, 1, hn::padding::valid>, hn::silu, hn::global_avg_pool, hn::dense<3>>;
+using layer_norm_mlp = hn::network<hn::input<input>, hn::dense<hidden1>, hn::layer_norm, hn::relu, hn::dense<hidden2>,
+                                   hn::layer_norm, hn::prelu, hn::dense<output>>;
+using layer_norm_cnn = hn::network<hn::input<7, 9, 2>, hn::conv2d<6, 3>, hn::layer_norm, hn::relu, hn::max_pool2d<2>,
+                                   hn::conv2d<4, 3, 1, hn::padding::valid>, hn::flatten, hn::dense<3>>;
 
 // How each model's tensors are named in torch's state_dict (default: nn.Sequential numbering).
 template <class Net>
@@ -222,10 +241,11 @@ void export_hinge(const std::string& dir, const std::string& name) {
     io::save_safetensors(*loaded, dir + "/" + name + ".roundtrip.safetensors", names_of<Net>());
 }
 
-int failures = 0;
+int failures = 0, models = 0;
 
 template <class Net>
 void model(const std::string& dir, const std::string& name, bool train = true) {
+    ++models;
     try {
         const report f = compare<Net, float>(dir, name, train);
         const report d = compare<Net, double>(dir, name, train);
@@ -278,6 +298,12 @@ int main(int argc, char** argv) {
     model<gru_two_layers>(dir, "gru_two_layers");
     model<causal_stack>(dir, "causal_stack");
     model<causal_gru>(dir, "causal_gru");
-    std::printf("parity_check: %d of 27 models failed\n", failures);
+    model<causal_grouped>(dir, "causal_grouped");
+    model<layer_norm_gru>(dir, "layer_norm_gru");
+    model<grouped_cnn2d>(dir, "grouped_cnn2d");
+    model<depthwise_cnn2d>(dir, "depthwise_cnn2d");
+    model<layer_norm_mlp>(dir, "layer_norm_mlp");
+    model<layer_norm_cnn>(dir, "layer_norm_cnn");
+    std::printf("parity_check: %d of %d models failed\n", failures, models);
     return failures ? 1 : 0;
 }

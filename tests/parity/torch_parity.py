@@ -109,6 +109,47 @@ def build_cnn1d():
                          nn.Conv1d(5, 6, 3, dilation=2), nn.SiLU(), nn.Flatten(), nn.Linear(12, 4))
 
 
+def build_grouped_cnn2d():
+    # 4 x 9 x 11 -> conv same, 2 groups (2 -> 3 channels each) 9x11x6 -> conv stride 2 valid, 3 groups
+    # (2 -> 3) 4x5x9 -> 1x1 conv, 3 groups (3 -> 8: a vector of floats per group) 4x5x24 -> flatten 480 -> 3
+    return nn.Sequential(nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.ReLU(), nn.Conv2d(6, 9, 3, stride=2, groups=3),
+                         nn.Tanh(), nn.Conv2d(9, 24, 1, groups=3), nn.Flatten(), nn.Linear(480, 3))
+
+
+def build_depthwise_cnn2d():
+    # MobileNet-like. 3 x 8 x 10 -> depthwise x2 (on the input) same 8x10x6 -> depthwise dilated same
+    # 8x10x6 -> pointwise 8x10x8 -> global average 8 -> 3
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1, groups=3), nn.ReLU6(),
+                         nn.Conv2d(6, 6, 3, padding=2, dilation=2, groups=6), nn.ReLU(), nn.Conv2d(6, 8, 1), nn.SiLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+
+
+# hinge's layer_norm is nn.LayerNorm(C) over the channels of every row, epsilon a float constant.
+def layer_norm(w):
+    return nn.LayerNorm(w, eps=F32(1e-5))
+
+
+class ChannelsLastLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm(C) per position of an image: the [N, C, H, W] value permuted to channels last for it
+    (hinge's layer_norm on <H, W, C>); its state_dict is nn.LayerNorm's."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def build_layer_norm_mlp():
+    # The Linear before each LayerNorm has a bias gradient of exactly 0 (the normalisation removes a
+    # shift): parity_check measures it against the weight gradient, as for batch norm.
+    return nn.Sequential(nn.Linear(INPUT, HIDDEN1), layer_norm(HIDDEN1), nn.ReLU(), nn.Linear(HIDDEN1, HIDDEN2),
+                         layer_norm(HIDDEN2), nn.PReLU(HIDDEN2), nn.Linear(HIDDEN2, OUTPUT))
+
+
+def build_layer_norm_cnn():
+    # 2 x 7 x 9 -> conv same 7x9x6 -> layer norm per position, relu -> pool 3x4x6 -> conv valid 1x2x4 -> 8 -> 3
+    return nn.Sequential(nn.Conv2d(2, 6, 3, padding=1), ChannelsLastLayerNorm(6, eps=F32(1e-5)), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(6, 4, 3), nn.Flatten(), nn.Linear(8, 3))
+
+
 # Sequence models. They take (N, L, C) batches, as hinge does (batch_first=True): nn.GRU and
 # nn.LSTM return (output, state), so RNN keeps the output (every step, or the last one) and
 # subclasses the module so that its state_dict names stay "<k>.weight_ih_l0"; CausalConv1d is
@@ -157,6 +198,15 @@ def build_causal_gru():
     return nn.Sequential(CausalConv1d(2, 5, 3, dilation=2), nn.ReLU(), RNN(nn.GRU, 5, 7), nn.Linear(7, 2))
 
 
+def build_causal_grouped():  # depthwise x2, grouped dilation 2, depthwise dilation 4
+    return nn.Sequential(CausalConv1d(4, 8, 2, groups=4), nn.Tanh(), CausalConv1d(8, 8, 3, dilation=2, groups=2),
+                         nn.Tanh(), CausalConv1d(8, 8, 2, dilation=4, groups=8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def build_layer_norm_gru():  # per step: Linear, LayerNorm; then a GRU
+    return nn.Sequential(nn.Linear(3, 6), layer_norm(6), RNN(nn.GRU, 6, 5), nn.Linear(5, 2))
+
+
 # Sequence models: their x and dx need no permutation (both sides are (N, L, C)).
 SEQUENCE_MODELS = {
     "gru_steps": (build_gru_steps, (7, 3), True),
@@ -166,6 +216,8 @@ SEQUENCE_MODELS = {
     "gru_two_layers": (build_gru_two_layers, (6, 2), True),
     "causal_stack": (build_causal_stack, (16, 1), True),
     "causal_gru": (build_causal_gru, (11, 2), True),
+    "causal_grouped": (build_causal_grouped, (16, 4), True),
+    "layer_norm_gru": (build_layer_norm_gru, (7, 3), True),
 }
 
 # name -> (builder, input shape of one sample in PyTorch's layout, train mode?).
@@ -181,6 +233,12 @@ MODELS.update({
     "cnn1d": (build_cnn1d, (3, 13), True),
 })
 MODELS.update(SEQUENCE_MODELS)
+MODELS.update({  # after the others, so that their seeds (by position) stay what they were
+    "grouped_cnn2d": (build_grouped_cnn2d, (4, 9, 11), True),
+    "depthwise_cnn2d": (build_depthwise_cnn2d, (3, 8, 10), True),
+    "layer_norm_mlp": (build_layer_norm_mlp, (INPUT,), True),
+    "layer_norm_cnn": (build_layer_norm_cnn, (2, 7, 9), True),
+})
 
 
 def to_hinge(a, name=""):
@@ -194,11 +252,15 @@ def from_hinge(a, name=""):
 
 
 def randomize(model, generator):
-    """Values a default initialisation would leave trivial: PReLU slopes, batch-norm scale, shift and statistics."""
+    """Values a default initialisation would leave trivial: PReLU slopes, batch-norm scale, shift and
+    statistics, layer-norm scale and shift."""
     with torch.no_grad():
         for m in model:
             if isinstance(m, nn.PReLU):
                 m.weight.copy_(0.05 + 0.4 * torch.rand(m.weight.shape, generator=generator))
+            if isinstance(m, nn.LayerNorm):
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator))
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
                 m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator))

@@ -1,5 +1,6 @@
 // stream<Net>: one step per call gives the outputs of a forward pass over the whole sequence
-// (gru, lstm, a dilated causal conv1d stack, a mix), in double to 1e-12 and in float to 1e-5;
+// (gru, lstm, a dilated causal conv1d stack, a mix, a grouped / depthwise causal stack with
+// layer_norm), in double to 1e-12 and in float to 1e-5;
 // a block call equals single steps; reset() starts a sequence afresh; a saved state resumes
 // exactly. Zero allocation over a million steps is in tests/no_allocation.cpp.
 #include <boost/test/unit_test.hpp>
@@ -59,6 +60,12 @@ using causal_model = hn::network<hn::input<70, 1>, hn::conv1d<8, 2, 1, hn::paddi
 using mixed_model = hn::network<hn::input<33, 3>, hn::conv1d<6, 3, 1, hn::padding::causal, 2>, hn::relu,
                                 hn::residual<hn::dense<6>, hn::relu>, hn::gru<9>, hn::dense<4>, hn::leaky_relu<0.1f>,
                                 hn::dense<2>>;
+// Grouped (2 and 3 channels per group), depthwise with a multiplier and depthwise causal
+// convolutions, dilations 1..8, with layer_norm per step between them; 20 filters (past a panel).
+using grouped_model = hn::network<hn::input<60, 4>, hn::conv1d<6, 2, 1, hn::padding::causal, 1, 2>, hn::tanh,
+                                  hn::conv1d<12, 3, 1, hn::padding::causal, 2, 6>, hn::layer_norm, hn::tanh,
+                                  hn::conv1d<12, 2, 1, hn::padding::causal, 4, 12>, hn::relu,
+                                  hn::conv1d<20, 2, 1, hn::padding::causal, 8, 4>, hn::layer_norm, hn::dense<2>>;
 
 // A TCN with a 1x1 convolution as its per-sample head, declared as PyTorch's nn.Conv1d(8, 1, 1)
 // exports it (padding::valid): one tap has no past, so it streams whatever its padding.
@@ -104,6 +111,8 @@ BOOST_AUTO_TEST_CASE(streaming_equals_the_whole_sequence_forward_pass) {
     BOOST_TEST((stream_against_whole<lstm_model, float>(2)) < 1e-5);
     BOOST_TEST((stream_against_whole<causal_model, float>(3)) < 1e-5);
     BOOST_TEST((stream_against_whole<mixed_model, float>(4)) < 1e-5);
+    BOOST_TEST((stream_against_whole<grouped_model, double>(5)) < 1e-12);
+    BOOST_TEST((stream_against_whole<grouped_model, float>(5)) < 1e-5);
 }
 
 BOOST_AUTO_TEST_CASE(a_block_equals_single_steps_and_reset_starts_afresh) {

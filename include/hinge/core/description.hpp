@@ -36,9 +36,10 @@ constexpr void put_float_bits(Out& out, float f) {
     for (int shift = 28; shift >= 0; shift -= 4) out.put("0123456789abcdef"[(bits >> shift) & 0xFu]);
 }
 
-// "(kernel KhxKw stride ShxSw dilation DhxDw pad TxL) "
+// "(kernel KhxKw stride ShxSw dilation DhxDw pad TxL) ", with " groups G" before the ')' for a
+// grouped convolution (G > 1 only, so that every ungrouped description stays what it was).
 template <class Out>
-constexpr void put_geometry(Out& out, const window_geometry& g) {
+constexpr void put_geometry(Out& out, const window_geometry& g, std::size_t groups = 1) {
     put(out, "(kernel ");
     put_number(out, g.kernel_height);
     out.put('x');
@@ -55,6 +56,10 @@ constexpr void put_geometry(Out& out, const window_geometry& g) {
     put_number(out, g.pad_top);
     out.put('x');
     put_number(out, g.pad_left);
+    if (groups > 1) {
+        put(out, " groups ");
+        put_number(out, groups);
+    }
     put(out, ") ");
 }
 

@@ -35,6 +35,9 @@ template <class Shape> struct projected_shape {};
 template <std::size_t N> struct kernel_span {};     // (Kernel - 1) * Dilation + 1 positions
 template <std::size_t N> struct pooling_window {};
 template <std::size_t N> struct stride {};
+template <std::size_t N> struct input_channels {};
+template <std::size_t N> struct filters {};
+template <std::size_t N> struct groups {};
 template <float V> struct slope {};
 template <float V> struct momentum {};
 template <float V> struct epsilon {};

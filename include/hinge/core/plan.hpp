@@ -65,8 +65,11 @@ struct stage {
         else return InShape::channels;
     }();
     // Outputs each input value reaches (Glorot's fan-out): units, times the kernel taps of a
-    // convolution, as PyTorch counts it.
-    static constexpr std::size_t fan_out = output_width * (input_width / InShape::channels);
+    // convolution, as PyTorch counts it. Multiplied before the division, so that a grouped
+    // convolution (fan-in K C / G, less than C when K < G) gets its exact (F / G) K; PyTorch's
+    // init counts F K there, ignoring the groups. Every other layer's fan-in is a multiple of C,
+    // so its value is the same either way.
+    static constexpr std::size_t fan_out = output_width * input_width / InShape::channels;
 };
 
 // A stage in its network: the planned stage with its index and the values it reads. This is what

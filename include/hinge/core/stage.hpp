@@ -67,8 +67,10 @@ enum class initial_values : std::uint8_t { zero, constant, fan_scaled };
 
 // How PyTorch orders the rows (the inputs) of a weight matrix, relative to hinge:
 //   plain     the same order;
-//   window    a window of `window_positions` positions x channels, which PyTorch orders
-//             (channel, position) and hinge (position, channel): a convolution's weight;
+//   window    a window of `window_positions` positions x `window_channels` channels (0: the
+//             arriving channels), which PyTorch orders (channel, position) and hinge (position,
+//             channel): a convolution's weight (a grouped one's window holds the C / G channels
+//             of one group);
 //   arriving  the order of the value arriving at the stage (a dense layer after flatten sees
 //             PyTorch's (c, h, w) flatten order).
 enum class input_order : std::uint8_t { plain, window, arriving };
@@ -95,6 +97,7 @@ struct tensor_spec {
     std::array<std::size_t, 4> torch_shape{};
     input_order order = input_order::plain;
     std::size_t window_positions = 1;
+    std::size_t window_channels = 0;  // 0: the channels of the arriving value
     // The tensor belongs to the module after the stage's (an activation's learned slope: PyTorch's
     // nn.PReLU that follows the layer).
     bool in_next_module = false;

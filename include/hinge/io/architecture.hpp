@@ -297,7 +297,9 @@ std::vector<tensor_slot> tensor_table() {
                           spec.fan_in,
                           spec.fan_in == 0 ? 1 : LT::panel,
                           spec.fan_in == 0 ? (spec.blocks > 1 ? channel_order{} : leaving)
-                          : spec.order == input_order::window ? channel_order{spec.window_positions, In::channels}
+                          : spec.order == input_order::window
+                              ? channel_order{spec.window_positions,
+                                              spec.window_channels == 0 ? In::channels : spec.window_channels}
                           : spec.order == input_order::arriving ? arriving
                                                                 : channel_order{}};
             if (spec.blocks > 1) {

@@ -5,6 +5,15 @@
 // rows ordered (kernel row, kernel column, input channel): weight(f, (kh * Kw + kw) * Cin + c).
 // PyTorch's conv.weight[f, c, kh, kw] is weight(f, (kh * Kw + kw) * Cin + c) here; files
 // (io/safetensors.hpp, io/save.hpp) hold PyTorch's [F, C, Kh, Kw] and io::tensor_table reorders.
+//
+// Grouped convolutions (Groups = G > 1, PyTorch's groups; depthwise: G = C): filter f sees only
+// the C / G channels of its group f / (F / G). The weight is the same kind of matrix with the
+// rows of one group's window, (Kh * Kw * C / G) x Filters: weight(f, (kh * Kw + kw) * C / G + c)
+// is PyTorch's conv.weight[f, c, kh, kw] of shape [F, C / G, Kh, Kw]. That keeps the panel
+// storage, the io table (a window of C / G channels: tensor_spec::window_channels), the views,
+// the initialisers (fan-in K C / G, as PyTorch's) and the optimizers as they are for every weight,
+// and stores no zero of the block-diagonal dense matrix. Its kernels are direct ones
+// (kernels/grouped_convolution.hpp); Groups = 1 keeps the products of kernels/convolution.hpp.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -16,6 +25,7 @@
 #include <hinge/core/window.hpp>
 #include <hinge/kernels/convolution.hpp>
 #include <hinge/kernels/dense.hpp>
+#include <hinge/kernels/grouped_convolution.hpp>
 #include <hinge/runtime/stage_context.hpp>
 
 namespace hinge {
@@ -23,32 +33,36 @@ namespace hinge {
 namespace detail {
 
 // The stage of conv1d and conv2d (core/stage.hpp): the product of a dense layer with every window
-// of the input. Weights: a (Kh * Kw * Cin) x Filters matrix stored like a dense weight.
-template <std::size_t Filters>
+// of the input. Weights: a (Kh * Kw * Cin / Groups) x Filters matrix stored like a dense weight.
+template <std::size_t Filters, std::size_t Groups = 1>
 struct convolution_stage {
     static constexpr bool opens_stage = true;
     static constexpr bool reads_network_input = true;
     static constexpr bool affine = true;
     static constexpr std::size_t filters = Filters;
+    static constexpr std::size_t groups = Groups;
 
     template <class S>
     static constexpr window_geometry geometry_of() {
         return S::layer_type::template geometry<typename S::input_shape>();
     }
 
-    // PyTorch's nn.Conv2d / nn.Conv1d: weight [F, C, Kh, Kw] (conv1d: [F, C, K]), bias [F]. A
-    // weight row is (tap, channel) here and (channel, tap) in PyTorch (input_order::window).
+    // PyTorch's nn.Conv2d / nn.Conv1d: weight [F, C / G, Kh, Kw] (conv1d: [F, C / G, K]), bias
+    // [F]. A weight row is (tap, channel) here and (channel, tap) in PyTorch (input_order::window,
+    // over the C / G channels of one group).
     enum tensor : std::size_t { weight, bias };
     static constexpr std::size_t output_bias_tensor = bias;
     template <class S>
     static constexpr std::array<tensor_spec, 2> tensors() {
         constexpr window_geometry g = geometry_of<S>();
         using In = typename S::input_shape;
+        constexpr std::size_t group_channels = In::channels / Groups;
         tensor_spec w = weight_matrix("weight", "weight", S::input_width, Filters, S::fan_out, input_order::window);
         w.window_positions = g.window_size();
+        w.window_channels = group_channels;
         w.torch_rank = In::rank + 1;
-        w.torch_shape = In::rank == 3 ? std::array<std::size_t, 4>{Filters, In::channels, g.kernel_height, g.kernel_width}
-                                      : std::array<std::size_t, 4>{Filters, In::channels, g.kernel_width, 1};
+        w.torch_shape = In::rank == 3 ? std::array<std::size_t, 4>{Filters, group_channels, g.kernel_height, g.kernel_width}
+                                      : std::array<std::size_t, 4>{Filters, group_channels, g.kernel_width, 1};
         return {w, unit_vector("bias", tensor_role::bias, "bias", Filters)};
     }
 
@@ -56,16 +70,28 @@ struct convolution_stage {
     // the output gradient seen from each input position (input gradient; for a first stage also
     // the input gradient of one sample with padded channels), the packed input of the weight
     // gradient and the transposed weights.
+    // A grouped convolution reads its taps in place, so it needs no windows; its backward needs the
+    // transposed weights (K F / G rows of pad(C)) and, for a first stage, the input gradient of one
+    // sample with padded channels (in gradient_windows).
     enum buffer : std::size_t { windows, gradient_windows, packed_input, transposed_weight };
     template <class S, class T, std::size_t Batch, bool Training>
     static constexpr std::array<buffer_spec, 4> buffers() {
-        constexpr std::size_t P = panel_width<T>, cin = S::input_shape::channels, taps = S::input_width / cin;
-        constexpr std::size_t gradient = S::input_positions * taps * Filters;
-        return {buffer_spec{S::positions * S::input_width, true, false},
-                buffer_spec{S::reads_network_input ? round_up(gradient, P) + S::input_positions * round_up(cin, P) : gradient,
-                            true, true},
-                buffer_spec{(S::input_width + max_micro_rows) * std::min(S::positions, depth_block), true, true},
-                buffer_spec{round_up(cin, P) * taps * Filters, true, true}};
+        constexpr std::size_t P = panel_width<T>, cin = S::input_shape::channels;
+        if constexpr (Groups > 1) {
+            constexpr std::size_t taps = geometry_of<S>().window_size();
+            return {buffer_spec{0, true, false},
+                    buffer_spec{S::reads_network_input ? S::input_positions * round_up(cin, P) : 0, true, true},
+                    buffer_spec{0, true, true}, buffer_spec{taps * (Filters / Groups) * round_up(cin, P), true, true}};
+        } else {
+            constexpr std::size_t taps = S::input_width / cin;
+            constexpr std::size_t gradient = S::input_positions * taps * Filters;
+            return {buffer_spec{S::positions * S::input_width, true, false},
+                    buffer_spec{S::reads_network_input ? round_up(gradient, P) + S::input_positions * round_up(cin, P)
+                                                       : gradient,
+                                true, true},
+                    buffer_spec{(S::input_width + max_micro_rows) * std::min(S::positions, depth_block), true, true},
+                    buffer_spec{round_up(cin, P) * taps * Filters, true, true}};
+        }
     }
 
     // A causal conv1d carries the last (K - 1) * dilation input positions of each sequence in a
@@ -96,7 +122,7 @@ struct convolution_stage {
     template <class S, class Out>
     static constexpr void describe(Out& out) {
         description::put(out, "convolution");
-        description::put_geometry(out, geometry_of<S>());
+        description::put_geometry(out, geometry_of<S>(), Groups);  // " groups G" only when G > 1
     }
 
     template <class S, class U, std::size_t N>
@@ -114,6 +140,12 @@ struct convolution_stage {
 
     template <class Context>
     static void forward(const Context& ctx) noexcept {
+        if constexpr (Groups > 1) grouped_forward(ctx);
+        else ungrouped_forward(ctx);
+    }
+
+    template <class Context>
+    static void ungrouped_forward(const Context& ctx) noexcept {
         using S = typename Context::stage;
         using T = typename Context::value_type;
         using A = typename Context::activation;
@@ -141,6 +173,12 @@ struct convolution_stage {
 
     template <class Context>
     static void backward(const Context& ctx) noexcept {
+        if constexpr (Groups > 1) grouped_backward(ctx);
+        else ungrouped_backward(ctx);
+    }
+
+    template <class Context>
+    static void ungrouped_backward(const Context& ctx) noexcept {
         using S = typename Context::stage;
         using T = typename Context::value_type;
         constexpr window_geometry G = geometry_of<S>();
@@ -184,6 +222,74 @@ struct convolution_stage {
         }
     }
 
+    // ---- Groups > 1: the direct kernels of kernels/grouped_convolution.hpp ----
+
+    template <class Context>
+    static void grouped_forward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        using A = typename Context::activation;
+        constexpr window_geometry G = geometry_of<S>();
+        const auto in = ctx.input();
+        const kernels::activation_inputs<T> activation = ctx.activation_inputs();
+        const kernels::causal_context<T> context = causal_context(ctx);
+        if constexpr (Context::single_step && causal<S>()) {
+            // One step of one sequence (a stream): the taps read the input and the ring in place.
+            kernels::grouped_causal_step<A, G, Filters, Groups>(in.rows, context, ctx.parameter(weight),
+                                                                ctx.parameter(bias), ctx.output(), activation);
+        } else {
+            ctx.on_team([&](work_share share) {
+                kernels::grouped_convolution_forward<A, G, Filters, Groups>(
+                    ctx.samples(), in.rows, in.stride, ctx.parameter(weight), ctx.parameter(bias), ctx.output(),
+                    activation, ctx.pre_activation(), context.ring ? &context : nullptr, share);
+            });
+        }
+    }
+
+    template <class Context>
+    static void grouped_backward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
+        using T = typename Context::value_type;
+        constexpr window_geometry G = geometry_of<S>();
+        const auto in = ctx.input();
+        const kernels::causal_context<T> context = causal_context(ctx);
+        const auto into = ctx.template input_gradient<0>();
+        using sink = decltype(into);
+        static_assert(!sink::accumulate, "convolution: a value read by a convolution and by a later shortcut "
+                                         "projection is not supported; nest the residual blocks the other way round");
+        constexpr std::size_t Cp = round_up(G.channels, panel_width<T>);
+        if constexpr (!sink::network_input)
+            kernels::transpose_grouped_weights<G, Filters, Groups>(ctx.parameter(weight), ctx.buffer(transposed_weight));
+        // The input gradient splits the input positions, so its column sums are per member.
+        const member_column_sums<T> sums(ctx.team(), into.target, Context::template input_stride<0>);
+        ctx.on_team([&](work_share share) {
+            kernels::grouped_convolution_weight_gradient<G, Filters, Groups>(
+                ctx.samples(), in.rows, in.stride, ctx.dz(), Context::dz_stride, ctx.gradient(weight),
+                context.ring ? &context : nullptr, share);
+            if constexpr (!sink::network_input) {
+                if (!sums.take(share)) return;
+                kernels::grouped_convolution_input_gradient<typename sink::activation, G, Filters, Groups>(
+                    ctx.samples(), ctx.dz(), Context::dz_stride, ctx.buffer(transposed_weight), sums.target(share),
+                    into.rows, into.stride, share);
+            }
+        });
+        sums.reduce();
+        if constexpr (sink::network_input) {
+            if (into) {
+                // The network input's rows are unpadded: padded rows of one sample first, then copied.
+                kernels::transpose_grouped_weights<G, Filters, Groups>(ctx.parameter(weight),
+                                                                       ctx.buffer(transposed_weight));
+                T* padded = ctx.buffer(gradient_windows);
+                for (std::size_t n = 0; n < ctx.samples(); ++n) {
+                    kernels::grouped_convolution_input_gradient<identity, G, Filters, Groups>(
+                        1, ctx.dz() + n * S::positions * Context::dz_stride, Context::dz_stride,
+                        ctx.buffer(transposed_weight), into.target, padded, Cp);
+                    ctx.unpad_network_input_gradient(n, 1, padded, Cp);
+                }
+            }
+        }
+    }
+
     // After a pass, the ring holds each sequence's last (K - 1) * dilation inputs.
     template <class Context>
     static void advance_state(const Context& ctx) noexcept {
@@ -202,14 +308,22 @@ struct convolution_stage {
 
 }  // namespace detail
 
-// conv2d<Filters, Kernel, Stride, Padding, Dilation> on an image <H, W, C>: Kernel x Kernel
-// windows, Filters output channels.
+namespace detail {
+// Whether Groups divides both the arriving channels and Filters (PyTorch's rule for groups).
+template <std::size_t Channels, std::size_t Filters, std::size_t Groups>
+inline constexpr bool divides_channels_and_filters = Channels % Groups == 0 && Filters % Groups == 0;
+}  // namespace detail
+
+// conv2d<Filters, Kernel, Stride, Padding, Dilation, Groups> on an image <H, W, C>: Kernel x Kernel
+// windows, Filters output channels. Groups = G splits the channels and the filters into G groups
+// (PyTorch's groups: C and Filters multiples of G); depthwise is G = C, Filters = M C.
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
-          std::size_t Dilation = 1>
-struct conv2d : detail::convolution_stage<Filters> {
+          std::size_t Dilation = 1, std::size_t Groups = 1>
+struct conv2d : detail::convolution_stage<Filters, Groups> {
     static_assert(Filters > 0, "conv2d<Filters, Kernel, ...>: Filters must be at least 1");
     static_assert(Kernel > 0, "conv2d<Filters, Kernel, ...>: Kernel must be at least 1");
     static_assert(Stride > 0 && Dilation > 0, "conv2d<Filters, Kernel, Stride, Padding, Dilation>: Stride and Dilation must be at least 1");
+    static_assert(Groups > 0, "conv2d<Filters, Kernel, Stride, Padding, Dilation, Groups>: Groups must be at least 1");
 
     static constexpr padding padding_kind = Padding;
 
@@ -234,6 +348,15 @@ struct conv2d : detail::convolution_stage<Filters> {
             return shape<Arriving::height, Arriving::width, Filters>{};
         } else {
             constexpr window_geometry g = geometry<Arriving>();
+            if constexpr (!detail::divides_channels_and_filters<Arriving::channels, Filters, Groups>) {
+                using namespace diagnostic;
+                HINGE_REJECT("conv2d<..., Groups>: the arriving channels and Filters must both be multiples of "
+                             "Groups, because each of the Groups groups convolves its share of the input channels "
+                             "into its share of the filters, as PyTorch groups them; use a Groups that divides both "
+                             "(depthwise: Groups = input_channels, Filters a multiple of it)",
+                             stage_index<Stage>, conv2d, diagnostic::input_channels<Arriving::channels>,
+                             diagnostic::filters<Filters>, diagnostic::groups<Groups>);
+            }
             if constexpr (g.out_height == 0 || g.out_width == 0) {
                 using namespace diagnostic;
                 HINGE_REJECT("conv2d<..., padding::valid>: the kernel (kernel_span positions, with the dilation) is "
@@ -247,22 +370,25 @@ struct conv2d : detail::convolution_stage<Filters> {
             }
         }
     }
+    // The inputs of one output: the kernel's taps over the channels of one group.
     template <class Arriving>
     static constexpr std::size_t fan_in() {
-        return Kernel * Kernel * Arriving::channels;
+        return Kernel * Kernel * Arriving::channels / Groups;
     }
 };
 
-// conv1d<Filters, Kernel, Stride, Padding, Dilation> on a sequence <L, C>. A dilated causal
+// conv1d<Filters, Kernel, Stride, Padding, Dilation, Groups> on a sequence <L, C>. A dilated causal
 // stack (WaveNet, TCN) is conv1d<F, 2, 1, padding::causal, D> with D = 1, 2, 4, ...: every layer
 // keeps the length, output t depends on inputs up to t only, and hinge::stream runs the stack one
-// sample at a time (padding::valid shortens the sequence by (K - 1) D per layer instead).
+// sample at a time (padding::valid shortens the sequence by (K - 1) D per layer instead). Groups
+// as for conv2d; a causal grouped or depthwise conv1d streams too.
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = padding::same,
-          std::size_t Dilation = 1>
-struct conv1d : detail::convolution_stage<Filters> {
+          std::size_t Dilation = 1, std::size_t Groups = 1>
+struct conv1d : detail::convolution_stage<Filters, Groups> {
     static_assert(Filters > 0, "conv1d<Filters, Kernel, ...>: Filters must be at least 1");
     static_assert(Kernel > 0, "conv1d<Filters, Kernel, ...>: Kernel must be at least 1");
     static_assert(Stride > 0 && Dilation > 0, "conv1d<Filters, Kernel, Stride, Padding, Dilation>: Stride and Dilation must be at least 1");
+    static_assert(Groups > 0, "conv1d<Filters, Kernel, Stride, Padding, Dilation, Groups>: Groups must be at least 1");
 
     static constexpr padding padding_kind = Padding;
 
@@ -287,6 +413,14 @@ struct conv1d : detail::convolution_stage<Filters> {
             return shape<Arriving::width, Filters>{};
         } else {
             constexpr window_geometry g = geometry<Arriving>();
+            if constexpr (!detail::divides_channels_and_filters<Arriving::channels, Filters, Groups>) {
+                HINGE_REJECT("conv1d<..., Groups>: the arriving channels and Filters must both be multiples of "
+                             "Groups, because each of the Groups groups convolves its share of the input channels "
+                             "into its share of the filters, as PyTorch groups them; use a Groups that divides both "
+                             "(depthwise: Groups = input_channels, Filters a multiple of it)",
+                             stage_index<Stage>, conv1d, diagnostic::input_channels<Arriving::channels>,
+                             diagnostic::filters<Filters>, diagnostic::groups<Groups>);
+            }
             if constexpr (g.out_width == 0) {
                 HINGE_REJECT("conv1d<..., padding::valid>: the kernel (kernel_span positions, with the dilation) is "
                              "longer than the arriving sequence (arriving_shape), because a valid window must fit "
@@ -301,7 +435,7 @@ struct conv1d : detail::convolution_stage<Filters> {
     }
     template <class Arriving>
     static constexpr std::size_t fan_in() {
-        return Kernel * Arriving::channels;
+        return Kernel * Arriving::channels / Groups;
     }
 };
 
