@@ -26,11 +26,14 @@ build_io() {
     local dir=$1 src obj
     shift
     mkdir -p "$dir"
+    local pids=() pid
     for src in "$root"/src/io/*.cpp; do
         obj=$dir/$(basename "$src" .cpp).o
-        "$CXX" "$@" -c "$src" -o "$obj"
+        "$CXX" "$@" -c "$src" -o "$obj" &
+        pids+=($!)
         io_objects+=("$obj")
     done
+    for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
 if [ "${1:-}" = "--seeds" ]; then
@@ -51,17 +54,35 @@ build=${2:-$root/build/fuzz}
 mkdir -p "$build/artifacts"
 printf "\n---- hinge::io (src/io): build, with the fuzzers' instrumentation\n"
 build_io "$build/io" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined
-status=0
-for target in hinge_format safetensors idx; do
-    exe=$build/fuzz_$target
-    printf '\n---- fuzz_%s: build\n' "$target"
-    "$CXX" "${flags[@]}" "$here/fuzz_$target.cpp" "${io_objects[@]}" -lz -o "$exe"
-    corpus=$build/corpus/$target
+targets=(hinge_format safetensors idx)
+# The targets are built side by side, then run side by side: each run is bounded by wall time
+# (-max_total_time), so on a machine with fewer cores than targets each gets a share of a core.
+pids=()
+for target in "${targets[@]}"; do
+    printf -- '---- fuzz_%s: build\n' "$target"
+    "$CXX" "${flags[@]}" "$here/fuzz_$target.cpp" "${io_objects[@]}" -lz -o "$build/fuzz_$target" &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+# run_one <target>: one bounded run; its summary goes to its log, a finding to the status.
+run_one() {
+    local target=$1 corpus=$build/corpus/$1
     mkdir -p "$corpus"
-    printf -- '---- fuzz_%s: %s s from %s (+ %s)\n' "$target" "$seconds" "tests/fuzz/corpus/$target" "$corpus"
     # -rss_limit_mb / -malloc_limit_mb: a header that makes a reader allocate gigabytes is a finding.
-    if ! "$exe" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 \
-        -artifact_prefix="$build/artifacts/$target-" "$corpus" "$here/corpus/$target" 2>"$build/fuzz_$target.log"; then
+    "$build/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
+        -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" "$corpus" "$here/corpus/$target" \
+        2>"$build/fuzz_$target.log"
+}
+pids=()
+for target in "${targets[@]}"; do
+    printf -- '---- fuzz_%s: %s s from %s (+ %s)\n' "$target" "$seconds" "tests/fuzz/corpus/$target" "$build/corpus/$target"
+    run_one "$target" &
+    pids+=($!)
+done
+status=0
+for i in "${!targets[@]}"; do
+    target=${targets[$i]}
+    if ! wait "${pids[$i]}"; then
         status=1
         echo "fuzz_$target FOUND A PROBLEM: see $build/fuzz_$target.log and $build/artifacts/"
         grep -E "ERROR|SUMMARY|Test unit written" "$build/fuzz_$target.log" | head -20 || true
