@@ -119,9 +119,14 @@ template <weight_format F, class Columns, std::size_t First, std::size_t Count,
 // vector registers (16 on SSE2 / AVX2, 32 with AVX-512).
 inline constexpr std::size_t accumulator_block = vector_registers >= 32 ? 24 : 12;
 
+// Blocks of outputs per pass over a long row (one that streams its weights from L2 or beyond):
+// two weight streams per pass measured faster than one pass over as many blocks as the registers
+// hold (784-256-128-10 at batch 1: 7.0 against 8.3 us), and with AVX-512 four faster than two
+// (g++ 12, Sapphire Rapids guest: 5.8 against 7.3 us).
+inline constexpr std::size_t long_row_blocks = vector_registers >= 32 ? 4 : 2;
+
 // The same for all Total columns, in passes of at most Block vectors (accumulator_block: as many as
-// the registers hold, for short rows; a long row streams its weights from L2, and two blocks per
-// pass, two weight streams, measured faster there: 784-256-128-10 at batch 1, 7.0 against 8.3 µs).
+// the registers hold, for short rows; long_row_blocks blocks for a long row).
 template <weight_format F, class Columns, std::size_t Block = accumulator_block, class Depth, class T,
           std::size_t Total>
 [[gnu::always_inline]] inline void accumulate_columns(Depth depth, const T* x, std::size_t x_step,
