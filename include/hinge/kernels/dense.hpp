@@ -40,13 +40,10 @@ inline void dense_row(const T* x, const typename row_format<F, T>::storage* w, c
     using columns = column_offsets<nv, nv * W, W, R, In>;
     V acc[nv];
     for_each_index<nv>([&](auto v) { acc[v] = V(T(0)); });
-    // A short depth of float weights is unrolled (a stream's per-step layer), its outputs in as many
-    // accumulators as the registers hold; converted rows stay a loop (unrolled, their widening cost
-    // 1-2 ns more on 1-16-16-1 with AVX-512), and a long depth a loop over long_row_blocks blocks.
-    if constexpr (In <= 64 && F == weight_format::float32)
+    // A short depth is unrolled (a stream's per-step layer), its outputs in as many accumulators as
+    // the registers hold; a long one stays a loop over long_row_blocks blocks of outputs at a time.
+    if constexpr (In <= 64)
         accumulate_columns<F, columns>(std::integral_constant<std::size_t, In>{}, x, 1, w, R, acc);
-    else if constexpr (In <= 64)
-        accumulate_columns<F, columns>(In, x, 1, w, R, acc);
     else
         accumulate_columns<F, columns, long_row_blocks * R / W>(In, x, 1, w, R, acc);
     for_each_index<nv>([&](auto v) {
