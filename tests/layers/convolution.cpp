@@ -33,6 +33,22 @@ long tap_position(const hn::window_geometry& g, std::size_t p, std::size_t kh, s
     return iy * static_cast<long>(g.width) + ix;
 }
 
+// Every product of a (grouped) convolution, by definition: visit(q, p, f, row, channel) for the
+// input position q that output position p reads through tap t, filter f, its weight's row
+// t * C / G + c and its input channel g * C / G + c (g = f / (F / G)). One sample; taps in the
+// padding are skipped.
+template <class Visit>
+void for_each_product(const hn::window_geometry& g, std::size_t filters, std::size_t groups, Visit visit) {
+    const std::size_t cg = g.channels / groups, fg = filters / groups;
+    for (std::size_t p = 0; p < g.output_positions(); ++p)
+        for (std::size_t t = 0; t < g.window_size(); ++t) {
+            const long q = tap_position(g, p, t / g.kernel_width, t % g.kernel_width);
+            if (q < 0) continue;
+            for (std::size_t f = 0; f < filters; ++f)
+                for (std::size_t c = 0; c < cg; ++c) visit(static_cast<std::size_t>(q), p, f, t * cg + c, f / fg * cg + c);
+        }
+}
+
 // The (grouped) convolution of one sample by definition: y[p][f] = b[f] + sum over the taps and
 // the C / G channels of f's group g = f / (F / G), with weight(f, t * C / G + c) and input channel
 // g * C / G + c. x: positions x x_stride (channels last), the result: out positions x F.
@@ -180,16 +196,10 @@ void check_grouped_kernels(std::uint64_t seed) {
     {
         std::vector<double> want(dw.size(), 0.0);
         for (std::size_t n = 0; n < N; ++n)
-            for (std::size_t p = 0; p < out_positions; ++p)
-                for (std::size_t t = 0; t < K; ++t) {
-                    const long q = tap_position(G, p, t / G.kernel_width, t % G.kernel_width);
-                    if (q < 0) continue;
-                    for (std::size_t f = 0; f < F; ++f)
-                        for (std::size_t c = 0; c < cg; ++c)
-                            want[f / P * (fan_in * P) + (t * cg + c) * P + f % P] +=
-                                static_cast<double>(dz[(n * out_positions + p) * Fp + f]) *
-                                static_cast<double>(x[(n * in_positions + static_cast<std::size_t>(q)) * Cp + f / fg * cg + c]);
-                }
+            for_each_product(G, F, Groups, [&](std::size_t q, std::size_t p, std::size_t f, std::size_t row, std::size_t c) {
+                want[f / P * (fan_in * P) + row * P + f % P] += static_cast<double>(dz[(n * out_positions + p) * Fp + f]) *
+                                                                static_cast<double>(x[(n * in_positions + q) * Cp + c]);
+            });
         BOOST_TEST(relative_difference(dw, want) < tolerance, "weight gradient");
     }
 
@@ -201,15 +211,10 @@ void check_grouped_kernels(std::uint64_t seed) {
     {
         std::vector<double> want(dx.size(), 0.0), sums(Cp, 0.0);
         for (std::size_t n = 0; n < N; ++n)
-            for (std::size_t p = 0; p < out_positions; ++p)
-                for (std::size_t t = 0; t < K; ++t) {
-                    const long q = tap_position(G, p, t / G.kernel_width, t % G.kernel_width);
-                    if (q < 0) continue;
-                    for (std::size_t f = 0; f < F; ++f)
-                        for (std::size_t c = 0; c < cg; ++c)
-                            want[(n * in_positions + static_cast<std::size_t>(q)) * Cp + f / fg * cg + c] +=
-                                static_cast<double>(dz[(n * out_positions + p) * Fp + f]) * static_cast<double>(weight(f, t * cg + c));
-                }
+            for_each_product(G, F, Groups, [&](std::size_t q, std::size_t p, std::size_t f, std::size_t row, std::size_t c) {
+                want[(n * in_positions + q) * Cp + c] +=
+                    static_cast<double>(dz[(n * out_positions + p) * Fp + f]) * static_cast<double>(weight(f, row));
+            });
         for (std::size_t q = 0; q < N * in_positions; ++q)
             for (std::size_t c = 0; c < Cp; ++c) {
                 want[q * Cp + c] *= hn::tanh::derivative(static_cast<double>(u[q * Cp + c]));
