@@ -46,6 +46,9 @@ template <class T> struct given_type {};
 template <class T> struct not_a_layer {};
 template <class A> struct second_activation {};
 template <class L> struct loss_type {};
+template <auto Name> struct value_named {};       // a name of tap<"x"> / from<"x"> (core/graph.hpp)
+template <class Shape> struct current_shape {};  // the value a layer reads first
+template <class Shape> struct named_shape {};    // the value it reads by name
 
 // A string literal as a template argument (g++ prints it as a string).
 template <std::size_t N>

@@ -34,6 +34,7 @@ struct stage_layout {
     std::size_t input_positions = 1;
     std::size_t row_size = 0;         // stored output values per sample: positions x padded_output
     std::size_t gradient_stride = 0;  // row stride of this stage's pre-activation gradient
+    std::size_t gradient_buffer = 0;  // which of the workspace's gradient buffers holds it
 
     // Its tensors are layout::tensors[first_tensor .. first_tensor + tensor_count) (the declared
     // ones, then the activation's learned slope); its inputs layout::inputs[first_input ..).
@@ -128,9 +129,16 @@ public:
         return widest * sizeof(T) % 1024 == 0 ? widest + panel : widest;
     }();
 
+    // The skip gradient of the network input has rows like a stored output (positions of padded
+    // channels), so that a product layer that reads the input besides the first stage writes its
+    // input gradient there in whole panels, as into any stage's.
+    static constexpr std::size_t input_skip_stride = round_up(Net::input_shape::channels, panel);
+    static constexpr std::size_t input_skip_row_size = Net::input_shape::positions * input_skip_stride;
+
     struct totals {
         std::size_t trainable = 0, parameters = 0, activations = 0, training_rows = 0, skip_rows = 0, state = 0;
         std::size_t input_skip = no_offset;
+        std::size_t gradient_buffers = 0;
     };
 
     struct table {
@@ -234,13 +242,33 @@ public:
                     continue;
                 }
                 offset = end.skip_rows;
-                end.skip_rows += in.source == 0 ? round_up(Net::input_size, panel) : t.stages[in.source - 1].row_size;
+                end.skip_rows += in.source == 0 ? input_skip_row_size : t.stages[in.source - 1].row_size;
             }
+        }
+        // Pass 4: a gradient buffer for each stage's pre-activation gradient. It is live from the
+        // backward step of its fusing reader (which writes it) to the stage's own (which reads it):
+        // stages [i, reader]. Two stages whose spans meet need different buffers; the spans are
+        // taken in order of their start, each given the first buffer free by then, which uses as
+        // few buffers as any assignment can. A chain alternates two buffers; a branch that stays
+        // open across others keeps its own.
+        std::array<std::size_t, stage_count> busy_until{};  // per buffer: the last stage of its span
+        for (std::size_t i = 0; i < stage_count; ++i) {
+            std::size_t reader = i;  // the last stage: its gradient comes from the loss
+            for (std::size_t j = i + 1; j < stage_count && reader == i; ++j)
+                for (std::size_t k = t.stages[j].first_input; k < t.stages[j].first_input + t.stages[j].input_count; ++k)
+                    if (t.inputs[k].source == i + 1 && t.inputs[k].fusing) reader = j;
+            std::size_t b = 0;
+            while (b < end.gradient_buffers && busy_until[b] >= i) ++b;
+            if (b == end.gradient_buffers) ++end.gradient_buffers;
+            busy_until[b] = reader;
+            t.stages[i].gradient_buffer = b;
         }
         return t;
     }();
 
     static constexpr std::array<stage_layout, stage_count> stages = plan.stages;
+    // How many pre-activation gradient buffers a training workspace holds (two for a chain).
+    static constexpr std::size_t gradient_buffers = plan.end.gradient_buffers;
     static constexpr std::array<tensor_spec, tensor_total> tensors = plan.tensors;
     static constexpr std::array<std::size_t, tensor_total> tensor_offsets = plan.tensor_offsets;
     static constexpr std::array<stage_input, input_total> inputs = plan.inputs;

@@ -63,32 +63,63 @@ struct network {
     template <std::size_t I>
     using placed = placed_stage<stage_at<stages, I>, I>;
 
-    // Whether the first stage may read the raw input (the check below rejects the network if not).
+    // Whether every stage that reads the raw input may (the check below rejects the network if not).
     static constexpr bool first_layer_opens = [] {
-        if constexpr (stage_count > 0) return stage_property::reads_network_input<typename stage_at<stages, 0>::layer_type>;
-        else return false;
+        bool all = stage_count > 0;
+        for_each_index<stage_count>([&](auto index) {
+            using P = placed<decltype(index)::value>;
+            all = all && (!P::reads_network_input || stage_property::reads_network_input<typename P::layer_type>);
+        });
+        return all;
     }();
 
 private:
-    // The first stage reads the raw input: its layer must say it can (reads_network_input: dense,
-    // convolutions, recurrent layers). One error naming the layer and the input (the runtime passes
-    // skip such a stage, so that using the network adds none; `|| true` so that the static_assert
-    // adds none either).
+    // A stage that reads the raw input must say it can (reads_network_input: dense, convolutions,
+    // recurrent layers, the merges). One error naming the stage, the layer and the input (the
+    // runtime passes skip such a stage, so that using the network adds none; `|| true` so that
+    // the static_assert adds none either).
     static constexpr bool check_first_layer() {
-        if constexpr (stage_count > 0) {
-            using L = typename stage_at<stages, 0>::layer_type;
-            using namespace diagnostic;
-            if constexpr (!stage_property::reads_network_input<L>) {
-                HINGE_REJECT("network<input<...>, Layers...>: the first layer must be dense, a convolution or a "
-                             "recurrent layer (a layer with reads_network_input), because it reads the raw input "
-                             "(pooling, flatten, dropout and normalisation of the input are not supported); do them "
-                             "to the data beforehand, e.g. a flat input<N> instead of flatten",
-                             stage_index<0>, L, arriving_shape<input_shape>);
+        using namespace diagnostic;
+        for_each_index<stage_count>([&](auto index) {
+            constexpr std::size_t i = decltype(index)::value;
+            using P = placed<i>;
+            using L = typename P::layer_type;
+            if constexpr (P::reads_network_input && !stage_property::reads_network_input<L>) {
+                HINGE_REJECT("network<input<...>, Layers...>: a layer that reads the network input must be dense, a "
+                             "convolution or a recurrent layer (a layer with reads_network_input), because it reads the "
+                             "raw input (pooling, flatten, dropout and normalisation of the input are not supported); "
+                             "do them to the data beforehand, e.g. a flat input<N> instead of flatten",
+                             stage_index<i>, L, arriving_shape<input_shape>);
             }
-        }
+        });
         return true;
     }
     static_assert(check_first_layer() || true);
+
+    // Every value but the output is read by a later stage: a stage whose output nobody reads would
+    // get no gradient (and cost time for nothing). One error per such stage, naming it.
+    template <std::size_t I>
+    static constexpr bool is_read() {
+        bool read = false;
+        for_each_index<stage_count>([&](auto index) {
+            for (std::size_t source : placed<decltype(index)::value>::sources::values) read = read || source == I + 1;
+        });
+        return read;
+    }
+    static constexpr bool check_every_value_read() {
+        using namespace diagnostic;
+        for_each_index<stage_count>([&](auto index) {
+            constexpr std::size_t i = decltype(index)::value;
+            if constexpr (i + 1 < stage_count && !is_read<i>()) {
+                HINGE_REJECT("network<input<...>, Layers...>: the output of this stage is never read, because a later "
+                             "from<Name> moved away from it before any layer read it; read it (e.g. accumulate<Name> "
+                             "or add<Name>), or remove the layers that compute it",
+                             stage_index<i>, typename placed<i>::layer_type);
+            }
+        });
+        return true;
+    }
+    static_assert(check_every_value_read() || true);
 };
 
 // with_sequence_length<Net, L>: the same network on sequences of L steps (Net's input is <L0, C>).

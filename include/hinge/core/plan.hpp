@@ -21,6 +21,7 @@
 
 #include <hinge/activations/identity.hpp>
 #include <hinge/core/diagnostic.hpp>
+#include <hinge/core/graph.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/shape.hpp>
 #include <hinge/core/stage.hpp>
@@ -49,9 +50,14 @@ constexpr auto sources_of() {
 // positions the number of positions (1 for a flat output); input_width is the fan-in of one
 // output unit for a layer with a product (fan_in<InShape>(): the kernel taps times the channels
 // of a convolution), the input channels otherwise.
-template <class Layer, class Activation, class InShape, class OutShape>
+//
+// Reads: the values the stage reads when the planner chose them (a source_list: after from<"x">,
+// or for a layer with named inputs, core/graph.hpp); void for a stage that reads the stage before
+// it (or what its layer's own sources<Index> say).
+template <class Layer, class Activation, class InShape, class OutShape, class Reads = void>
 struct stage {
     using layer_type = Layer;
+    using reads = Reads;
     using activation = Activation;
     using input_shape = InShape;
     using output_shape = OutShape;
@@ -77,7 +83,9 @@ struct stage {
 template <class Stage, std::size_t Index>
 struct placed_stage : Stage {
     static constexpr std::size_t index = Index;
-    using sources = decltype(detail::sources_of<typename Stage::layer_type, Index>());
+    using sources = std::conditional_t<std::is_void_v<typename Stage::reads>,
+                                       decltype(detail::sources_of<typename Stage::layer_type, Index>()),
+                                       typename Stage::reads>;
     // Whether the stage's (first) input is the network input, which is stored unpadded.
     static constexpr bool reads_network_input = sources::values[0] == 0;
 };
@@ -180,19 +188,81 @@ struct open_block {};
 template <class... Frames>
 struct block_stack {};
 
-template <class Shape, class Stack, class Planned, class... Layers>
+// The values the planner can name: where each is stored (the index + 1 of the stage that produces
+// it, 0: the network input) and its shape. Current is the value the next layer reads.
+template <auto Name, std::size_t SourcePlusOne, class Shape>
+struct named_value {
+    static constexpr auto name = Name;
+    static constexpr std::size_t source = SourcePlusOne;
+    using shape = Shape;
+};
+
+template <std::size_t Current, class... Named>
+struct graph_state {
+    static constexpr std::size_t current = Current;
+    template <std::size_t Next>
+    using moved_to = graph_state<Next, Named...>;
+    // A newer value of the same name shadows the older one (lookup finds the first).
+    template <auto Name, std::size_t Source, class Shape>
+    using naming = graph_state<Current, named_value<Name, Source, Shape>, Named...>;
+};
+
+// The value named Name: found = false when there is none (after the error, a stand-in).
+template <auto Name, class... Named>
+struct find_value {
+    static constexpr bool found = false;
+    static constexpr std::size_t source = 0;
+    using shape = hinge::shape<1>;
+};
+template <auto Name, class First, class... Rest>
+struct find_value<Name, First, Rest...>
+    : std::conditional_t<First::name.view() == Name.view(), First, find_value<Name, Rest...>> {
+    static constexpr bool found = First::name.view() == Name.view() || find_value<Name, Rest...>::found;
+};
+
+template <auto Name, class Graph>
+struct lookup;
+template <auto Name, std::size_t Current, class... Named>
+struct lookup<Name, graph_state<Current, Named...>> : find_value<Name, Named...> {
+    static constexpr bool checked = [] {
+        if constexpr (!find_value<Name, Named...>::found) {
+            using namespace diagnostic;
+            HINGE_REJECT("hinge::network: no value has this name here, because a name must be given by tap<Name> (or "
+                         "accumulate<Name>) before it is read; names are input and those tapped earlier in the "
+                         "list: check the spelling, or move the tap before this use",
+                         value_named<Name>);
+        }
+        return true;
+    }();
+};
+
+template <class Shape, class Graph, class Stack, class Planned, class... Layers>
 struct group_and_infer;
 
 // Not a layer: flattened<> has already said so; skip it so that the error stands alone.
-template <class Shape, class Stack, class... Stages, class Other, class... Rest>
-struct group_and_infer<Shape, Stack, stage_list<Stages...>, Other, Rest...> {
-    using type = typename group_and_infer<Shape, Stack, stage_list<Stages...>, Rest...>::type;
+template <class Shape, class Graph, class Stack, class... Stages, class Other, class... Rest>
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, Other, Rest...> {
+    using type = typename group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, Rest...>::type;
 };
 
+// The network's output is the last stage's: a list that ends on from<"x"> would leave it elsewhere.
+template <std::size_t Current, std::size_t Stages>
+constexpr bool check_output_is_last_stage() {
+    if constexpr (Current != Stages) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::network: the list must end with a layer, because the network's output is the output of "
+                     "its last stage; after from<Name> or accumulate<Name> at the end, add the layer that makes the "
+                     "output (e.g. from<Name> then conv1d<C, 1>)",
+                     stage_index<Stages - 1>);
+    }
+    return true;
+}
+
 // Done.
-template <class Shape, class Stack, class... Stages>
-struct group_and_infer<Shape, Stack, stage_list<Stages...>> {
+template <class Shape, class Graph, class Stack, class... Stages>
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>> {
     static_assert(std::is_same_v<Stack, block_stack<>>, "hinge::network: a block was not closed");
+    static_assert(check_output_is_last_stage<Graph::current, sizeof...(Stages)>());
     using type = stage_list<Stages...>;
 };
 
@@ -227,59 +297,175 @@ constexpr bool check_layer_accepts_activation() {
     return true;
 }
 
+template <class Layer>
+struct named_inputs_of {
+    using type = named_inputs<>;
+};
+template <class Layer>
+    requires requires { typename Layer::named_inputs; }
+struct named_inputs_of<Layer> {
+    using type = typename Layer::named_inputs;
+};
+
+// A layer that reads a named value besides the current one cannot read the same value twice: the
+// gradient of both reads would go to one place.
+template <std::size_t Stage, class Layer, bool Distinct>
+constexpr bool check_distinct_inputs() {
+    if constexpr (!Distinct) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::network: this layer reads the same value twice (its current input is the value it "
+                     "names), because the name points at the value the layer already reads; tap the value under "
+                     "another name before the layers that change it",
+                     stage_index<Stage>, Layer);
+    }
+    return true;
+}
+
+// Stage Stage of Layer, reading the current value of Graph (shape Shape) and the values it names.
+template <class Layer, class Shape, class Graph, std::size_t Stage, class Names = typename named_inputs_of<Layer>::type>
+struct planned_layer;
+template <class Layer, class Shape, class Graph, std::size_t Stage>
+struct planned_layer<Layer, Shape, Graph, Stage, named_inputs<>> {
+    using out = output_shape_of<Layer, Shape, Stage>;
+    using reads = std::conditional_t<Graph::current == Stage, void, source_list<Graph::current>>;
+};
+template <class Layer, class Shape, class Graph, std::size_t Stage, auto... Names>
+struct planned_layer<Layer, Shape, Graph, Stage, named_inputs<Names...>> {
+    static_assert((lookup<Names, Graph>::checked && ...));
+    static_assert(check_distinct_inputs<Stage, Layer, ((lookup<Names, Graph>::source != Graph::current) && ...)>());
+    using out = decltype(Layer::template output_shape<Shape, Stage, typename lookup<Names, Graph>::shape...>());
+    using reads = source_list<Graph::current, lookup<Names, Graph>::source...>;
+};
+
 // A stage layer followed by an activation: one stage.
-template <class Shape, class Stack, class... Stages, class Layer, class Activation, class... Rest>
+template <class Shape, class Graph, class Stack, class... Stages, class Layer, class Activation, class... Rest>
     requires(stage_layer<Layer> && elementwise_activation<Activation>)
-struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Activation, Rest...> {
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, Layer, Activation, Rest...> {
     using fused = std::conditional_t<check_layer_accepts_activation<Layer, Activation, sizeof...(Stages)>(),
                                      Activation, identity>;
-    using out = output_shape_of<Layer, Shape, sizeof...(Stages)>;
-    using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, fused, Shape, out>>,
-                                          Rest...>::type;
+    using planned = planned_layer<Layer, Shape, Graph, sizeof...(Stages)>;
+    using type = typename group_and_infer<
+        typename planned::out, typename Graph::template moved_to<sizeof...(Stages) + 1>, Stack,
+        stage_list<Stages..., stage<Layer, fused, Shape, typename planned::out, typename planned::reads>>,
+        Rest...>::type;
 };
 
 // A stage layer with no activation after it: identity.
-template <class Shape, class Stack, class... Stages, class Layer, class... Rest>
+template <class Shape, class Graph, class Stack, class... Stages, class Layer, class... Rest>
     requires(stage_layer<Layer>)
-struct group_and_infer<Shape, Stack, stage_list<Stages...>, Layer, Rest...> {
-    using out = output_shape_of<Layer, Shape, sizeof...(Stages)>;
-    using type = typename group_and_infer<out, Stack, stage_list<Stages..., stage<Layer, identity, Shape, out>>,
-                                          Rest...>::type;
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, Layer, Rest...> {
+    using planned = planned_layer<Layer, Shape, Graph, sizeof...(Stages)>;
+    using type = typename group_and_infer<
+        typename planned::out, typename Graph::template moved_to<sizeof...(Stages) + 1>, Stack,
+        stage_list<Stages..., stage<Layer, identity, Shape, typename planned::out, typename planned::reads>>,
+        Rest...>::type;
 };
 
 // An activation that no stage layer took: first in the list, or a second one in a row.
-template <class Shape, class Stack, class... Stages, class Activation, class... Rest>
+template <class Shape, class Graph, class Stack, class... Stages, class Activation, class... Rest>
     requires(elementwise_activation<Activation>)
-struct group_and_infer<Shape, Stack, stage_list<Stages...>, Activation, Rest...> {
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, Activation, Rest...> {
     static_assert(check_activation_position<Activation, Stages...>());
-    using type = typename group_and_infer<Shape, Stack, stage_list<Stages...>, Rest...>::type;  // carry on after the error
+    using type = typename group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, Rest...>::type;  // carry on after the error
 };
 
+// tap<"x">: the current value gets a name.
+template <class Shape, class Graph, class Stack, class... Stages, auto Name, class... Rest>
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, tap<Name>, Rest...> {
+    using type = typename group_and_infer<Shape, typename Graph::template naming<Name, Graph::current, Shape>, Stack,
+                                          stage_list<Stages...>, Rest...>::type;
+};
+
+// The output shape of the last stage planned (Shape when there is none).
+template <class Shape, class... Stages>
+struct last_output {
+    using shape = Shape;
+};
+template <class Shape, class First, class... Stages>
+struct last_output<Shape, First, Stages...> {
+    using shape = typename boost::mp11::mp_back<stage_list<First, Stages...>>::output_shape;
+};
+
+// from<"x">: the next layer reads the value named "x". (After the error for an unknown name, it
+// reads the last stage's output, which every later check then finds read.)
+template <class Shape, class Graph, class Stack, class... Stages, auto Name, class... Rest>
+struct group_and_infer<Shape, Graph, Stack, stage_list<Stages...>, from<Name>, Rest...> {
+    using found = lookup<Name, Graph>;
+    static_assert(found::checked);
+    static constexpr std::size_t source = found::found ? found::source : sizeof...(Stages);
+    using shape = typename std::conditional_t<found::found, found, last_output<Shape, Stages...>>::shape;
+    using type = typename group_and_infer<shape, typename Graph::template moved_to<source>, Stack,
+                                          stage_list<Stages...>, Rest...>::type;
+};
+
+// accumulate<"s">: the first one names the current value "s"; every later one plans a stage that
+// adds the current value to "s" (accumulate_sum, layers/merge.hpp), whose output is "s" from then
+// on. The current value stays what it was.
+template <class Shape, class Graph, class Stack, class Planned, auto Name, class Found, class... Rest>
+struct group_and_infer_accumulating;
+template <class Shape, class Graph, class Stack, class... Stages, auto Name, class Found, class... Rest>
+    requires(!Found::found)
+struct group_and_infer_accumulating<Shape, Graph, Stack, stage_list<Stages...>, Name, Found, Rest...> {
+    using type = typename group_and_infer<Shape, typename Graph::template naming<Name, Graph::current, Shape>, Stack,
+                                          stage_list<Stages...>, Rest...>::type;
+};
+template <class Shape, class Graph, class Stack, class... Stages, auto Name, class Found, class... Rest>
+    requires(Found::found)
+struct group_and_infer_accumulating<Shape, Graph, Stack, stage_list<Stages...>, Name, Found, Rest...> {
+    using sum = accumulate_sum<Name>;
+    using out = decltype(sum::template output_shape<typename Found::shape, sizeof...(Stages), Shape>());
+    using type = typename group_and_infer<
+        Shape, typename Graph::template naming<Name, sizeof...(Stages) + 1, out>, Stack,
+        stage_list<Stages..., stage<sum, identity, typename Found::shape, out,
+                                    source_list<Found::source, Graph::current>>>,
+        Rest...>::type;
+};
+template <class Shape, std::size_t Current, class... Named, class Stack, class... Stages, auto Name, class... Rest>
+struct group_and_infer<Shape, graph_state<Current, Named...>, Stack, stage_list<Stages...>, accumulate<Name>, Rest...> {
+    using type = typename group_and_infer_accumulating<Shape, graph_state<Current, Named...>, Stack,
+                                                       stage_list<Stages...>, Name, find_value<Name, Named...>,
+                                                       Rest...>::type;
+};
+
+// A block ends on a layer: its closer reads the block's output as the stage before it.
+template <std::size_t Current, std::size_t Stages>
+constexpr bool check_block_ends_with_layer() {
+    if constexpr (Current != Stages) {
+        using namespace diagnostic;
+        HINGE_REJECT("hinge::residual<Block...>: the block must end with a layer, because the addition that closes it "
+                     "reads the block's last stage; move from<Name> / accumulate<Name> before a layer of the block",
+                     stage_index<Stages - 1>);
+    }
+    return true;
+}
+
 // A block opens: remember where its input is stored and its shape.
-template <class Shape, class... Frames, class... Stages, class... Rest>
-struct group_and_infer<Shape, block_stack<Frames...>, stage_list<Stages...>, block_begin, Rest...> {
-    using type = typename group_and_infer<Shape, block_stack<open_block<sizeof...(Stages), Shape>, Frames...>,
+template <class Shape, class Graph, class... Frames, class... Stages, class... Rest>
+struct group_and_infer<Shape, Graph, block_stack<Frames...>, stage_list<Stages...>, block_begin, Rest...> {
+    using type = typename group_and_infer<Shape, Graph, block_stack<open_block<Graph::current, Shape>, Frames...>,
                                           stage_list<Stages...>, Rest...>::type;
 };
 
 // A block closes: its closer appends the stages it plans itself (a projection shortcut) and puts
 // the layers that close it (the addition) in front of the rest, where they are planned as any
 // layer (and take the activation written after the block).
-template <class Shape, class Stack, class Planned, class Added, class Next, class... Rest>
+template <class Shape, class Graph, class Stack, class Planned, class Added, class Next, class... Rest>
 struct group_and_infer_closing;
-template <class Shape, class Stack, class... Stages, class... Added, class... Next, class... Rest>
-struct group_and_infer_closing<Shape, Stack, stage_list<Stages...>, stage_list<Added...>, sequential<Next...>,
+template <class Shape, class Graph, class Stack, class... Stages, class... Added, class... Next, class... Rest>
+struct group_and_infer_closing<Shape, Graph, Stack, stage_list<Stages...>, stage_list<Added...>, sequential<Next...>,
                                Rest...> {
-    using type = typename group_and_infer<Shape, Stack, stage_list<Stages..., Added...>, Next..., Rest...>::type;
+    using type = typename group_and_infer<Shape, typename Graph::template moved_to<sizeof...(Stages) + sizeof...(Added)>,
+                                          Stack, stage_list<Stages..., Added...>, Next..., Rest...>::type;
 };
 
-template <class Shape, std::size_t Source, class Entering, class... Frames, class... Stages, class Closer,
+template <class Shape, class Graph, std::size_t Source, class Entering, class... Frames, class... Stages, class Closer,
           class... Rest>
-struct group_and_infer<Shape, block_stack<open_block<Source, Entering>, Frames...>, stage_list<Stages...>,
+struct group_and_infer<Shape, Graph, block_stack<open_block<Source, Entering>, Frames...>, stage_list<Stages...>,
                        block_end<Closer>, Rest...> {
     static_assert(sizeof...(Stages) > Source, "hinge: a block must contain at least one layer");
+    static_assert(check_block_ends_with_layer<Graph::current, sizeof...(Stages)>());
     using closing = typename Closer::template close<Source, Entering, Shape, sizeof...(Stages)>;
-    using type = typename group_and_infer_closing<Shape, block_stack<Frames...>, stage_list<Stages...>,
+    using type = typename group_and_infer_closing<Shape, Graph, block_stack<Frames...>, stage_list<Stages...>,
                                                   typename closing::stages, typename closing::next, Rest...>::type;
 };
 
@@ -287,8 +473,8 @@ template <class InputShape, class... Layers>
 constexpr auto plan() {
     constexpr auto layers = flattened<sequential<Layers...>>::value;
     return hana::unpack(layers, [](auto... layer) {
-        return hana::type_c<typename group_and_infer<InputShape, block_stack<>, stage_list<>,
-                                                     typename decltype(layer)::type...>::type>;
+        return hana::type_c<typename group_and_infer<InputShape, graph_state<0, named_value<value_name("input"), 0, InputShape>>,
+                                                     block_stack<>, stage_list<>, typename decltype(layer)::type...>::type>;
     });
 }
 

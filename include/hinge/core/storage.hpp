@@ -181,9 +181,10 @@ struct sequence_state {
 
 // Buffers for a forward pass over up to Batch samples, and, when ForTraining, for the backward
 // pass: every stage's stored output, the buffers its layer asks for (core/stage.hpp: values kept
-// for backward, scratch shared by all stages), the gradient of each stage's pre-activation (two
-// buffers, reused alternately, since only neighbouring stages are live at once), the skip
-// gradients of values with several readers, the input gradient and the carried sequence state.
+// for backward, scratch shared by all stages), the gradient of each stage's pre-activation (a few
+// buffers that stages share when their gradients are not live at once: two, alternately, in a
+// chain; core/layout.hpp), the skip gradients of values with several readers, the input gradient
+// and the carried sequence state.
 template <class Net, std::size_t Batch, class T = float, bool ForTraining = true>
 class workspace {
     static_assert(scalar_type<T>, "workspace<Net, Batch, T>: T must be float or double");
@@ -238,7 +239,7 @@ public:
     T* pre_activation_gradient() noexcept
         requires ForTraining
     {
-        return I % 2 == 0 ? gradient_even_.data() : gradient_odd_.data();
+        return gradients_.data() + layout_type::stages[I].gradient_buffer * Batch * layout_type::gradient_row_size;
     }
     template <std::size_t I>
     static constexpr std::size_t gradient_stride = layout_type::stages[I].gradient_stride;
@@ -311,8 +312,8 @@ private:
     static constexpr std::size_t if_training(std::size_t n) { return ForTraining ? n : 0; }
 
     alignas(storage_alignment) std::array<T, Batch * layout_type::activation_row_size> activations_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_row_size)> gradient_even_{};
-    alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::gradient_row_size)> gradient_odd_{};
+    alignas(storage_alignment) std::array<T, if_training(layout_type::gradient_buffers * Batch *
+                                                         layout_type::gradient_row_size)> gradients_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::skip_row_size)> skip_gradients_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::padded_input)> input_gradient_{};
     alignas(storage_alignment) std::array<T, if_training(Batch * layout_type::training_row_size)> training_rows_{};

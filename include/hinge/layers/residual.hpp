@@ -76,7 +76,8 @@ struct residual_add {
         const auto shortcut = ctx.template input_gradient<1>();
         if constexpr (Projected) {
             // Both operands are stages this one reads first: the derivative of each is fused here.
-            // The block's gradient rows are this stage's own (same parity), updated in place.
+            // The block's gradient rows may be this stage's own (the kernel reads each value before
+            // it writes it).
             kernels::residual_add_backward_projected<typename decltype(shortcut)::activation,
                                                      typename decltype(block)::activation, Context::output_stride>(
                 ctx.rows(), ctx.dz(), Context::dz_stride, shortcut.target, shortcut.rows, shortcut.stride, block.target,

@@ -69,6 +69,7 @@ constexpr bool plain_dense_stage() {
     using L = typename S::layer_type;
     if constexpr (!stage_property::affine<L> || S::input_shape::rank != 1) return false;
     else if constexpr (requires { L::input_source_plus_one; }) return false;
+    else if constexpr (!std::is_void_v<typename S::reads>) return false;  // reads a value other than the stage before
     else return !learned_slope_activation<typename S::activation> && S::positions == 1 && S::input_positions == 1;
 }
 

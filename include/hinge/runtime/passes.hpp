@@ -21,10 +21,11 @@ namespace hinge {
 
 namespace detail::inline HINGE_ISA_NAMESPACE {
 
-// Whether stage I takes part in the passes: a first stage whose layer cannot read the network
-// input has been rejected by network<> (core/network.hpp), and the passes add no error to that one.
+// Whether stage I takes part in the passes: a stage reading the network input whose layer cannot
+// has been rejected by network<> (core/network.hpp), and the passes add no error to that one.
 template <class Net, std::size_t I>
-inline constexpr bool runs = I > 0 || stage_property::reads_network_input<typename Net::template stage<I>::layer_type>;
+inline constexpr bool runs = !Net::template placed<I>::reads_network_input ||
+                             stage_property::reads_network_input<typename Net::template stage<I>::layer_type>;
 
 // Every stage's forward on `rows` samples of x. `parameters` is the parameter block of Net's layout
 // (a stream passes its network's block to the one-step network, whose layout is the same).
@@ -129,11 +130,14 @@ void backward(const parameters<Net, T>& params, workspace<Net, Batch, T, true>& 
     using LT = layout<Net, T>;
     if constexpr (LT::input_skip_offset != no_offset) {
         if (want_input_gradient == input_gradient::compute) {
+            constexpr std::size_t positions = Net::input_shape::positions, C = Net::input_shape::channels;
             const T* shortcut = ws.template skip_gradient<Net::stage_count>();
             T* input = ws.input_gradient_data();
             for (std::size_t n = 0; n < rows; ++n)
-                for (std::size_t k = 0; k < Net::input_size; ++k)
-                    input[n * LT::padded_input + k] += shortcut[n * Net::input_size + k];
+                for (std::size_t p = 0; p < positions; ++p)
+                    for (std::size_t c = 0; c < C; ++c)
+                        input[n * LT::padded_input + p * C + c] +=
+                            shortcut[(n * positions + p) * LT::input_skip_stride + c];
         }
     }
 }

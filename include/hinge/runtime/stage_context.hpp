@@ -369,9 +369,13 @@ public:
             return sink;
         } else {
             gradient_sink<identity, T, link.accumulates> sink;
-            if constexpr (link.source == 0) sink.rows = this->ws_.template skip_gradient<Net::stage_count>();
-            else sink.rows = this->ws_.template skip_gradient<link.source - 1>();
-            sink.stride = base::template input_stride<K>;
+            if constexpr (link.source == 0) {
+                sink.rows = this->ws_.template skip_gradient<Net::stage_count>();
+                sink.stride = LT::input_skip_stride;
+            } else {
+                sink.rows = this->ws_.template skip_gradient<link.source - 1>();
+                sink.stride = base::template input_stride<K>;
+            }
             return sink;
         }
     }
