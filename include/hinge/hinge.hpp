@@ -25,12 +25,16 @@
 #include <hinge/layers/dense.hpp>
 #include <hinge/layers/dropout.hpp>
 #include <hinge/layers/flatten.hpp>
+#include <hinge/layers/film.hpp>
 #include <hinge/layers/fold_batch_norm.hpp>
+#include <hinge/layers/gated.hpp>
 #include <hinge/layers/gru.hpp>
 #include <hinge/layers/layer_norm.hpp>
 #include <hinge/layers/lstm.hpp>
+#include <hinge/layers/merge.hpp>
 #include <hinge/layers/pooling.hpp>
 #include <hinge/layers/residual.hpp>
+#include <hinge/layers/slice.hpp>
 
 #include <hinge/init/automatic.hpp>
 #include <hinge/init/glorot.hpp>

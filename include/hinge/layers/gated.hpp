@@ -1,0 +1,92 @@
+#pragma once
+// gated<A, B>: the gate of gated convolutions and gated linear units. The arriving value has 2C
+// channels; the first C pass through A, the last C through B, and their product is the output:
+//
+//   y = Act(A(x[:C]) * B(x[C:]))         gated<tanh, sigmoid>: WaveNet's gate
+//   glu = gated<identity, sigmoid>       PyTorch's nn.GLU over the channels
+//
+// It is a stage of its own (a pass over the 2C values the layer before stored): the layer before
+// it keeps identity, and the gate's two functions take their derivatives from the stored input.
+// A and B are plain element-wise activations (no learned slope, no noise).
+#include <cstddef>
+
+#include <hinge/activations/concepts.hpp>
+#include <hinge/activations/identity.hpp>
+#include <hinge/activations/sigmoid.hpp>
+#include <hinge/core/description.hpp>
+#include <hinge/core/diagnostic.hpp>
+#include <hinge/core/stage.hpp>
+#include <hinge/io/activation_names.hpp>
+#include <hinge/layers/merge.hpp>
+
+namespace hinge {
+
+template <class A, class B>
+struct gated {
+    static_assert(plain_activation<A> && plain_activation<B> && !stochastic_activation<A> && !stochastic_activation<B>,
+                  "hinge::gated<A, B>: A and B must be plain element-wise activations (tanh, sigmoid, identity, relu, "
+                  "...), because the gate recomputes them from its stored input; a learned slope or noise has no "
+                  "place to live there");
+    static constexpr bool opens_stage = true;
+    static constexpr bool reads_network_input = true;
+    static constexpr channel_order_rule channel_order = channel_order_rule::resets;
+
+    template <class Arriving, std::size_t Stage>
+    static constexpr auto output_shape() {
+        if constexpr (Arriving::channels % 2 != 0) {
+            using namespace diagnostic;
+            HINGE_REJECT("hinge::gated<A, B>: the arriving value must have an even number of channels, because its "
+                         "first half passes through A and its second half through B; give the layer before it 2 C "
+                         "channels",
+                         stage_index<Stage>, gated, arriving_shape<Arriving>);
+            return Arriving{};
+        } else {
+            return detail::with_channels_t<Arriving, Arriving::channels / 2>{};
+        }
+    }
+    template <class S>
+    static constexpr bool streams() {
+        return true;
+    }
+    template <class S, class Out>
+    static constexpr void describe(Out& out) {
+        description::put(out, "gated(");
+        io::put_activation<Out, A>(out);
+        out.put(' ');
+        io::put_activation<Out, B>(out);
+        description::put(out, ") ");
+    }
+
+    template <class Context>
+    static void forward(const Context& ctx) noexcept {
+        constexpr std::size_t C = Context::stage::output_width;
+        const auto x = ctx.input();
+        ctx.write_output([&](std::size_t r, std::size_t c) {
+            return A::forward(x.rows[r * x.stride + c]) * B::forward(x.rows[r * x.stride + C + c]);
+        });
+    }
+
+    // dL/da = dz B(b) A'(a), dL/db = dz A(a) B'(b), A' and B' from the output or the input as each
+    // activation's derivative asks.
+    template <class Context>
+    static void backward(const Context& ctx) noexcept {
+        using T = typename Context::value_type;
+        constexpr std::size_t C = Context::stage::output_width;
+        const auto x = ctx.input();
+        const T* dz = ctx.dz();
+        ctx.write_input_gradient([&](std::size_t r, std::size_t c) {
+            const bool first = c < C;
+            const std::size_t unit = first ? c : c - C;
+            const T a = x.rows[r * x.stride + unit], b = x.rows[r * x.stride + C + unit];
+            const T g = dz[r * Context::dz_stride + unit];
+            const T ya = A::forward(a), yb = B::forward(b);
+            if (first) return g * yb * (A::derivative_from_output ? A::derivative(ya) : A::derivative(a));
+            return g * ya * (B::derivative_from_output ? B::derivative(yb) : B::derivative(b));
+        });
+    }
+};
+
+// Gated linear unit over the channels (Dauphin et al. 2017; PyTorch's nn.GLU(dim=-1)).
+using glu = gated<identity, sigmoid>;
+
+}  // namespace hinge
