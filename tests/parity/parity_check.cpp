@@ -6,7 +6,8 @@
 // flatten, layer_norm per position, prelu per channel, flatten, dropout and global_avg_pool;
 // sequence models: nn.GRU and nn.LSTM with every step or the last one, stacked and num_layers = 2,
 // H = 1, odd and past a panel, causal dilated convolutions, grouped and depthwise too, layer_norm
-// per step before a GRU):
+// per step before a GRU; graphs: a gated WaveNet block with residuals and a skip sum, a GLU MLP, a
+// GRU whose output a second input modulates (FiLM)):
 // load the torch.nn.Sequential state_dict from safetensors,
 // run hinge on the same inputs, and compare with what PyTorch computed, in float against PyTorch's
 // float32 run (tolerance 1e-5) and in double against its float64 run (1e-10): outputs, the input
@@ -87,6 +88,18 @@ using layer_norm_mlp = hn::network<hn::input<input>, hn::dense<hidden1>, hn::lay
                                    hn::layer_norm, hn::prelu, hn::dense<output>>;
 using layer_norm_cnn = hn::network<hn::input<7, 9, 2>, hn::conv2d<6, 3>, hn::layer_norm, hn::relu, hn::max_pool2d<2>,
                                    hn::conv2d<4, 3, 1, hn::padding::valid>, hn::flatten, hn::dense<3>>;
+
+// Graphs (torch_parity.py: WaveNetBlock, GluMlp, FilmGru, whose modules carry hinge's numbers).
+template <std::size_t Dilation>
+using wavenet_layer = hn::sequential<hn::tap<"in">, hn::conv1d<8, 3, 1, hn::padding::causal, Dilation>,
+                                     hn::gated<hn::tanh, hn::sigmoid>, hn::accumulate<"skip">, hn::conv1d<4, 1>,
+                                     hn::add<"in">>;
+using wavenet_block = hn::network<hn::input<16, 1>, hn::conv1d<4, 1>, wavenet_layer<1>, wavenet_layer<2>, hn::tap<"in">,
+                                  hn::conv1d<8, 3, 1, hn::padding::causal, 4>, hn::gated<hn::tanh, hn::sigmoid>,
+                                  hn::accumulate<"skip">, hn::from<"skip">, hn::conv1d<1, 1>>;
+using glu_mlp = hn::network<hn::input<5>, hn::dense<8>, hn::glu, hn::dense<6>, hn::glu, hn::dense<2>>;
+using film_gru = hn::network<hn::input<9, 2>, hn::slice<1, 1>, hn::dense<8>, hn::tanh, hn::tap<"film">,
+                             hn::from<"input">, hn::slice<0, 1>, hn::gru<4>, hn::film<"film">, hn::dense<2>>;
 
 // How each model's tensors are named in torch's state_dict (default: nn.Sequential numbering).
 template <class Net>
@@ -304,6 +317,9 @@ int main(int argc, char** argv) {
     model<depthwise_cnn2d>(dir, "depthwise_cnn2d");
     model<layer_norm_mlp>(dir, "layer_norm_mlp");
     model<layer_norm_cnn>(dir, "layer_norm_cnn");
+    model<wavenet_block>(dir, "wavenet_block");
+    model<glu_mlp>(dir, "glu_mlp");
+    model<film_gru>(dir, "film_gru");
     std::printf("parity_check: %d of %d models failed\n", failures, models);
     return failures ? 1 : 0;
 }

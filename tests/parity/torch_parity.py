@@ -207,6 +207,67 @@ def build_layer_norm_gru():  # per step: Linear, LayerNorm; then a GRU
     return nn.Sequential(nn.Linear(3, 6), layer_norm(6), RNN(nn.GRU, 6, 5), nn.Linear(5, 2))
 
 
+# Graphs. Their submodules are registered under the numbers hinge gives their stages' tensors
+# (torch.nn.Sequential numbering, with merges and gates counted as modules), so that the
+# state_dict names are hinge's without renaming.
+def gate(z):  # hinge's gated<tanh, sigmoid> over the last dimension
+    half = z.shape[-1] // 2
+    return torch.tanh(z[..., :half]) * torch.sigmoid(z[..., half:])
+
+
+class WaveNetBlock(nn.Module):
+    """Rechannel, three gated layers (dilations 1, 2, 4; 1x1 residuals but on the last), skip sum, 1x1 head."""
+
+    def __init__(self):
+        super().__init__()
+        for key, module in (("0", CausalConv1d(1, 4, 1)), ("1", CausalConv1d(4, 8, 3)), ("3", CausalConv1d(4, 4, 1)),
+                            ("5", CausalConv1d(4, 8, 3, dilation=2)), ("8", CausalConv1d(4, 4, 1)),
+                            ("10", CausalConv1d(4, 8, 3, dilation=4)), ("13", CausalConv1d(4, 1, 1))):
+            self.add_module(key, module)
+
+    def forward(self, x):
+        m = dict(self.named_children())
+        h = m["0"](x)
+        z = gate(m["1"](h))
+        skip, h = z, m["3"](z) + h
+        z = gate(m["5"](h))
+        skip, h = skip + z, m["8"](z) + h
+        z = gate(m["10"](h))
+        return m["13"](skip + z)
+
+
+class GluMlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for key, module in (("0", nn.Linear(5, 8)), ("2", nn.Linear(4, 6)), ("4", nn.Linear(3, 2))):
+            self.add_module(key, module)
+
+    def forward(self, x):
+        m = dict(self.named_children())
+        return m["4"](nn.functional.glu(m["2"](nn.functional.glu(m["0"](x), dim=-1)), dim=-1))
+
+
+class FilmGru(nn.Module):
+    """Frames of [audio, knob]: the knob makes a scale and a shift of the GRU's output at every step."""
+
+    def __init__(self):
+        super().__init__()
+        for key, module in (("1", nn.Linear(1, 8)), ("4", RNN(nn.GRU, 1, 4)), ("6", nn.Linear(4, 2))):
+            self.add_module(key, module)
+
+    def forward(self, x):
+        m = dict(self.named_children())
+        film = torch.tanh(m["1"](x[..., 1:2]))
+        h = m["4"](x[..., 0:1])
+        return m["6"](film[..., :4] * h + film[..., 4:])
+
+
+GRAPH_MODELS = {
+    "wavenet_block": (WaveNetBlock, (16, 1), True),
+    "glu_mlp": (GluMlp, (5,), True),
+    "film_gru": (FilmGru, (9, 2), True),
+}
+
 # Sequence models: their x and dx need no permutation (both sides are (N, L, C)).
 SEQUENCE_MODELS = {
     "gru_steps": (build_gru_steps, (7, 3), True),
@@ -239,23 +300,24 @@ MODELS.update({  # after the others, so that their seeds (by position) stay what
     "layer_norm_mlp": (build_layer_norm_mlp, (INPUT,), True),
     "layer_norm_cnn": (build_layer_norm_cnn, (2, 7, 9), True),
 })
+MODELS.update(GRAPH_MODELS)
 
 
 def to_hinge(a, name=""):
     """A batch in PyTorch's channels-first layout (N, C, ...) as hinge's channels-last (N, ..., C)."""
-    return np.ascontiguousarray(a if name in SEQUENCE_MODELS else np.moveaxis(a, 1, -1))
+    return np.ascontiguousarray(a if name in SEQUENCE_MODELS or name in GRAPH_MODELS else np.moveaxis(a, 1, -1))
 
 
 def from_hinge(a, name=""):
     """hinge's channels-last batch (N, ..., C) in PyTorch's layout (N, C, ...)."""
-    return np.ascontiguousarray(a if name in SEQUENCE_MODELS else np.moveaxis(a, -1, 1))
+    return np.ascontiguousarray(a if name in SEQUENCE_MODELS or name in GRAPH_MODELS else np.moveaxis(a, -1, 1))
 
 
 def randomize(model, generator):
     """Values a default initialisation would leave trivial: PReLU slopes, batch-norm scale, shift and
     statistics, layer-norm scale and shift."""
     with torch.no_grad():
-        for m in model:
+        for m in model if isinstance(model, nn.Sequential) else model.children():
             if isinstance(m, nn.PReLU):
                 m.weight.copy_(0.05 + 0.4 * torch.rand(m.weight.shape, generator=generator))
             if isinstance(m, nn.LayerNorm):
