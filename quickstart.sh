@@ -5,6 +5,8 @@
 #   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
 #   ./quickstart.sh audio  speak sentences with espeak-ng, learn a distortion effect from them with a GRU
 #                          and a causal conv1d stack, stream both over held-out speech (examples/audio_effect)
+#   ./quickstart.sh knob   a gated WaveNet with a drive knob (FiLM) learns a distortion at every drive
+#                          setting, then streams while the knob sweeps (examples/drive_knob)
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest (with the PyTorch parity and
 #                          exporter tests), the tests under ASan+UBSan,
@@ -127,6 +129,20 @@ mode_pictures() {
     section "Render the pictures into docs/img/"
     /usr/bin/python3 examples/plot_analysis.py build/pictures/csv docs/img
     section "Pictures done in $SECONDS s (docs/img/analysis_*.png, data: build/pictures/csv/)"
+}
+
+# The knob demo (docs/graphs.md): a conditioned gated WaveNet, trained and streamed; fails when an
+# ESR along the sweep is above 0.01.
+mode_knob() {
+    local start=$SECONDS
+    ensure_packages "${BUILD_PACKAGES[@]}"
+    section "Configure (build/knob)"
+    configure build/knob -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF -DHINGE_BUILD_EXAMPLES=ON
+    section "Build examples/drive_knob (only the demo's target)"
+    cmake --build build/knob -j "$JOBS" --target drive_knob
+    section "Run build/knob/examples/drive_knob"
+    build/knob/examples/drive_knob --steps 1500
+    section "Knob demo done in $((SECONDS - start)) s"
 }
 
 # The audio demo (docs/sequence.md): training speech in three voices, held-out speech in a fourth,
@@ -253,8 +269,9 @@ case "${1:-}" in
     test) mode_test ;;
     pictures) mode_pictures ;;
     audio) mode_audio ;;
+    knob) mode_knob ;;
     *)
-        echo "usage: $0 demo|cnn|test|pictures|audio" >&2
+        echo "usage: $0 demo|cnn|test|pictures|audio|knob" >&2
         exit 2
         ;;
 esac
