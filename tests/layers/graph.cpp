@@ -163,6 +163,42 @@ BOOST_AUTO_TEST_CASE(training_and_streaming_a_graph_allocate_nothing) {
     BOOST_TEST(std::isfinite(loss));
 }
 
+BOOST_AUTO_TEST_CASE(a_thread_team_runs_a_graph_as_one_thread_does) {
+    // Forward: every output value is computed by one member in the serial order, so the bits are
+    // the serial pass's; backward: weight gradients likewise, column sums within rounding.
+    constexpr std::size_t B = 8;
+    auto p = std::make_unique<hn::parameters<wavenet>>();
+    hn::init::automatic(*p, 12);
+    const std::vector<float> x = random_values<float>(B * wavenet::input_size, 13);
+    auto serial = std::make_unique<hn::workspace<wavenet, B, float, true>>();
+    auto split = std::make_unique<hn::workspace<wavenet, B, float, true>>();
+    auto serial_grads = std::make_unique<hn::gradients<wavenet>>();
+    auto split_grads = std::make_unique<hn::gradients<wavenet>>();
+    hn::thread_team team(2);
+    hn::train_forward(*p, *serial, x.data(), B);
+    hn::train_forward(*p, *split, x.data(), B, 0, &team);
+    const auto seed = [](std::size_t r, std::size_t j) { return 0.1f * float((r * 7 + j * 3) % 11) - 0.5f; };
+    hn::seed_output_gradient(*p, *serial, *serial_grads, B, seed);
+    hn::seed_output_gradient(*p, *split, *split_grads, B, seed);
+    hn::backward(*p, *serial, x.data(), *serial_grads, B, hn::input_gradient::compute);
+    hn::backward(*p, *split, x.data(), *split_grads, B, hn::input_gradient::compute, &team);
+    bool same_outputs = true;
+    for (std::size_t n = 0; n < B; ++n)
+        for (std::size_t t = 0; t < 16; ++t) same_outputs = same_outputs && serial->output(n, t)[0] == split->output(n, t)[0];
+    BOOST_TEST(same_outputs);
+    double worst = 0, scale = 0;
+    for (std::size_t k = 0; k < serial_grads->storage().size(); ++k) {
+        worst = std::max(worst, std::fabs(double(serial_grads->data()[k]) - double(split_grads->data()[k])));
+        scale = std::max(scale, std::fabs(double(serial_grads->data()[k])));
+    }
+    BOOST_TEST(worst <= 1e-5 * scale);
+    double input_worst = 0;
+    for (std::size_t n = 0; n < B; ++n)
+        for (std::size_t k = 0; k < wavenet::input_size; ++k)
+            input_worst = std::max(input_worst, std::fabs(double(serial->input_gradient(n)[k]) - double(split->input_gradient(n)[k])));
+    BOOST_TEST(input_worst <= 1e-5 * scale);
+}
+
 BOOST_AUTO_TEST_CASE(a_conditioned_model_learns_what_its_knob_does) {
     // y_t = knob_t * x_t: the product of two inputs, which no function of the audio alone gives.
     using Net = hn::network<hn::input<8, 2>, hn::slice<0, 1>, hn::tap<"audio">, hn::from<"input">, hn::slice<1, 1>,
