@@ -12,6 +12,7 @@
 #include <hinge/core/diagnostic.hpp>
 #include <hinge/core/graph.hpp>
 #include <hinge/core/stage.hpp>
+#include <hinge/kernels/merge.hpp>
 #include <hinge/layers/merge.hpp>
 
 namespace hinge {
@@ -43,14 +44,11 @@ struct film : detail::elementwise_merge {
     // Row r of the output reads row r of x and row r (a flat c: row r / positions) of c.
     template <class Context>
     static void forward(const Context& ctx) noexcept {
-        constexpr std::size_t C = Context::stage::output_width;
-        constexpr std::size_t per_row = conditioning_rows<Context>;
         const auto x = ctx.template input<0>();
         const auto c = ctx.template input<1>();
-        ctx.write_output([&](std::size_t r, std::size_t j) {
-            const auto* gamma_beta = c.rows + r / per_row * c.stride;
-            return gamma_beta[j] * x.rows[r * x.stride + j] + gamma_beta[C + j];
-        });
+        kernels::film_forward<typename Context::activation, Context::stage::output_width, Context::output_stride,
+                              conditioning_rows<Context>>(ctx.rows(), x.rows, x.stride, c.rows, c.stride, ctx.output(),
+                                                          ctx.activation_inputs(), ctx.pre_activation());
     }
 
     // dL/dx = dz gamma, dL/dgamma = dz x, dL/dbeta = dz (summed over positions for a flat c).

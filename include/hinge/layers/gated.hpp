@@ -17,6 +17,7 @@
 #include <hinge/core/diagnostic.hpp>
 #include <hinge/core/stage.hpp>
 #include <hinge/io/activation_names.hpp>
+#include <hinge/kernels/merge.hpp>
 #include <hinge/layers/merge.hpp>
 
 namespace hinge {
@@ -59,11 +60,9 @@ struct gated {
 
     template <class Context>
     static void forward(const Context& ctx) noexcept {
-        constexpr std::size_t C = Context::stage::output_width;
         const auto x = ctx.input();
-        ctx.write_output([&](std::size_t r, std::size_t c) {
-            return A::forward(x.rows[r * x.stride + c]) * B::forward(x.rows[r * x.stride + C + c]);
-        });
+        kernels::gated_forward<A, B, typename Context::activation, Context::stage::output_width, Context::output_stride>(
+            ctx.rows(), x.rows, x.stride, ctx.output(), ctx.activation_inputs(), ctx.pre_activation());
     }
 
     // dL/da = dz B(b) A'(a), dL/db = dz A(a) B'(b), A' and B' from the output or the input as each

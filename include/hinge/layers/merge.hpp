@@ -7,10 +7,11 @@
 //
 // and accumulate_sum, the stage a later accumulate<"s"> plans: s = s + current.
 //
-// A merge stores no copy of what it reads: it reads both values where their stages stored them,
-// and its backward pass sends each its part of the gradient through the stage context (the
-// producer's activation derivative fused there, a value read by several stages summed once).
-// The activation written after a merge is applied in the merge's pass.
+// A merge stores no copy of what it reads: it reads both values where their stages stored them
+// (kernels/merge.hpp), and its backward pass sends each its part of the gradient through the stage
+// context (the producer's activation derivative fused there, a value read by several stages
+// summed once; plain loops, which training pays and streams do not). The activation written after
+// a merge is applied in the merge's pass.
 #include <cstddef>
 #include <type_traits>
 
@@ -19,6 +20,7 @@
 #include <hinge/core/graph.hpp>
 #include <hinge/core/shape.hpp>
 #include <hinge/core/stage.hpp>
+#include <hinge/kernels/merge.hpp>
 
 namespace hinge {
 
@@ -80,7 +82,9 @@ struct sum_of_two : elementwise_merge {
     static void forward(const Context& ctx) noexcept {
         const auto a = ctx.template input<0>();
         const auto b = ctx.template input<1>();
-        ctx.write_output([&](std::size_t r, std::size_t c) { return a.rows[r * a.stride + c] + b.rows[r * b.stride + c]; });
+        kernels::combine_forward<typename Context::activation, Context::stage::output_width, Context::output_stride>(
+            ctx.rows(), a.rows, a.stride, b.rows, b.stride, ctx.output(), ctx.activation_inputs(), ctx.pre_activation(),
+            [](auto x, auto y) { return x + y; });
     }
     template <class Context>
     static void backward(const Context& ctx) noexcept {
@@ -129,7 +133,9 @@ struct multiply : detail::elementwise_merge {
     static void forward(const Context& ctx) noexcept {
         const auto a = ctx.template input<0>();
         const auto b = ctx.template input<1>();
-        ctx.write_output([&](std::size_t r, std::size_t c) { return a.rows[r * a.stride + c] * b.rows[r * b.stride + c]; });
+        kernels::combine_forward<typename Context::activation, Context::stage::output_width, Context::output_stride>(
+            ctx.rows(), a.rows, a.stride, b.rows, b.stride, ctx.output(), ctx.activation_inputs(), ctx.pre_activation(),
+            [](auto x, auto y) { return x * y; });
     }
     template <class Context>
     static void backward(const Context& ctx) noexcept {

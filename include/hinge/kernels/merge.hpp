@@ -1,0 +1,88 @@
+#pragma once
+// The forward passes of the graph stages (layers/merge.hpp, gated.hpp, film.hpp): one pass over
+// the rows they read, the activation after the stage applied in it, as every stage does.
+//
+// Their operands are stored outputs (rows of padded channels) or the network input (rows of its
+// channels, unpadded), and a gate's or FiLM's second half starts C channels into a row, so loads
+// are unaligned and the last vector of a row is loaded partially: lanes past the channels read
+// nothing and compute u = 0, so the padding holds Act(0), as every stage stores there. Stores go
+// to the stage's own padded rows, aligned.
+#include <cstddef>
+
+#include <hinge/kernels/activation.hpp>
+#include <hinge/kernels/elementwise_stages.hpp>
+
+namespace hinge::kernels::inline HINGE_ISA_NAMESPACE {
+
+// Channels [column, column + V) of a row that holds `channels` valid values from `row`: a full
+// unaligned load, or the valid ones and zeros.
+template <class T>
+inline vector<T> load_channels(const T* row, std::size_t column, std::size_t channels) noexcept {
+    using V = vector<T>;
+    if (column + V::size <= channels) return V::load_unaligned(row + column);
+    return load_partial(row + column, column < channels ? channels - column : 0);
+}
+
+// u with the lanes past `channels` set to 0 (for a combination whose value at 0 is not 0).
+template <class T>
+inline vector<T> zero_past(vector<T> u, std::size_t column, std::size_t channels) noexcept {
+    using V = vector<T>;
+    if (column + V::size <= channels) return u;
+    alignas(storage_alignment) T lanes[vector_width<T>];
+    u.store_aligned(lanes);
+    for (std::size_t l = column < channels ? channels - column : 0; l < V::size; ++l) lanes[l] = T(0);
+    return V::load_aligned(lanes);
+}
+
+// y = Act(combine(a, b)) for rows of C channels; combine(0, 0) must be 0 (a sum, a product).
+template <class Act, std::size_t C, std::size_t Cp, class T, class Combine>
+inline void combine_forward(std::size_t rows, const T* a, std::size_t a_stride, const T* b, std::size_t b_stride, T* y,
+                            const activation_inputs<T>& activation, T* z, Combine combine) noexcept {
+    using V = vector<T>;
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < Cp; c += V::size) {
+            const V u = combine(load_channels(a + r * a_stride, c, C), load_channels(b + r * b_stride, c, C));
+            if constexpr (keeps_pre_activation<Act>) {
+                if (z) u.store_aligned(z + r * Cp + c);
+            }
+            activate<Act>(u, activation, r, c).store_aligned(y + r * Cp + c);
+        }
+    }
+}
+
+// y = Act(A(x[:C]) * B(x[C:])) for rows of 2C channels (stride x_stride).
+template <class A, class B, class Act, std::size_t C, std::size_t Cp, class T>
+inline void gated_forward(std::size_t rows, const T* x, std::size_t x_stride, T* y,
+                          const activation_inputs<T>& activation, T* z) noexcept {
+    using V = vector<T>;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* row = x + r * x_stride;
+        for (std::size_t c = 0; c < Cp; c += V::size) {
+            const V u = zero_past(A::forward(load_channels(row, c, C)) * B::forward(load_channels(row + C, c, C)), c, C);
+            if constexpr (keeps_pre_activation<Act>) {
+                if (z) u.store_aligned(z + r * Cp + c);
+            }
+            activate<Act>(u, activation, r, c).store_aligned(y + r * Cp + c);
+        }
+    }
+}
+
+// y = Act(gamma * x + beta), [gamma, beta] = the 2C channels of row r / PerRow of c.
+template <class Act, std::size_t C, std::size_t Cp, std::size_t PerRow, class T>
+inline void film_forward(std::size_t rows, const T* x, std::size_t x_stride, const T* c_rows, std::size_t c_stride, T* y,
+                         const activation_inputs<T>& activation, T* z) noexcept {
+    using V = vector<T>;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* gamma_beta = c_rows + r / PerRow * c_stride;
+        for (std::size_t c = 0; c < Cp; c += V::size) {
+            const V u = xsimd::fma(load_channels(gamma_beta, c, C), load_channels(x + r * x_stride, c, C),
+                                   load_channels(gamma_beta + C, c, C));
+            if constexpr (keeps_pre_activation<Act>) {
+                if (z) u.store_aligned(z + r * Cp + c);
+            }
+            activate<Act>(u, activation, r, c).store_aligned(y + r * Cp + c);
+        }
+    }
+}
+
+}  // namespace hinge::kernels::inline HINGE_ISA_NAMESPACE
