@@ -1,6 +1,6 @@
 // The first layer reads the raw input, so it must be dense, a convolution or a recurrent layer: a
 // flatten there is one error naming it, also where the network is trained (the passes skip it).
-// expect-error: the first layer must be dense, a convolution or a recurrent layer
+// expect-error: the first layer, and any layer that reads the network input, must be dense, a convolution or a recurrent layer
 // expect-error-line: stage_index<0>, hinge::flatten, hinge::diagnostic::arriving_shape<hinge::shape<4, 4, 2> ?>.*a flat input<N> instead of flatten
 #include <hinge/hinge.hpp>
 

@@ -8,8 +8,7 @@ namespace hn = hinge;
 #ifdef HINGE_EXPECT_FAIL
 using model = hn::network<hn::input<4>, hn::dense<8>, hn::relu, hn::tap<"h">, hn::dense<3>, hn::from<"h">, hn::dense<2>>;
 #else
-using model = hn::network<hn::input<4>, hn::dense<8>, hn::relu, hn::tap<"h">, hn::dense<2>, hn::add<"h">, hn::from<"h">,
-                          hn::dense<2>>;
+using model = hn::network<hn::input<4>, hn::dense<8>, hn::relu, hn::tap<"h">, hn::dense<8>, hn::add<"h">, hn::dense<2>>;
 #endif
 
 static_assert(model::output_size == 2);

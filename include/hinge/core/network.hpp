@@ -85,10 +85,11 @@ private:
             using P = placed<i>;
             using L = typename P::layer_type;
             if constexpr (P::reads_network_input && !stage_property::reads_network_input<L>) {
-                HINGE_REJECT("network<input<...>, Layers...>: a layer that reads the network input must be dense, a "
-                             "convolution or a recurrent layer (a layer with reads_network_input), because it reads the "
-                             "raw input (pooling, flatten, dropout and normalisation of the input are not supported); "
-                             "do them to the data beforehand, e.g. a flat input<N> instead of flatten",
+                HINGE_REJECT("network<input<...>, Layers...>: the first layer, and any layer that reads the network "
+                             "input, must be dense, a convolution or a recurrent layer (a layer with "
+                             "reads_network_input), because it reads the raw input (pooling, flatten, dropout and "
+                             "normalisation of the input are not supported); do them to the data beforehand, e.g. a "
+                             "flat input<N> instead of flatten",
                              stage_index<i>, L, arriving_shape<input_shape>);
             }
         });
