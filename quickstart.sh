@@ -5,8 +5,9 @@
 #   ./quickstart.sh pictures   build examples/analysis_pictures, run it, render docs/img/analysis_*.png
 #   ./quickstart.sh audio  speak sentences with espeak-ng, learn a distortion effect from them with a GRU
 #                          and a causal conv1d stack, stream both over held-out speech (examples/audio_effect)
-#   ./quickstart.sh knob   a gated WaveNet with a drive knob (FiLM) learns a distortion at every drive
-#                          setting, then streams while the knob sweeps (examples/drive_knob)
+#   ./quickstart.sh knob   the same speech and distortion with its drive on a knob: a gated WaveNet
+#                          conditioned on the knob (FiLM) learns it, then streams while the knob
+#                          sweeps (examples/drive_knob)
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest (with the PyTorch parity and
 #                          exporter tests), the tests under ASan+UBSan,
@@ -131,25 +132,11 @@ mode_pictures() {
     section "Pictures done in $SECONDS s (docs/img/analysis_*.png, data: build/pictures/csv/)"
 }
 
-# The knob demo (docs/graphs.md): a conditioned gated WaveNet, trained and streamed; fails when an
-# ESR along the sweep is above 0.01.
-mode_knob() {
-    local start=$SECONDS
-    ensure_packages "${BUILD_PACKAGES[@]}"
-    section "Configure (build/knob)"
-    configure build/knob -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF -DHINGE_BUILD_EXAMPLES=ON
-    section "Build examples/drive_knob (only the demo's target)"
-    cmake --build build/knob -j "$JOBS" --target drive_knob
-    section "Run build/knob/examples/drive_knob"
-    build/knob/examples/drive_knob --steps 1500
-    section "Knob demo done in $((SECONDS - start)) s"
-}
-
 # The audio demo (docs/sequence.md): training speech in three voices, held-out speech in a fourth,
 # the effect learned by both models, then WAV files, CSVs and a picture under build/audio/.
-mode_audio() {
-    local start=$SECONDS dir=build/audio
-    ensure_packages "${AUDIO_PACKAGES[@]}"
+# make_speech DIR: the audio demos' speech, DIR/train{1,2,3}.wav and DIR/test.wav.
+make_speech() {
+    local dir=$1
     mkdir -p "$dir"
     section "Speech with espeak-ng (training: three voices; held out: a fourth voice and other words)"
     espeak-ng -v en-us -s 165 -w "$dir/train1.wav" "A neural network is a type. The compiler checks every shape, plans \
@@ -160,6 +147,12 @@ breaks up into a warm, uneven growl. Turn the drive knob up, and the quiet parts
 to the next. Causal convolutions look only at the past. Both can run one sample at a time, inside an audio callback."
     espeak-ng -v en-us+m7 -s 155 -p 50 -w "$dir/test.wav" "Held out from training: this sentence was never seen. \
 If the model has learned the effect, and not the words, its output sounds like the reference."
+}
+
+mode_audio() {
+    local start=$SECONDS dir=build/audio
+    ensure_packages "${AUDIO_PACKAGES[@]}"
+    make_speech "$dir"
     section "Configure (build/audio)"
     configure build/audio -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF -DHINGE_BUILD_EXAMPLES=ON
     section "Build examples/audio_effect (only the demo's target)"
@@ -171,6 +164,25 @@ If the model has learned the effect, and not the words, its output sounds like t
     section "Render the picture"
     /usr/bin/python3 examples/plot_audio.py "$dir" "$dir/audio_effect.png"
     section "Done in $((SECONDS - start)) s (listen: $dir/{dry,reference,gru,conv}.wav; picture: $dir/audio_effect.png)"
+}
+
+# The knob demo (docs/graphs.md): the same speech, the circuit's drive on a knob, a gated WaveNet
+# conditioned on the knob (FiLM) learns it at five settings and streams while the knob sweeps.
+mode_knob() {
+    local start=$SECONDS dir=build/knob
+    ensure_packages "${AUDIO_PACKAGES[@]}"
+    make_speech "$dir"
+    section "Configure (build/knob)"
+    configure build/knob -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF -DHINGE_BUILD_EXAMPLES=ON
+    section "Build examples/drive_knob (only the demo's target)"
+    cmake --build build/knob -j "$JOBS" --target drive_knob
+    [ -x build/knob/examples/drive_knob ] || die "build/knob/examples/drive_knob was not built (is libsndfile1-dev installed?)"
+    section "Run build/knob/examples/drive_knob (a gated WaveNet with a drive knob learns the distortion)"
+    build/knob/examples/drive_knob --train "$dir/train1.wav" --train "$dir/train2.wav" --train "$dir/train3.wav" \
+        --test "$dir/test.wav" --out "$dir" --max-esr 0.05
+    section "Render the picture"
+    /usr/bin/python3 examples/plot_knob.py "$dir" "$dir/drive_knob.png"
+    section "Done in $((SECONDS - start)) s (listen: $dir/{dry,reference_sweep,model_sweep}.wav; picture: $dir/drive_knob.png)"
 }
 
 # test_one <name> <compiler> <arch flags> [more cmake arguments]

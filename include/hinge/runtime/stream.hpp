@@ -14,8 +14,9 @@
 // After construction no call allocates, locks or throws. Parameters are the caller's (shared by
 // any number of streams); one stream per signal (and per thread). A network streams when every
 // stage works per step: dense on a sequence, conv1d with padding::causal, gru / lstm with
-// returns::all_steps, batch_norm, dropout (inference: the identity), residual blocks of those, and
-// activations. Others are a compile error naming the stage.
+// returns::all_steps, batch_norm, dropout (inference: the identity), residual blocks of those, the
+// graph stages (add, multiply, concat, gated, film, slice: per step) and activations. Others are a
+// compile error naming the stage.
 #include <cstddef>
 #include <span>
 
