@@ -43,7 +43,7 @@ def check_namespace(ns):
 def _comment_table(network):
     rows = []
     for i, s in enumerate(network.stages):
-        rows.append((s.origin or "", f"stage {i}: {s.layer.cpp('')}"))
+        rows.append((s.origin or "", f"stage {i}: {', '.join(s.markers + [s.layer.cpp('')])}"))
         if s.activation != IDENTITY:
             rows.append((s.activation_origin or "", f"stage {i}: {s.activation.cpp('')} (fused)"))
     width = min(max([len(a) for a, _ in rows] + [len("PyTorch")]), 70)
@@ -174,7 +174,12 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
               "#include <hinge/layers/convolution.hpp>", "#include <hinge/layers/dense.hpp>",
               "#include <hinge/layers/dropout.hpp>", "#include <hinge/layers/flatten.hpp>",
               "#include <hinge/layers/gru.hpp>", "#include <hinge/layers/layer_norm.hpp>",
-              "#include <hinge/layers/lstm.hpp>", "#include <hinge/layers/pooling.hpp>", ""]
+              "#include <hinge/layers/lstm.hpp>", "#include <hinge/layers/pooling.hpp>"]
+    kinds = {s.layer.kind for s in network.stages}
+    # A graph's layers (docs/graphs.md), only where used: a chain's header stays as it was.
+    lines += [f"#include <hinge/layers/{name}.hpp>" for name, used in
+              (("gated", "gated" in kinds), ("merge", kinds & {"add", "multiply", "concat"}),
+               ("slice", "slice" in kinds)) if used] + [""]
     if namespace:
         lines += [f"namespace {namespace} {{", ""]
     layer_lines = network.layer_list("hinge::")
