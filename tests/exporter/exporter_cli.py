@@ -3,7 +3,8 @@
 
   exporter_cli.py MODELS_DIR WORK_DIR
 
-1. Every model hinge cannot represent exactly gives the documented error (docs/interop.md, "What
+1. Every model hinge cannot represent exactly gives the documented error (graphs too: the node
+   that cannot be mapped, its target and why) (docs/interop.md, "What
    the exporter refuses"): an ExportError that names the module's path in the model, its PyTorch
    type and why, followed by what the exporter maps. The command line prints it after
    "hinge_export: error:" and exits with status 1, writing nothing.
@@ -12,7 +13,7 @@
 3. The file exported from an nn.Sequential sequence model is its state_dict (names, shapes, bits).
 4. A header regenerated from a parameter file describes the same network as the original export
    (and writes the same file again where names could be lost: multi-layer RNNs, Flatten of a
-   sequence).
+   sequence, a graph's merges and gates, which take module numbers).
 5. Every generated header states the input layout it expects, with the permutation from PyTorch's:
    an image, a sequence (either PyTorch layout) and a flat model, from PyTorch and from a file.
 
@@ -48,6 +49,52 @@ class Residual(nn.Module):
 
     def forward(self, x):
         return self.b(torch.relu(self.a(x)) + x)
+
+
+def graph_model(forward, **modules):
+    """A module holding `modules` whose forward is forward(self, x): a graph for torch.fx."""
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, m in modules.items():
+                setattr(self, name, m)
+    Model.forward = forward
+    return Model()
+
+
+def broadcast_add(self, x):
+    return self.c(self.a(x) + self.b(x))  # [N, 3] + [N, 1]: PyTorch broadcasts
+
+
+def cat_along_length(self, x):
+    return self.c(torch.cat([self.a(x), self.b(x)], dim=2))  # [N, C, L]: dim 2 is the length
+
+
+def read_before_activation(self, x):
+    h = self.a(x)
+    return self.b(torch.relu(h) + h)  # hinge keeps h with the relu fused in only
+
+
+def two_inputs(self, x, c):
+    return self.a(x) + self.b(c)
+
+
+def times_constant(self, x):
+    return self.b(self.a(x) * 2 + x)
+
+
+def squared(self, x):
+    h = self.a(x)
+    return self.b(h * h)
+
+
+def split_along_length(self, x):
+    a, b = self.a(x).chunk(2, dim=2)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+def glu_along_length(self, x):
+    return F.glu(self.a(x), dim=2)
 
 
 class AbsFunction(nn.Module):
@@ -228,7 +275,26 @@ REFUSED = [
      [r"starts with 'rnn' nn\.GRU", r"--input-shape 256,1", r"\[L, C\] for a batch_first"]),
     ("softmax", nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), None,
      [r"module '1' nn\.Softmax", "softmax belongs to the loss", r"model\[:-1\]"]),
-    ("residual", Residual(), (4,), [r"the value 'x' is used by a, add", "the forward branches", "residual"]),
+    # Graphs: what hinge's merges, gates and slices cannot compute, named by the traced node.
+    ("broadcast_add", graph_model(broadcast_add, a=nn.Linear(4, 3), b=nn.Linear(4, 1), c=nn.Linear(3, 2)), (4,),
+     [r"add\(\.\.\.\) at node 'add'", r"'a' \+ 'b' of the shapes \[3\] and \[1\]", "PyTorch broadcasts",
+      "same shape element by element"]),
+    ("cat_along_length", graph_model(cat_along_length, a=nn.Conv1d(2, 3, 1), b=nn.Conv1d(2, 3, 1),
+                                     c=nn.Conv1d(3, 1, 1)), (2, 5),
+     [r"torch\.cat\(\.\.\.\) at node 'cat'", "along dim=2", r"along the channels, dim=1 of these \[N, C, L\]"]),
+    ("read_before_activation", graph_model(read_before_activation, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
+     [r"add\(\.\.\.\) at node 'add'", r"reads the value 'a' as it was before torch\.relu\(\.\.\.\) at node "
+      r"'relu' changed it", "value without it is not kept"]),
+    ("two_inputs", graph_model(two_inputs, a=nn.Linear(4, 3), b=nn.Linear(2, 3)), (4,),
+     [r"takes 2 inputs \(x, c\)", "one input tensor", r"slice<First, Count>"]),
+    ("times_constant", graph_model(times_constant, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
+     [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 2", "hinge has no layer for this function with a constant"]),
+    ("squared", graph_model(squared, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
+     [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 'a', one value with itself", "two different values"]),
+    ("split_along_length", graph_model(split_along_length, a=nn.Conv1d(2, 4, 1)), (2, 6),
+     [r"Tensor\.chunk\(\.\.\.\) at node 'chunk'", "splits along dim=2", "along the channels only"]),
+    ("glu_along_length", graph_model(glu_along_length, a=nn.Conv1d(2, 4, 1)), (2, 6),
+     [r"glu\(\.\.\.\) at node 'glu'", "dim=2", "halves the channels, dim=1"]),
     # nn.LayerNorm maps as hinge's layer_norm only over the C channels of a vector or a [N, L, C] step.
     ("layer_norm_image", nn.Sequential(nn.Conv2d(2, 3, 3), nn.LayerNorm(4), nn.Flatten(), nn.Linear(24, 2)),
      (2, 4, 6), [r"module '1' nn\.LayerNorm", r"trailing dimensions \[4\] of an image", "C channels of each position"]),
@@ -287,6 +353,10 @@ def refused(work):
             missing += [] if "The exporter maps the modules" in message else ["the list of supported modules"]
         if not check(not missing, f"{name}: {message[:110]}..."):
             print(f"       missing {missing} in: {message}")
+    # A residual block written in forward is a graph: it maps (the round trip compiles and runs such graphs).
+    network, _ = hinge_export.export(Residual(), input_shape=(4,))
+    check(network.cpp_type() == "hinge::network<hinge::input<4>, hinge::dense<4>, hinge::relu, hinge::add<\"input\">, "
+          "hinge::dense<2>>", f"a residual block in forward maps: {network.cpp_type()}")
     # The command line: status 1, the message on stderr, no file written.
     torch.save(nn.Sequential(nn.Linear(4, 8), nn.LSTM(8, 8)), f"{work}/lstm.pt")
     torch.save(nn.Sequential(nn.Linear(4, 3)).state_dict(), f"{work}/state.pt")
@@ -401,7 +471,8 @@ def sequence_files(models):
 def regenerate(models, work):
     print("regenerating from parameter files:")
     for name in ("cnn2d_bn", "cnn1d", "constants", "causal_gru", "fx_lstm_last", "gru_two_layers", "gru_flatten",
-                 "grouped_cnn2d", "depthwise_cnn2d", "causal_grouped", "layer_norm_mlp", "layer_norm_gru"):
+                 "grouped_cnn2d", "depthwise_cnn2d", "causal_grouped", "layer_norm_mlp", "layer_norm_gru",
+                 "wavenet_block", "glu_mlp", "concat_branches", "sliced_inputs"):
         status, _ = run([f"{models}/{name}.safetensors", "-o", f"{work}/{name}_again.hpp", "--type", name,
                          "--quiet"])
         original = open(f"{models}/{name}.hpp").read()
@@ -409,7 +480,7 @@ def regenerate(models, work):
         pick = re.compile(r"_architecture =\s*\"([^\"]*)\"")
         same = status == 0 and pick.search(original).group(1) == pick.search(again).group(1)
         check(same, f"{name}.safetensors -> the same architecture as the export from PyTorch")
-        if name in ("fx_lstm_last", "gru_two_layers", "gru_flatten"):
+        if name in ("fx_lstm_last", "gru_two_layers", "gru_flatten", "wavenet_block"):
             # The file's names (one multi-layer module's _l1, the permuted columns after Flatten) come
             # back: the file written again is the same file.
             check(status == 0 and open(f"{work}/{name}_again.safetensors", "rb").read() ==

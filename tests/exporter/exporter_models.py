@@ -24,6 +24,9 @@ convolutions, nn.LayerNorm per step before a GRU), and models written as
 people write them: `out, _ = self.gru(x)`, `_, (h, _) = self.lstm(x)` with h[-1] of a 2-layer
 LSTM, F.pad before nn.Conv1d on a [N, C, L] input with a transpose to the GRU, nn.ConstantPad1d
 and wrapper modules in an nn.Sequential, Flatten of a GRU's output, bias=False, and one in float64.
+Graphs traced by torch.fx: a gated WaveNet block (F.pad + Conv1d, chunk, tanh * sigmoid, skip sum,
+residual adds), a GLU MLP (F.glu, nn.GLU), two branches joined by torch.cat, and inputs taken
+apart by slicing, one multiplied into the other, with a skip add.
 For each, exported_models.hpp says whether hinge::stream runs it and which stages one multi-layer
 PyTorch module became (for io::multilayer_recurrent_names).
 """
@@ -142,6 +145,94 @@ class LastStep(nn.Module):
         return output[:, -1, :]
 
 
+class WaveNet(nn.Module):
+    """A gated WaveNet block as people write it (NAM, WaveNet): on [N, C, L], per layer a dilated causal
+    convolution (F.pad + nn.Conv1d) to 2C channels, a.chunk(2) halves through tanh and sigmoid,
+    multiplied, summed into a skip sum and through a 1x1 convolution added back to the layer's input;
+    a 1x1 head on the skip sum. hinge: conv1d, gated<tanh, sigmoid>, add<"...">, taps and froms."""
+
+    def __init__(self, channels=4, dilations=(1, 2, 4)):
+        super().__init__()
+        self.dilations = dilations
+        self.rechannel = nn.Conv1d(1, channels, 1)
+        self.dilated = nn.ModuleList(nn.Conv1d(channels, 2 * channels, 3, dilation=d) for d in dilations)
+        self.residual = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in dilations)
+        self.head = nn.Conv1d(channels, 1, 1)
+
+    def forward(self, x):
+        h = self.rechannel(x)
+        skip = None
+        for d, dilated, residual in zip(self.dilations, self.dilated, self.residual):
+            a, b = dilated(F.pad(h, (2 * d, 0))).chunk(2, dim=1)
+            z = torch.tanh(a) * torch.sigmoid(b)
+            skip = z if skip is None else skip + z
+            h = residual(z) + h
+        return self.head(skip)
+
+
+class GluMlp(nn.Module):
+    """Gated linear units: F.glu and nn.GLU(dim=-1) halve the features (hinge's glu)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(5, 8), nn.Linear(4, 6), nn.Linear(3, 2)
+        self.glu = nn.GLU(dim=-1)
+
+    def forward(self, x):
+        return self.fc3(self.glu(self.fc2(F.glu(self.fc1(x), dim=-1))))
+
+
+class ConcatBranches(nn.Module):
+    """Two branches of one [N, C, L] input, joined with torch.cat along the channels (hinge's concat),
+    then a 1x1 convolution and a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.wide = nn.Conv1d(2, 3, 3, padding=1)
+        self.narrow = nn.Conv1d(2, 2, 1)
+        self.mix = nn.Conv1d(5, 4, 1)
+        self.out = nn.Linear(4 * 6, 3)
+
+    def forward(self, x):
+        x = torch.cat([F.relu(self.wide(x)), torch.tanh(self.narrow(x))], dim=1)
+        return self.out(torch.flatten(F.elu(self.mix(x)), 1))
+
+
+class SlicedInputs(nn.Module):
+    """Two inputs side by side in one [N, L, C] tensor, taken apart with x[..., a:b] (hinge's slice): the
+    second makes a gain for the first's GRU output (x * y: multiply), with a skip connection around
+    the head (+: add)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 4, batch_first=True)
+        self.gain = nn.Linear(1, 4)
+        self.head = nn.Linear(4, 4)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x):
+        audio, knob = x[..., 0:2], x[..., 2:3]
+        out, _ = self.gru(audio)
+        h = out * torch.sigmoid(self.gain(knob))
+        return self.out(F.silu(self.head(h)) + h)
+
+
+def wavenet_block():
+    return WaveNet()
+
+
+def glu_mlp():
+    return GluMlp()
+
+
+def concat_branches():
+    return ConcatBranches()
+
+
+def sliced_inputs():
+    return SlicedInputs()
+
+
 def fx_cnn():
     return FxCnn()
 
@@ -234,6 +325,14 @@ MODELS.update({
     "layer_norm_mlp": (tp.build_layer_norm_mlp, (tp.INPUT,), [], False),
 })
 MODELS.update({name: (tp.SEQUENCE_MODELS[name][0], tp.SEQUENCE_MODELS[name][1], [], True) for name in LATER})
+# Graphs, traced by torch.fx (docs/graphs.md): a gated WaveNet block, a GLU MLP, two branches joined
+# by torch.cat, and inputs taken apart by slicing, multiplied and added.
+MODELS.update({
+    "wavenet_block": (wavenet_block, (1, 16), [], True),
+    "glu_mlp": (glu_mlp, (5,), [], True),
+    "concat_branches": (concat_branches, (2, 6), [], True),
+    "sliced_inputs": (sliced_inputs, (7, 3), [], True),
+})
 
 
 def randomize(model, generator):
