@@ -61,7 +61,18 @@ def _wrap(text, first_indent):
 def input_layout(network):
     """What the network's input is and how a PyTorch batch becomes it: a summary line, then lines that
     explain it. Every header states it (docs/interop.md), because hinge is channels last and PyTorch's
-    images and nn.Conv1d sequences are not."""
+    images and nn.Conv1d sequences are not. A forward with several inputs: they are joined first."""
+    lines = _one_input_layout(network)
+    inputs = getattr(network, "torch_inputs", None)
+    if not inputs:
+        return lines
+    last = len(network.input_shape) == 2 and getattr(network, "torch_input_order", None) == "channels_last"
+    joined = f"torch.cat([{', '.join(name for name, _ in inputs)}], dim={-1 if last else 1})"
+    return [f"the forward's {len(inputs)} inputs " + ", ".join(f"{name} {list(shape)}" for name, shape in inputs)
+            + f" side by side along the channels, as one input x = `{joined}`; " + lines[0]] + lines[1:]
+
+
+def _one_input_layout(network):
     shape = network.input_shape
     dims = ", ".join(str(d) for d in shape)
     if len(shape) == 3:

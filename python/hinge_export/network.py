@@ -697,6 +697,9 @@ class Network:
         # PyTorch's per-sample input shape when the model flattens its input first (so hinge's flat
         # input is PyTorch's flattening of it), else None.
         self.torch_flattened_input = None
+        # A forward with several inputs: [(name, PyTorch's shape without the batch)], whose channels
+        # side by side are hinge's input; None otherwise.
+        self.torch_inputs = None
 
     @property
     def output_shape(self):

@@ -225,12 +225,6 @@ def steps_of_fx(model):
     graph = _graph_of(graph_module, list(graph_module.graph.nodes))
     if _is_chain(graph):
         return graph_module, graph.steps, None
-    if len(graph.inputs) != 1:
-        raise ExportError(f"the model's forward takes {len(graph.inputs)} inputs "
-                          f"({', '.join(n.name for n in graph.inputs)}); a hinge network has one input tensor: take "
-                          "the inputs as one tensor, their channels side by side (all at the same positions), and take "
-                          "them apart in forward with torch.split / chunk along the channels or x[:, a:b] (hinge's "
-                          "slice<First, Count>)")
     return graph_module, graph.steps, graph
 
 
@@ -304,8 +298,12 @@ class _ShapeRecorder(torch.fx.Interpreter):
 
 
 def record_shapes(model, steps, graph_module, input_shape, dtype, graph=None):
-    """Runs the model once (eval mode, batch 2) so that every step knows PyTorch's shapes."""
-    x = torch.randn(2, *input_shape, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    """Runs the model once (eval mode, batch 2) so that every step knows PyTorch's shapes. A graph
+    with several inputs: input_shape is a tuple of their shapes."""
+    several = graph is not None and len(graph.inputs) > 1
+    generator = torch.Generator().manual_seed(0)
+    x = [torch.randn(2, *shape, dtype=dtype, generator=generator) for shape in input_shape] if several else \
+        torch.randn(2, *input_shape, dtype=dtype, generator=generator)
     try:
         with torch.no_grad():
             if graph_module is None:
@@ -316,13 +314,15 @@ def record_shapes(model, steps, graph_module, input_shape, dtype, graph=None):
                     step.torch_out = tuple(x.shape[1:])
             else:
                 failed = None
-                _ShapeRecorder(graph_module).run(x)
+                _ShapeRecorder(graph_module).run(*(x if several else [x]))
                 previous = tuple(input_shape)
+                placeholders = dict(zip(graph.inputs, input_shape if several else [input_shape])) if graph else {}
                 for step in steps:
                     first = step.node.args[0] if step.node.args else None
                     if graph is not None:  # a graph: the step's first operand, not the step before
-                        previous = tuple(input_shape) if getattr(first, "op", None) == "placeholder" else \
-                            first.meta.get("hinge_shape") if isinstance(first, torch.fx.Node) else None
+                        first = first if isinstance(first, torch.fx.Node) else None  # torch.cat's list
+                        previous = tuple(placeholders[first]) if first in placeholders else \
+                            first.meta.get("hinge_shape") if first is not None else None
                     step.torch_in, step.torch_out = previous, step.node.meta.get("hinge_shape")
                     previous = step.torch_out
     except Exception as e:  # noqa: BLE001
@@ -1100,11 +1100,30 @@ def _channel_dim(shape, order):
     return 2 if len(shape) == 2 and order == "channels_last" else 1
 
 
+class _Input:
+    """The forward's input, for messages; with several inputs, the key of the one hinge input."""
+
+    def __init__(self, node=None):
+        self.node = node
+
+    def what(self):
+        return "input"
+
+    def label(self):
+        return f"'{self.node.name}'" if self.node is not None else "the network input"
+
 
 class _GraphMapper:
-    def __init__(self, graph, mapping, input_order):
+    def __init__(self, graph, mapping, input_order, input_channels=None):
         self.graph, self.mapping, self.builder = graph, mapping, mapping.builder
-        self.values = {graph.input: _Value(0, input_order, 0, _state(mapping))}
+        if input_channels is None:
+            self.values = {graph.input: _Value(0, input_order, 0, _state(mapping))}
+        else:
+            # Several inputs are the channels of hinge's one input, side by side: each a slice of it.
+            self.whole = _Input()
+            self.values = {self.whole: _Value(0, input_order, 0, _state(mapping))}
+            for node, first, count in input_channels:
+                self.values[node] = _Piece(self.whole, first, count, _Input(node))
         self.versions = {}  # source -> how often its stage changed its value
 
     def users(self, node):
@@ -1117,7 +1136,7 @@ class _GraphMapper:
 
     def value(self, node, step):
         """The concrete value of node, read by step: a pending piece becomes its slice stage here."""
-        if not isinstance(node, torch.fx.Node) or node not in self.values:
+        if not isinstance(node, (torch.fx.Node, _Input)) or node not in self.values:
             raise self.refuse(step, f"it reads {node!r}, which is not a value the model computed from its input (a "
                                     "constant or a tensor of its own); hinge's layers read the network's values only")
         v = self.values[node]
@@ -1129,10 +1148,10 @@ class _GraphMapper:
         if self.versions.get(v.source, 0) != v.version:
             stage = self.builder.stages[v.source - 1]
             changer = stage.activation_origin or stage.origin
-            raise self.refuse(step, f"it reads the value '{node.name}' as it was before {changer} changed it; hinge fuses an activation (or the last step of a "
-                                    "recurrent layer) into the stage that makes the value, so the value without it "
-                                    "is not kept: read the activation's result, or put the activation after a layer "
-                                    "of its own branch")
+            raise self.refuse(step, f"it reads the value '{node.name}' as it was before {changer} changed it; hinge "
+                                    "fuses an activation (or the last step of a recurrent layer) into the stage that "
+                                    "makes the value, so the value without it is not kept: read the activation's "
+                                    "result, or put the activation after a layer of its own branch")
         return v
 
     def use(self, node, step):
@@ -1143,14 +1162,18 @@ class _GraphMapper:
         for k, x in v.state.items():
             setattr(self.mapping, k, x)
         if self.mapping.recurrent_value in ("tuple", "state", "state_pair") and len(self.users(node)) > 1:
-            raise self.refuse(step, f"what '{node.name}' returns is read by {', '.join(u.name for u in self.users(node))}; "
-                                    "the exporter maps one use of what a recurrent layer returns")
+            readers = ", ".join(u.name for u in self.users(node))
+            raise self.refuse(step, f"what '{node.name}' returns is read by {readers}; the exporter maps one use of "
+                                    "what a recurrent layer returns")
         if self.mapping.recurrent_value == "output" and len(self.users(node)) > 1:
             self.mapping.recurrent_value = None  # taking its last step would change what the others read
         return v
 
-    def record(self, node):
-        """node's value is what the mapping has just made (the builder's current value)."""
+    def record(self, node, made_stage=False):
+        """node's value is what the mapping has just made (the builder's current value); made_stage:
+        a merge, gate or slice stage, after which no recurrent layer's output is pending."""
+        if made_stage:
+            self.mapping.recurrent_value = None
         source = self.builder.current
         self.values[node] = _Value(source, self.mapping.order, self.versions.get(source, 0), _state(self.mapping))
 
@@ -1159,9 +1182,9 @@ class _GraphMapper:
         v = self.value(node, step)
         if v.state["pending_pad"] or v.state["pending_global_pool"] or v.state["column_order"] is not None or \
                 v.state["recurrent_value"] in ("tuple", "state", "state_pair"):
-            raise self.refuse(step, f"it combines '{node.name}', which is no value hinge keeps (a padding waiting for "
-                                    "its Conv1d, AdaptiveAvgPool waiting for its Flatten, a Flatten of [N, L, C] waiting "
-                                    "for its Linear, or what a recurrent layer returns as a whole)")
+            raise self.refuse(step, f"it combines '{node.name}', which is no value hinge keeps (a padding waiting "
+                                    "for its Conv1d, AdaptiveAvgPool waiting for its Flatten, a Flatten of [N, L, C] "
+                                    "waiting for its Linear, or what a recurrent layer returns as a whole)")
         return v
 
     # -- steps --
@@ -1190,7 +1213,7 @@ class _GraphMapper:
             self.values[node] = _Piece(pending.base, first_channel, count, step)
             return
         if key == ("function", operator.getitem) and not isinstance(pending, (_Pieces, _Piece)) and \
-                self.values[first].state["recurrent_value"] is None:
+                self.values[first].state["recurrent_value"] in (None, "output"):
             piece = self.channel_slice(step, first)
             if piece is not None:
                 self.values[node] = piece
@@ -1246,7 +1269,7 @@ class _GraphMapper:
         self.use(a, step)
         self.builder.add_merge(Merge(kind), vb.source, step.label())
         self.mapping.order = va.order
-        self.record(node)
+        self.record(node, made_stage=True)
 
     def cat(self, step):
         node = step.node
@@ -1272,7 +1295,7 @@ class _GraphMapper:
         for t, v in zip(tensors[1:], values[1:]):
             self.builder.add_merge(Merge("concat"), v.source, step.label())
         self.mapping.order = values[0].order
-        self.record(node)
+        self.record(node, made_stage=True)
 
     def chunk(self, step):
         node = step.node
@@ -1339,7 +1362,7 @@ class _GraphMapper:
         parts = [p.step.label() for p in (pa, pb)] + [p.activation_step.label() for p in (pa, pb) if p.activation_step]
         self.builder.add_layer(Gated(pa.activation or IDENTITY, pb.activation or IDENTITY),
                                f"{' + '.join(parts)} + {step.label()}")
-        self.record(step.node)
+        self.record(step.node, made_stage=True)
         return True
 
     def materialize(self, piece):
@@ -1353,6 +1376,7 @@ class _GraphMapper:
         self.builder.add_layer(Slice(piece.first, piece.count), piece.step.label())
         if piece.activation is not None:
             self.builder.add_activation(piece.activation, piece.activation_step.label())
+        self.mapping.recurrent_value = None
         source = self.builder.current
         return _Value(source, v.order, self.versions.get(source, 0), _state(self.mapping))
 
@@ -1404,9 +1428,10 @@ def _plain_activation(step):
     return ACTIVATIONS[name] if name else None
 
 
-def map_graph(graph, mapping, input_order):
-    """Maps a traced forward that branches (see above) into mapping.builder."""
-    mapper = _GraphMapper(graph, mapping, input_order)
+def map_graph(graph, mapping, input_order, input_channels=None):
+    """Maps a traced forward that branches (see above) into mapping.builder; input_channels: for a
+    forward with several inputs, (node, first channel, channels) of each in hinge's one input."""
+    mapper = _GraphMapper(graph, mapping, input_order, input_channels)
     for step in graph.steps:
         mapper.map(step)
     mapper.finish()
@@ -1466,6 +1491,21 @@ def _input_order(steps):
     return "channels_first"
 
 
+def _input_shapes(graph, input_shape):
+    """The shapes of a forward's several inputs, one per input, as input_shape gives them."""
+    names = ", ".join(n.name for n in graph.inputs)
+    if not input_shape or not all(isinstance(s, (tuple, list)) for s in input_shape) or \
+            len(input_shape) != len(graph.inputs):
+        raise ExportError(f"the model's forward takes {len(graph.inputs)} inputs ({names}): give the shape of each, in "
+                          "PyTorch's order without the batch (--input-shape 1,256+1,256; input_shape=((1, 256), "
+                          "(1, 256))); hinge takes them as the channels of one input, side by side")
+    shapes = [tuple(int(d) for d in s) for s in input_shape]
+    if len({len(s) for s in shapes}) != 1:
+        raise ExportError(f"the model's inputs {names} have the shapes {', '.join(str(list(s)) for s in shapes)}, of "
+                          "different ranks; hinge takes several inputs as the channels of one input")
+    return tuple(shapes)
+
+
 def map_model(model, input_shape=None, dtype=None, fold=False):
     """The hinge Network of an nn.Module (in eval mode), and notes for the user.
 
@@ -1505,6 +1545,9 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
             graph_module, steps, graph = steps_of_fx(model)
         if not steps:
             raise ExportError("the model has no layers")
+        several = graph is not None and len(graph.inputs) > 1
+        if several:
+            input_shape = _input_shapes(graph, input_shape)
         if input_shape is None:
             input_shape = _first_input_shape(steps[0])
             if input_shape is None:
@@ -1513,15 +1556,32 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
                                   "it: give it in PyTorch's order without the batch, e.g. --input-shape "
                                   + ("256,1 (a sequence of 256 steps of 1 channel, [L, C] for a batch_first nn.GRU "
                                      "or nn.LSTM, [C, L] for nn.Conv1d)" if sequence else "1,28,28"))
-        input_shape = tuple(int(d) for d in input_shape)
+        if not several:
+            if input_shape and isinstance(input_shape[0], (tuple, list)):
+                raise ExportError(f"{len(input_shape)} input shapes are given, and the model's forward takes one input")
+            input_shape = tuple(int(d) for d in input_shape)
         for step in steps:
             if graph is None or (step.kind, step.target) not in GRAPH_OPERATIONS:
                 check_kind(step)
         record_shapes(model, steps, graph_module, input_shape, model_dtype, graph)
-        order = _input_order(steps) if len(input_shape) == 2 else None
+        rank = len(input_shape[0]) if several else len(input_shape)
+        order = _input_order(steps) if rank == 2 else None
         mapping = Mapping(None, dtype, order or "channels_first")
-        mapping.builder = Builder(mapping.hinge_shape(input_shape))
-        if graph is not None:
+        if several:
+            shapes = [mapping.hinge_shape(shape) for shape in input_shape]
+            if any(shape[:-1] != shapes[0][:-1] for shape in shapes):
+                raise ExportError(f"the model's inputs {', '.join(n.name for n in graph.inputs)} have the shapes "
+                                  f"{', '.join(str(list(s)) for s in input_shape)}, which are not at the same positions"
+                                  + (f" (read as {mapping.order_text()})" if rank == 2 else "")
+                                  + "; hinge takes several inputs as the channels of one input, side by side at every "
+                                  "position")
+            firsts = [sum(channels(s) for s in shapes[:k]) for k in range(len(shapes))]
+            mapping.builder = Builder(shapes[0][:-1] + (sum(channels(s) for s in shapes),))
+            map_graph(graph, mapping, order or "channels_first",
+                      [(n, f, channels(s)) for n, f, s in zip(graph.inputs, firsts, shapes)])
+        else:
+            mapping.builder = Builder(mapping.hinge_shape(input_shape))
+        if graph is not None and not several:
             map_graph(graph, mapping, order or "channels_first")
         for step in steps if graph is None else ():
             map_step(step, mapping)
@@ -1540,6 +1600,8 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
                                                       "(rnn(x)[0]), its last step (rnn(x)[0][:, -1]) or h_n[-1]")
         network = mapping.builder.network()
         network.torch_input_order = order if len(network.input_shape) == 2 else None
+        if several:
+            network.torch_inputs = [(n.name, tuple(s)) for n, s in zip(graph.inputs, input_shape)]
         network.torch_output_order = mapping.order if len(network.output_shape) == 2 else None
         if mapping.flattened_input is not None:
             network.torch_flattened_input = tuple(int(d) for d in input_shape)
