@@ -131,6 +131,13 @@ static_assert(std::is_same_v<exported::sliced_inputs,
                                          hn::from<"input">, hn::slice<2, 1>, hn::dense<4>, hn::sigmoid,
                                          hn::multiply<"v1">, hn::tap<"v4">, hn::dense<4>, hn::silu, hn::add<"v4">,
                                          hn::dense<1>>>);
+static_assert(std::is_same_v<exported::sliced_gate,
+                             hn::network<hn::input<5, 2>, hn::gru<6>, hn::gated<hn::relu, hn::silu>, hn::dense<1>>>);
+// A forward with two inputs is one input of their channels, each a slice of it.
+static_assert(std::is_same_v<exported::two_inputs,
+                             hn::network<hn::input<7, 3>, hn::slice<0, 2>, hn::gru<4>, hn::tap<"v1">,
+                                         hn::from<"input">, hn::slice<2, 1>, hn::dense<4>, hn::sigmoid,
+                                         hn::multiply<"v1">, hn::add<"v1">, hn::dense<1>>>);
 // The exporter's folding is hinge's (for the MLP, which fold_batch_norm_t handles; it spells the
 // last stage's identity out, so the types differ in spelling only, and the plans are the same).
 static_assert(io::architecture_description<exported::batch_norm_folded> ==

@@ -285,8 +285,9 @@ REFUSED = [
     ("read_before_activation", graph_model(read_before_activation, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
      [r"add\(\.\.\.\) at node 'add'", r"reads the value 'a' as it was before torch\.relu\(\.\.\.\) at node "
       r"'relu' changed it", "value without it is not kept"]),
-    ("two_inputs", graph_model(two_inputs, a=nn.Linear(4, 3), b=nn.Linear(2, 3)), (4,),
-     [r"takes 2 inputs \(x, c\)", "one input tensor", r"slice<First, Count>"]),
+    ("two_inputs_one_shape", graph_model(two_inputs, a=nn.Linear(4, 3), b=nn.Linear(2, 3)), (4,),
+     [r"takes 2 inputs \(x, c\): give the shape of each", r"--input-shape 1,256\+1,256",
+      "channels of one input, side by side"]),
     ("times_constant", graph_model(times_constant, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
      [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 2", "hinge has no layer for this function with a constant"]),
     ("squared", graph_model(squared, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),

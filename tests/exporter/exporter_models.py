@@ -26,7 +26,8 @@ LSTM, F.pad before nn.Conv1d on a [N, C, L] input with a transpose to the GRU, n
 and wrapper modules in an nn.Sequential, Flatten of a GRU's output, bias=False, and one in float64.
 Graphs traced by torch.fx: a gated WaveNet block (F.pad + Conv1d, chunk, tanh * sigmoid, skip sum,
 residual adds), a GLU MLP (F.glu, nn.GLU), two branches joined by torch.cat, and inputs taken
-apart by slicing, one multiplied into the other, with a skip add.
+apart by slicing, one multiplied into the other, with a skip add; a gate of a GRU's output written
+with slices and relu / silu; a forward with two inputs (hinge: slices of one input).
 For each, exported_models.hpp says whether hinge::stream runs it and which stages one multi-layer
 PyTorch module became (for io::multilayer_recurrent_names).
 """
@@ -217,6 +218,42 @@ class SlicedInputs(nn.Module):
         return self.out(F.silu(self.head(h)) + h)
 
 
+class SlicedGate(nn.Module):
+    """A gate written with slices of a GRU's [N, L, C] output and other activations: gated<relu, silu>."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 6, batch_first=True)
+        self.out = nn.Linear(3, 1)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.out(torch.relu(out[..., :3]) * F.silu(out[..., 3:]))
+
+
+def sliced_gate():
+    return SlicedGate()
+
+
+class TwoInputs(nn.Module):
+    """A forward with two inputs, audio [N, L, 2] and a knob [N, L, 1] (hinge: one input of 3
+    channels, each a slice of it): the knob makes a gain for the GRU's output, with a skip add."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 4, batch_first=True)
+        self.gain = nn.Linear(1, 4)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, audio, knob):
+        out, _ = self.gru(audio)
+        return self.out(out * torch.sigmoid(self.gain(knob)) + out)
+
+
+def two_inputs():
+    return TwoInputs()
+
+
 def wavenet_block():
     return WaveNet()
 
@@ -332,6 +369,8 @@ MODELS.update({
     "glu_mlp": (glu_mlp, (5,), [], True),
     "concat_branches": (concat_branches, (2, 6), [], True),
     "sliced_inputs": (sliced_inputs, (7, 3), [], True),
+    "sliced_gate": (sliced_gate, (5, 2), [], True),
+    "two_inputs": (two_inputs, ((7, 2), (7, 1)), [], True),
 })
 
 
@@ -362,12 +401,16 @@ def export(directory, name):
     randomize(model, generator)
     model.eval()
     dtype = next(model.parameters()).dtype
-    x = torch.randn(BATCH, *input_shape, generator=generator, dtype=torch.float64).to(dtype)
+    # A forward with several inputs (a tuple of shapes): hinge's input is their channels side by side.
+    several = isinstance(input_shape[0], tuple)
+    xs = [torch.randn(BATCH, *shape, generator=generator, dtype=torch.float64).to(dtype)
+          for shape in (input_shape if several else [input_shape])]
     with torch.no_grad():
-        y = model(x)
+        y = model(*xs)
     # hinge's input: channels last, or, for a model that flattens its input first, PyTorch's flat
     # order; a sequence that PyTorch holds as [N, L, C] already is. The same for the output.
     network, _ = hinge_export.export(model, input_shape=input_shape)
+    x = torch.cat(xs, dim=2 if network.torch_input_order == "channels_last" else 1)
     if len(network.input_shape) == 1:
         hinge_x = x.reshape(BATCH, -1).numpy()
     else:
@@ -380,7 +423,8 @@ def export(directory, name):
     else:
         torch.save(model, f"{directory}/{name}.pt")
         spec = [f"{directory}/{name}.pt"]
-    shape = [] if input_shape == (tp.INPUT,) else ["--input-shape", ",".join(str(d) for d in input_shape)]
+    shape = [] if input_shape == (tp.INPUT,) else [
+        "--input-shape", "+".join(",".join(str(d) for d in s) for s in (input_shape if several else [input_shape]))]
     status = hinge_export.main(spec + ["-o", f"{directory}/{name}.hpp", "--type", name, "--namespace", "exported",
                                        "--embed", "source", "--quiet"] + shape + options)
     if status != 0:
