@@ -189,8 +189,8 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
     kinds = {s.layer.kind for s in network.stages}
     # A graph's layers (docs/graphs.md), only where used: a chain's header stays as it was.
     lines += [f"#include <hinge/layers/{name}.hpp>" for name, used in
-              (("gated", "gated" in kinds), ("merge", kinds & {"add", "multiply", "concat"}),
-               ("slice", "slice" in kinds)) if used] + [""]
+              (("film", "film" in kinds), ("gated", "gated" in kinds),
+               ("merge", kinds & {"add", "multiply", "concat"}), ("slice", "slice" in kinds)) if used] + [""]
     if namespace:
         lines += [f"namespace {namespace} {{", ""]
     layer_lines = network.layer_list("hinge::")

@@ -262,7 +262,8 @@ class Convolution(Layer):
         return (g.out_height, g.out_width, self.filters) if self.rank == 2 else (g.out_width, self.filters)
 
     def works_per_step(self, shape_in, shape_out):
-        return self.padding == "causal"
+        # layers/convolution.hpp, streams(): a causal conv1d, or one tap (a 1x1 convolution per step).
+        return self.rank == 1 and self.stride == 1 and (self.padding == "causal" or self.kernel == 1)
 
     def fan_in(self, shape):
         return self.kernel ** self.rank * channels(shape) // self.groups
@@ -440,12 +441,13 @@ class Dropout(Layer):
 # module in torch.nn.Sequential's numbering (io::tensor_table).
 
 class Merge(Layer):
-    """add<"x">, multiply<"x">, concat<"x">: the current value with the named one; `reads` of its
-    stage is [current, named] (the sources, index + 1 of the producing stage, 0: the input)."""
+    """add<"x">, multiply<"x">, concat<"x">, film<"c">: the current value with the named one;
+    `reads` of its stage is [current, named] (the sources, index + 1 of the producing stage, 0: the
+    input)."""
     named = True
 
     def __init__(self, kind):
-        assert kind in ("add", "multiply", "concat")
+        assert kind in ("add", "multiply", "concat", "film")
         self.kind = kind
         self.keeps_order = kind != "concat"
         self.name = ""  # the named value's, given by place_markers
@@ -455,6 +457,12 @@ class Merge(Layer):
         return True
 
     def merged_shape(self, current, named):
+        if self.kind == "film":
+            if channels(named) != 2 * channels(current) or (len(named) > 1 and named[:-1] != current[:-1]):
+                raise ExportError(f"hinge's film takes a scale and a shift for each channel, 2 C channels at every "
+                                  f"position (or flat), and these have the shapes {torch_shape_text(current)} and "
+                                  f"{torch_shape_text(named)}")
+            return current
         if self.kind == "concat":
             if len(current) != len(named) or current[:-1] != named[:-1]:
                 raise ExportError(f"hinge's concat joins two values along the channels at every position, and these "

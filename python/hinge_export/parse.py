@@ -29,7 +29,7 @@ _STAGE = re.compile(
     r"|(?P<reduction>max|avg)_pool" + _geometry("p") +
     r"|(?P<cell>gru|lstm)\((?P<returns>all steps|last step)\) "
     r"|flatten |dropout\((?P<rate>" + _HEX + r")\) "
-    r"|(?P<merge>add|multiply|concat) |gated\((?P<gate_a>\w+) (?P<gate_b>\w+)\) "
+    r"|(?P<merge>add|multiply|concat|film) |gated\((?P<gate_a>\w+) (?P<gate_b>\w+)\) "
     r"|slice\((?P<slice_first>\d+) (?P<slice_count>\d+)\) )"
     r"(?:reads (?P<reads>\d+(?: \d+)*) )?"
     r"(?P<shape_in>\d+|<[\d,]+>)->(?P<shape_out>\d+|<[\d,]+>) "
@@ -268,7 +268,7 @@ def network_from_cpp(text):
             named[a[0][0].strip('"')] = builder.current
         elif n == "from":
             builder.use(source_of(a, where))
-        elif n in ("add", "multiply", "concat"):
+        elif n in ("add", "multiply", "concat", "film"):
             builder.add_merge(Merge(n), source_of(a, where), where)
         elif n in ("gated", "glu"):
             pair = [activation_from(x[0]) for x in a] if n == "gated" else [IDENTITY, ACTIVATIONS["sigmoid"]]

@@ -119,12 +119,18 @@ def is_plain_sequential(model):
 
 
 def _is_size_node(node, size_nodes):
-    """x.size(0), x.shape, x.shape[0]: values read from the running tensor's shape (for a view)."""
+    """x.size(0), x.shape, x.shape[0], and arithmetic on them (x.shape[-1] // 2): values read from a
+    tensor's shape (for a view, or the bounds of a slice: _GraphMapper.channel_slice)."""
     if node.op == "call_method" and node.target in ("size", "dim"):
         return True
     if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",):
         return True
+    if node.op == "call_function" and node.target in _SIZE_ARITHMETIC:
+        return bool(node.all_input_nodes) and all(a in size_nodes for a in node.all_input_nodes)
     return node.op == "call_function" and node.target is operator.getitem and node.args[0] in size_nodes
+
+
+_SIZE_ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub, operator.neg)
 
 
 # What a subclass of a mapped module may define besides forward and still be traced: its forward
@@ -294,6 +300,8 @@ class _ShapeRecorder(torch.fx.Interpreter):
             result = super().run_node(n)
         if isinstance(result, torch.Tensor):
             n.meta["hinge_shape"] = tuple(result.shape[1:])
+        elif isinstance(result, int):
+            n.meta["hinge_int"] = result  # a size, for the bounds of a slice
         return result
 
 
@@ -1125,6 +1133,8 @@ class _GraphMapper:
             for node, first, count in input_channels:
                 self.values[node] = _Piece(self.whole, first, count, _Input(node))
         self.versions = {}  # source -> how often its stage changed its value
+        self.done = set()  # nodes mapped with an earlier one (the add of a FiLM, and its beta)
+        self.steps = {step.node: step for step in graph.steps}
 
     def users(self, node):
         return [u for u in node.users if u not in self.graph.size_nodes]
@@ -1191,6 +1201,8 @@ class _GraphMapper:
 
     def map(self, step):
         node, key = step.node, (step.kind, step.target)
+        if node in self.done:
+            return
         if key in ADDS or key in MULTIPLIES:
             return self.binary(step, "add" if key in ADDS else "multiply")
         if key in CATS:
@@ -1205,19 +1217,10 @@ class _GraphMapper:
                                     "besides its first argument; the exporter maps layers of one value, and the "
                                     "binary operations +, *, torch.cat and the gate of chunk / split halves")
         pending = self.values.get(first)
-        if key == ("function", operator.getitem) and isinstance(pending, _Pieces):
-            index = step.args[0] if step.args else None
-            if not isinstance(index, int) or not -len(pending.ranges) <= index < len(pending.ranges):
-                raise self.refuse(step, f"it indexes the pieces of '{first.name}' with [{_index_text(index)}]")
-            first_channel, count = pending.ranges[index]
-            self.values[node] = _Piece(pending.base, first_channel, count, step)
+        piece = self.piece(step)
+        if piece is not None:
+            self.values[node] = piece
             return
-        if key == ("function", operator.getitem) and not isinstance(pending, (_Pieces, _Piece)) and \
-                self.values[first].state["recurrent_value"] in (None, "output"):
-            piece = self.channel_slice(step, first)
-            if piece is not None:
-                self.values[node] = piece
-                return
         if isinstance(pending, _Piece) and pending.activation is None and len(self.users(first)) == 1:
             activation = _plain_activation(step)
             if activation is not None:  # kept pending: it may be half of a gate
@@ -1247,8 +1250,9 @@ class _GraphMapper:
             raise self.refuse(step, f"it computes {_operand_text(a)} {symbol} {_operand_text(b)}: hinge has no layer "
                                     f"for this function with a constant operand; its {kind}<\"x\"> combines two values "
                                     "of the model")
-        # Two halves of one value through plain activations, multiplied: WaveNet's gate.
-        if kind == "multiply" and self.gate(step, a, b):
+        # Two halves of one value through plain activations, multiplied: WaveNet's gate; the first
+        # half times a value, plus the second half: FiLM.
+        if kind == "multiply" and (self.gate(step, a, b) or self.film(step, a, b) or self.film(step, b, a)):
             return
         va, vb = self.clean(step, a), self.clean(step, b)
         if va.source == vb.source:
@@ -1325,6 +1329,22 @@ class _GraphMapper:
         offsets = [sum(sizes[:k]) for k in range(len(sizes))]
         self.values[node] = _Pieces(first, list(zip(offsets, sizes)))
 
+    def piece(self, step):
+        """The pending piece that an indexing step takes (of chunk / split, or x[:, a:b]), or None."""
+        node = step.node
+        if (step.kind, step.target) != ("function", operator.getitem) or node.args[0] not in self.values:
+            return None
+        first, index = node.args[0], step.args[0] if step.args else None
+        pending = self.values[first]
+        if isinstance(pending, _Pieces):
+            if not isinstance(index, int) or not -len(pending.ranges) <= index < len(pending.ranges):
+                raise self.refuse(step, f"it indexes the pieces of '{first.name}' with [{_index_text(index)}]")
+            first_channel, count = pending.ranges[index]
+            return _Piece(pending.base, first_channel, count, step)
+        if isinstance(pending, _Value) and pending.state["recurrent_value"] in (None, "output"):
+            return self.channel_slice(step, first)
+        return None
+
     def channel_slice(self, step, first):
         """x[:, a:b] (x[..., a:b] of [N, L, C]) on the channels: a pending piece, or None for other indexing."""
         index = step.args[0] if step.args else None
@@ -1341,6 +1361,11 @@ class _GraphMapper:
         piece = parts[channel]
         if not isinstance(piece, slice) or piece.step not in (None, 1):
             return None
+        given = (piece.start, piece.stop)
+        bounds = [b.meta.get("hinge_int") if isinstance(b, torch.fx.Node) else b for b in given]
+        if any(isinstance(b, torch.fx.Node) and v is None for b, v in zip(given, bounds)):
+            return None
+        piece = slice(*bounds)
         start, stop, _ = piece.indices(channels(shape))
         if stop <= start:
             return None
@@ -1363,6 +1388,41 @@ class _GraphMapper:
         self.builder.add_layer(Gated(pa.activation or IDENTITY, pb.activation or IDENTITY),
                                f"{' + '.join(parts)} + {step.label()}")
         self.record(step.node, made_stage=True)
+        return True
+
+    def film(self, step, x, gamma):
+        """gamma * x + beta with [gamma, beta] the halves of one value c: film<"c"> (layers/film.hpp);
+        the add is mapped here too (self.done)."""
+        node, pg = step.node, self.values.get(gamma)
+        users = self.users(node)
+        if not isinstance(pg, _Piece) or pg.activation is not None or len(self.users(gamma)) != 1 or \
+                len(users) != 1 or (users[0].op, users[0].target) not in (("call_function", operator.add),
+                                                                           ("call_function", torch.add),
+                                                                           ("call_method", "add")) or \
+                users[0].kwargs.get("alpha", 1) != 1 or len(users[0].args) != 2:
+            return False
+        add = users[0]
+        beta = add.args[1] if add.args[0] is node else add.args[0]
+        # beta is often taken after the product (film[..., :C] * x + film[..., C:]): its piece now.
+        pb = self.values.get(beta, self.piece(self.steps[beta]) if beta in self.steps else None)
+        if not isinstance(pb, _Piece) or pb.base is not pg.base or pb.activation is not None or \
+                len(self.users(beta)) != 1 or x is pg.base:
+            return False
+        c = self.builder.shape_of(self.value(pg.base, step).source)
+        half = channels(c) // 2
+        if not (pg.first == 0 and pg.count == half and pb.first == half and pb.count == half and
+                channels(c) == 2 * half) or x.meta.get("hinge_shape") != gamma.meta.get("hinge_shape"):
+            return False
+        vx, vc = self.clean(step, x), self.clean(step, pg.base)
+        if vx.source == vc.source or (len(c) == 2 and vx.order != vc.order):
+            return False
+        self.use(x, step)
+        parts = [pg.step.label(), pb.step.label(), step.label(), _step_of_node(None, add).label()]
+        self.builder.add_merge(Merge("film"), vc.source, " + ".join(parts))
+        self.mapping.order = vx.order
+        self.record(node, made_stage=True)
+        self.values[add] = self.values[node]
+        self.done.update((add, beta))
         return True
 
     def materialize(self, piece):
