@@ -138,6 +138,11 @@ static_assert(std::is_same_v<exported::two_inputs,
                              hn::network<hn::input<7, 3>, hn::slice<0, 2>, hn::gru<4>, hn::tap<"v1">,
                                          hn::from<"input">, hn::slice<2, 1>, hn::dense<4>, hn::sigmoid,
                                          hn::multiply<"v1">, hn::add<"v1">, hn::dense<1>>>);
+// The parity test's FiLM-conditioned GRU is its hand-written type (tests/parity/parity_check.cpp).
+static_assert(std::is_same_v<exported::film_gru,
+                             hn::network<hn::input<9, 2>, hn::slice<1, 1>, hn::dense<8>, hn::tanh, hn::tap<"v1">,
+                                         hn::from<"input">, hn::slice<0, 1>, hn::gru<4>, hn::film<"v1">,
+                                         hn::dense<2>>>);
 // The exporter's folding is hinge's (for the MLP, which fold_batch_norm_t handles; it spells the
 // last stage's identity out, so the types differ in spelling only, and the plans are the same).
 static_assert(io::architecture_description<exported::batch_norm_folded> ==

@@ -10,7 +10,8 @@
    "hinge_export: error:" and exits with status 1, writing nothing.
 2. `describe` prints what a safetensors or hinge file holds, and with --against says whether it
    loads into a network (a C++ type, a generated header, a model), naming the first mismatch.
-3. The file exported from an nn.Sequential sequence model is its state_dict (names, shapes, bits).
+3. The file exported from an nn.Sequential sequence model is its state_dict (names, shapes, bits),
+   and so is the file of each graph of the parity test (whose modules carry hinge's numbers).
 4. A header regenerated from a parameter file describes the same network as the original export
    (and writes the same file again where names could be lost: multi-layer RNNs, Flatten of a
    sequence, a graph's merges and gates, which take module numbers).
@@ -445,11 +446,11 @@ def describe(models, work):
           and re.search(r"1\.weight\s+F32\s+\[6\]", text), "a layer_norm file against its C++ type: matches")
 
 
-def sequence_files(models):
+def sequence_files(models, work):
     """The exported safetensors of a parity-test sequence model (an nn.Sequential) is that model's
     state_dict: the same names (a num_layers = 2 GRU's "0.weight_ih_l1"), shapes and values, bit for
     bit, so PyTorch loads it strictly; lstm_no_bias's file holds its zero biases besides."""
-    print("sequence models' files are their state_dicts:")
+    print("sequence models' and the parity test's graphs' files are their state_dicts:")
     import torch_parity as tp  # tests/parity, on sys.path
     from hinge_export.files import read_safetensors
 
@@ -462,6 +463,19 @@ def sequence_files(models):
             tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
             for k, v in state.items())
         if not check(same, f"{name}.safetensors == its state_dict ({len(state)} tensors: names, shapes, bits)"):
+            print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
+    # The parity test's graphs, written with hinge's module numbers as their names: the export's
+    # file names every tensor as they do (merges, gates, slices and FiLM take a number each).
+    for name, (cls, shape, _) in tp.GRAPH_MODELS.items():
+        torch.manual_seed(1)
+        model = cls()
+        hinge_export.export(model, f"{work}/parity_{name}.hpp", input_shape=shape)
+        state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+        exported = read_safetensors(f"{work}/parity_{name}.safetensors").tensors
+        same = exported.keys() == state.keys() and all(
+            tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
+            for k, v in state.items())
+        if not check(same, f"the parity test's {name} graph: its file == its state_dict ({len(state)} tensors)"):
             print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
     exported = read_safetensors(f"{models}/lstm_no_bias.safetensors").tensors
     check(sorted(exported) == sorted(["0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0", "1.weight",
@@ -549,7 +563,7 @@ def main_test():
     torch.set_num_threads(1)
     refused(work)
     describe(models, work)
-    sequence_files(models)
+    sequence_files(models, work)
     regenerate(models, work)
     input_layouts(models, work)
     print(f"exporter_cli.py: {'all ok' if failures == 0 else f'{failures} FAILED'}")

@@ -27,7 +27,8 @@ and wrapper modules in an nn.Sequential, Flatten of a GRU's output, bias=False, 
 Graphs traced by torch.fx: a gated WaveNet block (F.pad + Conv1d, chunk, tanh * sigmoid, skip sum,
 residual adds), a GLU MLP (F.glu, nn.GLU), two branches joined by torch.cat, and inputs taken
 apart by slicing, one multiplied into the other, with a skip add; a gate of a GRU's output written
-with slices and relu / silu; a forward with two inputs (hinge: slices of one input).
+with slices and relu / silu; a forward with two inputs (hinge: slices of one input); the parity
+test's FiLM-conditioned GRU (gamma * h + beta of two slices: film).
 For each, exported_models.hpp says whether hinge::stream runs it and which stages one multi-layer
 PyTorch module became (for io::multilayer_recurrent_names).
 """
@@ -254,6 +255,10 @@ def two_inputs():
     return TwoInputs()
 
 
+def film_gru():
+    return tp.FilmGru()  # the parity test's: film[..., :4] * h + film[..., 4:] is hinge's film
+
+
 def wavenet_block():
     return WaveNet()
 
@@ -371,6 +376,7 @@ MODELS.update({
     "sliced_inputs": (sliced_inputs, (7, 3), [], True),
     "sliced_gate": (sliced_gate, (5, 2), [], True),
     "two_inputs": (two_inputs, ((7, 2), (7, 1)), [], True),
+    "film_gru": (film_gru, (9, 2), [], True),
 })
 
 
