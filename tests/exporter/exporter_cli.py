@@ -446,10 +446,25 @@ def describe(models, work):
           and re.search(r"1\.weight\s+F32\s+\[6\]", text), "a layer_norm file against its C++ type: matches")
 
 
+def is_state_dict(path, model, what):
+    """Checks that the safetensors file at path holds model's state_dict: names, shapes, bits."""
+    from hinge_export.files import read_safetensors
+
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    exported = read_safetensors(path).tensors
+    same = exported.keys() == state.keys() and all(
+        tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
+        for k, v in state.items())
+    if not check(same, f"{what} == its state_dict ({len(state)} tensors: names, shapes, bits)"):
+        print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
+
+
 def sequence_files(models, work):
     """The exported safetensors of a parity-test sequence model (an nn.Sequential) is that model's
     state_dict: the same names (a num_layers = 2 GRU's "0.weight_ih_l1"), shapes and values, bit for
-    bit, so PyTorch loads it strictly; lstm_no_bias's file holds its zero biases besides."""
+    bit, so PyTorch loads it strictly; lstm_no_bias's file holds its zero biases besides. So is the
+    file of each graph of the parity test, whose modules carry hinge's numbers as their names: the
+    merges, gates, slices and FiLM take a number each."""
     print("sequence models' and the parity test's graphs' files are their state_dicts:")
     import torch_parity as tp  # tests/parity, on sys.path
     from hinge_export.files import read_safetensors
@@ -457,26 +472,12 @@ def sequence_files(models, work):
     for name, (build, _, _) in tp.SEQUENCE_MODELS.items():
         model = build()
         model.load_state_dict(torch.load(f"{models}/{name}.state.pt"), strict=True)
-        state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-        exported = read_safetensors(f"{models}/{name}.safetensors").tensors
-        same = exported.keys() == state.keys() and all(
-            tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
-            for k, v in state.items())
-        if not check(same, f"{name}.safetensors == its state_dict ({len(state)} tensors: names, shapes, bits)"):
-            print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
-    # The parity test's graphs, written with hinge's module numbers as their names: the export's
-    # file names every tensor as they do (merges, gates, slices and FiLM take a number each).
+        is_state_dict(f"{models}/{name}.safetensors", model, f"{name}.safetensors")
     for name, (cls, shape, _) in tp.GRAPH_MODELS.items():
         torch.manual_seed(1)
         model = cls()
         hinge_export.export(model, f"{work}/parity_{name}.hpp", input_shape=shape)
-        state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-        exported = read_safetensors(f"{work}/parity_{name}.safetensors").tensors
-        same = exported.keys() == state.keys() and all(
-            tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
-            for k, v in state.items())
-        if not check(same, f"the parity test's {name} graph: its file == its state_dict ({len(state)} tensors)"):
-            print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
+        is_state_dict(f"{work}/parity_{name}.safetensors", model, f"the parity test's {name} graph, its file")
     exported = read_safetensors(f"{models}/lstm_no_bias.safetensors").tensors
     check(sorted(exported) == sorted(["0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0", "1.weight",
                                       "1.bias"]) and exported["0.bias_ih_l0"].values() == [0.0] * 12,
