@@ -970,8 +970,9 @@ def supported_text():
     methods = sorted(set(METHODS) | {t for k, t in STEPS if k == "method"} | {"view", "reshape"})
     return (f"The exporter maps the modules {', '.join(modules)} (AdaptiveAvgPool only as AdaptiveAvgPool(1) followed "
             f"by Flatten; GRU and LSTM with batch_first=True, taking their output or last step), the functions "
-            f"{', '.join(functions)}, the tensor methods {', '.join(methods)} (view and reshape as flatten) and "
-            "indexing of what GRU and LSTM return (docs/interop.md)")
+            f"{', '.join(functions)}, the tensor methods {', '.join(methods)} (view and reshape as flatten), "
+            "indexing of what GRU and LSTM return, and in a forward that branches a + b, a * b, torch.cat, chunk, "
+            "split and x[:, a:b] along the channels (docs/interop.md, docs/graphs.md)")
 
 
 def check_kind(step):
