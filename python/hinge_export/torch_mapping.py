@@ -1116,10 +1116,10 @@ class _Input:
         self.node = node
 
     def what(self):
-        return "input"
+        return "forward's"  # "cannot map the forward's input 'knob': ..."
 
     def label(self):
-        return f"'{self.node.name}'" if self.node is not None else "the network input"
+        return f"input '{self.node.name}'" if self.node is not None else "input"
 
 
 class _GraphMapper:

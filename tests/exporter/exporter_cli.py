@@ -80,6 +80,10 @@ def two_inputs(self, x, c):
     return self.a(x) + self.b(c)
 
 
+def last_step_plus_vector(self, x, c):
+    return self.out(self.gru(x)[0][:, -1] + c)  # a sequence [N, L, 2] and a vector [N, 4]
+
+
 def times_constant(self, x):
     return self.b(self.a(x) * 2 + x)
 
@@ -289,6 +293,9 @@ REFUSED = [
     ("two_inputs_one_shape", graph_model(two_inputs, a=nn.Linear(4, 3), b=nn.Linear(2, 3)), (4,),
      [r"takes 2 inputs \(x, c\): give the shape of each", r"--input-shape 1,256\+1,256",
       "channels of one input, side by side"]),
+    ("inputs_of_different_ranks", graph_model(last_step_plus_vector, gru=nn.GRU(2, 4, batch_first=True),
+                                              out=nn.Linear(4, 1)), ((5, 2), (4,)),
+     [r"inputs x, c have the shapes \[5, 2\], \[4\], of different ranks", "channels of one input"]),
     ("times_constant", graph_model(times_constant, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
      [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 2", "hinge has no layer for this function with a constant"]),
     ("squared", graph_model(squared, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
