@@ -84,6 +84,15 @@ def last_step_plus_vector(self, x, c):
     return self.out(self.gru(x)[0][:, -1] + c)  # a sequence [N, L, 2] and a vector [N, 4]
 
 
+def add_across_layouts(self, x):
+    h = self.conv(x)  # [N, C, L]
+    return h + self.fc(h.transpose(1, 2))  # [N, C, L] + [N, L, C]: C = L = 4, so PyTorch adds them
+
+
+def two_lengths(self, x, c):
+    return self.a(torch.flatten(self.conv_a(x), 1)) + self.b(torch.flatten(self.conv_b(c), 1))
+
+
 def times_constant(self, x):
     return self.b(self.a(x) * 2 + x)
 
@@ -296,6 +305,12 @@ REFUSED = [
     ("inputs_of_different_ranks", graph_model(last_step_plus_vector, gru=nn.GRU(2, 4, batch_first=True),
                                               out=nn.Linear(4, 1)), ((5, 2), (4,)),
      [r"inputs x, c have the shapes \[5, 2\], \[4\], of different ranks", "channels of one input"]),
+    ("add_across_layouts", graph_model(add_across_layouts, conv=nn.Conv1d(4, 4, 1), fc=nn.Linear(4, 4)), (4, 4),
+     [r"add\(\.\.\.\) at node 'add'", r"combines 'conv', held as \[N, C, L\], with 'fc', held as \[N, L, C\]",
+      "transpose one of them"]),
+    ("inputs_at_different_positions", graph_model(two_lengths, conv_a=nn.Conv1d(2, 3, 1), conv_b=nn.Conv1d(2, 3, 1),
+                                                  a=nn.Linear(18, 2), b=nn.Linear(15, 2)), ((2, 6), (2, 5)),
+     [r"inputs x, c have the shapes \[2, 6\], \[2, 5\], which are not at the same positions", r"\[N, C, L\]"]),
     ("times_constant", graph_model(times_constant, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
      [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 2", "hinge has no layer for this function with a constant"]),
     ("squared", graph_model(squared, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
