@@ -30,6 +30,9 @@ MODEL is one of
 
 
 def _parse_shape(text):
+    """1,28,28; for a forward with several inputs, theirs joined by +: 1,256+1,256."""
+    if "+" in text:
+        return tuple(_parse_shape(part) for part in text.split("+"))
     try:
         return tuple(int(d) for d in re.split(r"[,x ]+", text.strip("[]() ")) if d)
     except ValueError:
@@ -265,7 +268,7 @@ def main(argv=None):
         parser.add_argument("--input-shape", type=_parse_shape,
                             help="the input of one sample in PyTorch's order, e.g. 1,28,28, or 256,1 for a sequence "
                                  "of 256 steps into a batch_first GRU or LSTM (needed unless the model starts with "
-                                 "nn.Linear)")
+                                 "nn.Linear); a forward with several inputs: each one's, joined by +")
         parser.add_argument("--weights", help="the safetensors file to write (default: the header's name with "
                                               ".safetensors)")
         parser.add_argument("--no-weights", action="store_true", help="write no safetensors file")

@@ -43,7 +43,7 @@ def check_namespace(ns):
 def _comment_table(network):
     rows = []
     for i, s in enumerate(network.stages):
-        rows.append((s.origin or "", f"stage {i}: {s.layer.cpp('')}"))
+        rows.append((s.origin or "", f"stage {i}: {', '.join(s.markers + [s.layer.cpp('')])}"))
         if s.activation != IDENTITY:
             rows.append((s.activation_origin or "", f"stage {i}: {s.activation.cpp('')} (fused)"))
     width = min(max([len(a) for a, _ in rows] + [len("PyTorch")]), 70)
@@ -61,7 +61,18 @@ def _wrap(text, first_indent):
 def input_layout(network):
     """What the network's input is and how a PyTorch batch becomes it: a summary line, then lines that
     explain it. Every header states it (docs/interop.md), because hinge is channels last and PyTorch's
-    images and nn.Conv1d sequences are not."""
+    images and nn.Conv1d sequences are not. A forward with several inputs: they are joined first."""
+    lines = _one_input_layout(network)
+    inputs = getattr(network, "torch_inputs", None)
+    if not inputs:
+        return lines
+    last = len(network.input_shape) == 2 and getattr(network, "torch_input_order", None) == "channels_last"
+    joined = f"torch.cat([{', '.join(name for name, _ in inputs)}], dim={-1 if last else 1})"
+    return [f"the forward's {len(inputs)} inputs " + ", ".join(f"{name} {list(shape)}" for name, shape in inputs)
+            + f" side by side along the channels, as one input x = `{joined}`; " + lines[0]] + lines[1:]
+
+
+def _one_input_layout(network):
     shape = network.input_shape
     dims = ", ".join(str(d) for d in shape)
     if len(shape) == 3:
@@ -174,7 +185,12 @@ def header(network, type_name, *, namespace="", dtype="F32", embed=None, paramet
               "#include <hinge/layers/convolution.hpp>", "#include <hinge/layers/dense.hpp>",
               "#include <hinge/layers/dropout.hpp>", "#include <hinge/layers/flatten.hpp>",
               "#include <hinge/layers/gru.hpp>", "#include <hinge/layers/layer_norm.hpp>",
-              "#include <hinge/layers/lstm.hpp>", "#include <hinge/layers/pooling.hpp>", ""]
+              "#include <hinge/layers/lstm.hpp>", "#include <hinge/layers/pooling.hpp>"]
+    kinds = {s.layer.kind for s in network.stages}
+    # A graph's layers (docs/graphs.md), only where used: a chain's header stays as it was.
+    lines += [f"#include <hinge/layers/{name}.hpp>" for name, used in
+              (("film", "film" in kinds), ("gated", "gated" in kinds),
+               ("merge", kinds & {"add", "multiply", "concat"}), ("slice", "slice" in kinds)) if used] + [""]
     if namespace:
         lines += [f"namespace {namespace} {{", ""]
     layer_lines = network.layer_list("hinge::")

@@ -173,10 +173,13 @@ class Layer:
     recurrent = False
     accepts_activation = True
     modules = 1  # torch.nn.Sequential numbers it takes (tensor_table's module count)
+    named = False  # a merge: reads a named value besides the current one (layers/merge.hpp)
+    keeps_order = False  # element-wise on its input (channel_order_rule::keeps)
 
     @property
     def opens_network(self):
-        # core/network.hpp: the first stage is dense, a convolution or a recurrent layer.
+        # core/network.hpp: a stage that reads the network input is dense, a convolution, a
+        # recurrent layer, or one of the graph layers (merges, gates, slices: reads_network_input).
         return self.affine or self.recurrent
 
     def output_shape(self, shape):
@@ -259,7 +262,8 @@ class Convolution(Layer):
         return (g.out_height, g.out_width, self.filters) if self.rank == 2 else (g.out_width, self.filters)
 
     def works_per_step(self, shape_in, shape_out):
-        return self.padding == "causal"
+        # layers/convolution.hpp, streams(): a causal conv1d, or one tap (a 1x1 convolution per step).
+        return self.rank == 1 and self.stride == 1 and (self.padding == "causal" or self.kernel == 1)
 
     def fan_in(self, shape):
         return self.kernel ** self.rank * channels(shape) // self.groups
@@ -313,6 +317,7 @@ class Recurrent(Layer):
 
 class BatchNorm(Layer):
     kind = "batch_norm"
+    keeps_order = True
     normalization = True
     scale_and_shift = True
 
@@ -337,6 +342,7 @@ class LayerNorm(Layer):
     row (a vector, each step of a sequence, each position of an image); scale ("weight") and shift
     ("bias"), no running statistics."""
     kind = "layer_norm"
+    keeps_order = True
     scale_and_shift = True
 
     def __init__(self, epsilon=1e-5):
@@ -416,6 +422,7 @@ class Flatten(Layer):
 
 class Dropout(Layer):
     kind = "dropout"
+    keeps_order = True
 
     def __init__(self, rate):
         self.rate = f32(rate)
@@ -427,6 +434,109 @@ class Dropout(Layer):
 
     def cpp(self, ns):
         return f"{ns}dropout<{cpp_float(self.rate)}>"
+
+
+# ---- graph layers (layers/merge.hpp, gated.hpp, slice.hpp) -----------------------------------
+# Stages without parameters that read the network input as well as any stored value; each is one
+# module in torch.nn.Sequential's numbering (io::tensor_table).
+
+class Merge(Layer):
+    """add<"x">, multiply<"x">, concat<"x">, film<"c">: the current value with the named one;
+    `reads` of its stage is [current, named] (the sources, index + 1 of the producing stage, 0: the
+    input)."""
+    named = True
+
+    def __init__(self, kind):
+        assert kind in ("add", "multiply", "concat", "film")
+        self.kind = kind
+        self.keeps_order = kind != "concat"
+        self.name = ""  # the named value's, given by place_markers
+
+    @property
+    def opens_network(self):
+        return True
+
+    def merged_shape(self, current, named):
+        if self.kind == "film":
+            if channels(named) != 2 * channels(current) or (len(named) > 1 and named[:-1] != current[:-1]):
+                raise ExportError(f"hinge's film takes a scale and a shift for each channel, 2 C channels at every "
+                                  f"position (or flat), and these have the shapes {torch_shape_text(current)} and "
+                                  f"{torch_shape_text(named)}")
+            return current
+        if self.kind == "concat":
+            if len(current) != len(named) or current[:-1] != named[:-1]:
+                raise ExportError(f"hinge's concat joins two values along the channels at every position, and these "
+                                  f"have the shapes {torch_shape_text(current)} and {torch_shape_text(named)}")
+            return current[:-1] + (current[-1] + named[-1],)
+        if current != named:
+            raise ExportError(f"hinge's {self.kind} combines two values of the same shape element by element, and "
+                              f"these have the shapes {torch_shape_text(current)} and {torch_shape_text(named)}")
+        return current
+
+    def works_per_step(self, shape_in, shape_out):
+        return True
+
+    def describe(self, shape):
+        return self.kind + " "
+
+    def cpp(self, ns):
+        return f'{ns}{self.kind}<"{self.name}">'
+
+
+class Gated(Layer):
+    """gated<A, B> (glu = gated<identity, sigmoid>): A(first half of the channels) * B(second half)."""
+    kind = "gated"
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    @property
+    def opens_network(self):
+        return True
+
+    def output_shape(self, shape):
+        if channels(shape) % 2:
+            raise ExportError(f"hinge's gated<A, B> splits the channels into two halves, and the value arriving here "
+                              f"has {channels(shape)} channels ({torch_shape_text(shape)})")
+        return shape[:-1] + (channels(shape) // 2,)
+
+    def works_per_step(self, shape_in, shape_out):
+        return True
+
+    def describe(self, shape):
+        return f"gated({self.first.describe()} {self.second.describe()}) "
+
+    def cpp(self, ns):
+        if self.first.name == "identity" and self.second.name == "sigmoid":
+            return f"{ns}glu"
+        return f"{ns}gated<{self.first.cpp(ns)}, {self.second.cpp(ns)}>"
+
+
+class Slice(Layer):
+    """slice<First, Count>: channels First .. First + Count - 1."""
+    kind = "slice"
+
+    def __init__(self, first, count):
+        self.first, self.count = int(first), int(count)
+
+    @property
+    def opens_network(self):
+        return True
+
+    def output_shape(self, shape):
+        if self.count < 1 or self.first + self.count > channels(shape):
+            raise ExportError(f"hinge's slice<{self.first}, {self.count}> takes channels that the value arriving here "
+                              f"({torch_shape_text(shape)}) does not have")
+        return shape[:-1] + (self.count,)
+
+    def works_per_step(self, shape_in, shape_out):
+        return True
+
+    def describe(self, shape):
+        return f"slice({self.first} {self.count}) "
+
+    def cpp(self, ns):
+        return f"{ns}slice<{self.first}, {self.count}>"
 
 
 # ---- activations (io::activation_name, io::activation_parameter) -------------------------------
@@ -534,6 +644,12 @@ class Stage:
     # Recurrent stages: the layer's index inside a multi-layer nn.GRU / nn.LSTM (its tensors are
     # "<k>.weight_ih_l<torch_layer>" of that module, io::multilayer_recurrent_names); 0 otherwise.
     torch_layer: int = 0
+    # A graph: the values the stage reads when it is not just the stage before (index + 1 of the
+    # producing stage, 0: the network input; a merge's current value, then the named one), as
+    # io::architecture_description writes them ("add reads 3 1 ..."); None: the stage before.
+    reads: list = None
+    # The markers written before the stage's layer in the C++ type (tap<"v2">, from<"v0">).
+    markers: list = field(default_factory=list)
 
 
 @dataclass
@@ -589,6 +705,9 @@ class Network:
         # PyTorch's per-sample input shape when the model flattens its input first (so hinge's flat
         # input is PyTorch's flattening of it), else None.
         self.torch_flattened_input = None
+        # A forward with several inputs: [(name, PyTorch's shape without the batch)], whose channels
+        # side by side are hinge's input; None otherwise.
+        self.torch_inputs = None
 
     @property
     def output_shape(self):
@@ -598,13 +717,15 @@ class Network:
     def description(self):
         text = "input " + shape_text(self.input_shape)
         for s in self.stages:
-            text += (" | " + s.layer.describe(s.input_shape) + shape_text(s.input_shape) + "->" +
+            reads = "reads " + " ".join(str(r) for r in s.reads) + " " if s.reads is not None else ""
+            text += (" | " + s.layer.describe(s.input_shape) + reads + shape_text(s.input_shape) + "->" +
                      shape_text(s.output_shape) + " " + s.activation.describe())
         return text
 
     def layer_list(self, ns="hinge::"):
         items = [f"{ns}input<{', '.join(str(d) for d in self.input_shape)}>"]
         for s in self.stages:
+            items += [f"{ns}{marker}" for marker in s.markers]
             items.append(s.layer.cpp(ns))
             if s.activation != IDENTITY:
                 items.append(s.activation.cpp(ns))
@@ -707,11 +828,11 @@ class Network:
         order = [(1, 1)] * (len(self.stages) + 1)  # of each stage's output, [0]: the network input
         for i, s in enumerate(self.stages):
             out = channels(s.output_shape)
-            arriving = order[i]
+            arriving = order[s.reads[0] if s.reads is not None else i]
             if s.layer.kind == "flatten":
                 order[i + 1] = (positions(s.input_shape), channels(s.input_shape)) if len(s.input_shape) > 1 \
                     else arriving
-            elif s.layer.kind in ("dropout", "batch_norm", "layer_norm"):
+            elif s.layer.keeps_order:
                 order[i + 1] = arriving
             leaving = order[i + 1]
 
@@ -794,6 +915,10 @@ def fold_batch_norm(network, notes):
     """Every batch_norm stage directly after a dense or convolution stage (no activation between
     them), folded into it with the running statistics: W' = s W, b' = s (b - mean) + beta,
     s = gamma / sqrt(var + eps), computed in double and rounded once. Only for inference."""
+    if any(s.reads is not None for s in network.stages):
+        # Folding removes stages, and a graph's stages name each other by index.
+        raise ExportError("folding batch norm (--fold-batch-norm) is for chains of layers, and this network is a "
+                          "graph; export it without folding")
     stages, i = [], 0
     while i < len(network.stages):
         s = network.stages[i]
@@ -831,33 +956,71 @@ def fold_batch_norm(network, notes):
 
 class Builder:
     """Threads the shape through layers and activations and groups them into stages the way
-    core/plan.hpp does, raising ExportError where hinge's planner would reject the network."""
+    core/plan.hpp does, raising ExportError where hinge's planner would reject the network.
+
+    Graphs: `current` is the value the next layer reads (index + 1 of the stage that produced it,
+    0: the network input), as the planner's cursor; `use` moves it to any value made earlier (a
+    from<> in the type), and a merge reads the current value and a named one. Which values need a
+    tap<> and a from<> is decided when the network is finished (`network`), from what every stage
+    reads: a value gets the name "v<stage>" ("input" for the input)."""
 
     def __init__(self, input_shape):
         self.input_shape = tuple(input_shape)
         self.shape = self.input_shape
+        self.current = 0
         self.stages = []
         self.last_activation_origin = ""
 
-    def add_layer(self, layer, origin="", tensors=None):
-        if not self.stages and not layer.opens_network:
+    def shape_of(self, source):
+        return self.input_shape if source == 0 else self.stages[source - 1].output_shape
+
+    def use(self, source):
+        """The next layer reads the value that stage source - 1 made (0: the network input)."""
+        self.current, self.shape = source, self.shape_of(source)
+
+    def _check_reads_input(self, layer, origin):
+        if self.current == 0 and not layer.opens_network:
             # core/network.hpp rejects it too; say it in PyTorch's terms.
             raise ExportError(f"{origin + ': ' if origin else ''}hinge networks start with a dense, convolution or "
                               "recurrent layer (pooling, flatten, dropout and batch_norm of the raw input are not "
                               "supported: do them to the data beforehand)")
+
+    def add_layer(self, layer, origin="", tensors=None):
+        self._check_reads_input(layer, origin)
         try:
             out = layer.output_shape(self.shape)
         except ExportError as e:
             raise ExportError(f"{origin}: {e}" if origin else str(e)) from None
-        self.stages.append(Stage(layer, IDENTITY, self.shape, out, origin, "", dict(tensors or {})))
-        self.shape = out
+        reads = None if self.current == len(self.stages) else [self.current]
+        self.stages.append(Stage(layer, IDENTITY, self.shape, out, origin, "", dict(tensors or {}), reads=reads))
+        self.current, self.shape = len(self.stages), out
+        return self.stages[-1]
+
+    def add_merge(self, layer, named, origin=""):
+        """A merge of the current value with the value of source `named` (layers/merge.hpp)."""
+        where = f"{origin}: " if origin else ""
+        if named == self.current:
+            # core/plan.hpp, check_distinct_inputs: the gradient of both reads would go to one place.
+            raise ExportError(f"{where}it combines a value with itself, and a hinge merge reads two different values "
+                              "(x + x is a layer with twice the weights; x * x has no hinge layer)")
+        try:
+            out = layer.merged_shape(self.shape, self.shape_of(named))
+        except ExportError as e:
+            raise ExportError(where + str(e)) from None
+        self.stages.append(Stage(layer, IDENTITY, self.shape, out, origin, "", {}, reads=[self.current, named]))
+        self.current, self.shape = len(self.stages), out
         return self.stages[-1]
 
     def add_activation(self, activation, origin="", tensors=None):
         where = f"{origin}: " if origin else ""
-        if not self.stages:
+        if not self.stages or self.current == 0:
             raise ExportError(f"{where}the network starts with an activation; hinge fuses every activation into "
                               "the layer before it, so the first module must be a layer (Linear, Conv, BatchNorm, ...)")
+        if self.current != len(self.stages):
+            last = self.stages[self.current - 1]
+            raise ExportError(f"{where}an activation of the output of {last.origin or last.layer.kind} after later "
+                              f"layers were computed; hinge fuses every activation into the stage that makes its "
+                              "input, right after it, so the activation must be computed directly after that layer")
         last = self.stages[-1]
         if last.activation != IDENTITY:
             raise ExportError(f"{where}a second activation directly after {last.activation_origin or last.activation.name}; "
@@ -880,4 +1043,41 @@ class Builder:
     def network(self):
         if not self.stages:
             raise ExportError("the network has no layers")
+        if self.current != len(self.stages):
+            raise ExportError("internal: the network's output is not its last stage's")
+        place_markers(self.stages)
         return Network(self.input_shape, self.stages)
+
+
+def value_name(source):
+    """The name a graph's value gets in the C++ type: "input", or "v<stage>" of the stage that makes it."""
+    return "input" if source == 0 else f"v{source - 1}"
+
+
+def place_markers(stages):
+    """The tap<> and from<> markers of a graph, from what each stage reads (Stage.reads): a value
+    read other than by the stage right after it is tapped where it is made, and a stage that reads
+    a value other than the one before it starts with from<>. Every value but the output must be
+    read (core/network.hpp), which the mapping guarantees; checked here."""
+    tapped, read = set(), set()
+    for i, s in enumerate(stages):
+        s.markers = []
+        if s.reads is None:
+            read.add(i)
+            continue
+        current, named = s.reads[0], s.reads[1:]
+        read.update(s.reads)
+        if current != i:
+            tapped.add(current)
+        tapped.update(named)
+    for i, s in enumerate(stages):
+        if s.layer.named:
+            s.layer.name = value_name(s.reads[1])
+        if i in tapped and i > 0:
+            s.markers.append(f'tap<"{value_name(i)}">')
+        if s.reads is not None and s.reads[0] != i:
+            s.markers.append(f'from<"{value_name(s.reads[0])}">')
+    unread = [k for k in range(1, len(stages)) if k not in read]
+    if unread:
+        s = stages[unread[0] - 1]
+        raise ExportError(f"internal: the value of stage {unread[0] - 1} ({s.origin}) is read by no later stage")

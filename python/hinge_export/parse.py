@@ -5,7 +5,7 @@ type spellings (hinge::network<...>), for regenerating a header from a parameter
 import re
 
 from .network import (ACTIVATIONS, IDENTITY, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten,
-                      GlobalAvgPool, LayerNorm, Pool, Recurrent, bits_f32, shape_text)
+                      Gated, GlobalAvgPool, LayerNorm, Merge, Pool, Recurrent, Slice, bits_f32, shape_text)
 
 __all__ = ["network_from_description", "network_from_cpp"]
 
@@ -28,7 +28,10 @@ _STAGE = re.compile(
     r"|layer_norm\(epsilon (?P<ln_epsilon>" + _HEX + r")\) "
     r"|(?P<reduction>max|avg)_pool" + _geometry("p") +
     r"|(?P<cell>gru|lstm)\((?P<returns>all steps|last step)\) "
-    r"|flatten |dropout\((?P<rate>" + _HEX + r")\) )"
+    r"|flatten |dropout\((?P<rate>" + _HEX + r")\) "
+    r"|(?P<merge>add|multiply|concat|film) |gated\((?P<gate_a>\w+) (?P<gate_b>\w+)\) "
+    r"|slice\((?P<slice_first>\d+) (?P<slice_count>\d+)\) )"
+    r"(?:reads (?P<reads>\d+(?: \d+)*) )?"
     r"(?P<shape_in>\d+|<[\d,]+>)->(?P<shape_out>\d+|<[\d,]+>) "
     r"(?P<activation>\w+)(?:\((?P<key>\w+) (?P<value>" + _HEX + r")\))?$")
 
@@ -63,6 +66,12 @@ def network_from_description(description, source="the description"):
             raise ExportError(f"{source}: stage {i} ('{part}') is not a stage hinge describes")
         kind = m.group("kind")
         shape_in, shape_out = _parse_shape(m.group("shape_in")), _parse_shape(m.group("shape_out"))
+        # A graph's stage names the values it reads (index + 1 of their stages, 0: the input).
+        reads = [int(r) for r in m.group("reads").split()] if m.group("reads") else []
+        if any(r > i for r in reads) or len(reads) != (2 if m.group("merge") else len(reads[:1])):
+            raise ExportError(f"{source}: stage {i} ('{part}') reads values that are not there before it")
+        if reads:
+            builder.use(reads[0])
         if shape_in != builder.shape:
             raise ExportError(f"{source}: stage {i} takes {shape_text(shape_in)}, but the stage before gives "
                               f"{shape_text(builder.shape)}")
@@ -103,9 +112,18 @@ def network_from_description(description, source="the description"):
                               "all_steps" if m.group("returns") == "all steps" else "last_step")
         elif kind == "flatten ":
             layer = Flatten()
+        elif m.group("merge"):
+            layer = Merge(m.group("merge"))
+        elif m.group("gate_a"):
+            layer = Gated(activation_from(m.group("gate_a")), activation_from(m.group("gate_b")))
+        elif m.group("slice_first"):
+            layer = Slice(int(m.group("slice_first")), int(m.group("slice_count")))
         else:
             layer = Dropout(bits_f32(int(m.group("rate"), 16)))
-        stage = builder.add_layer(layer, f"stage {i}")
+        if layer.named:
+            stage = builder.add_merge(layer, reads[1], f"stage {i}")
+        else:
+            stage = builder.add_layer(layer, f"stage {i}")
         if stage.layer.describe(shape_in) != part[:len(stage.layer.describe(shape_in))] or \
                 stage.output_shape != shape_out:
             raise ExportError(f"{source}: stage {i} ('{part}') is not a layer hinge would describe this way")
@@ -121,7 +139,7 @@ def network_from_description(description, source="the description"):
 
 # ---- from a C++ type spelling ------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(::)|([A-Za-z_]\w*)|([0-9.][0-9.eE+\-]*[fFlLuU]*)|(-[0-9.][0-9.eE+\-]*[fFlLuU]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:(\"[^\"]*\")|(::)|([A-Za-z_]\w*)|([0-9.][0-9.eE+\-]*[fFlLuU]*)|(-[0-9.][0-9.eE+\-]*[fFlLuU]*)|(.))")
 
 
 def _tokens(text):
@@ -198,6 +216,15 @@ def network_from_cpp(text):
     if first[0] != "input":
         raise ExportError("the network's first argument must be input<...>")
     builder = Builder(tuple(int(_number(a, "input")) for a in first[1]))
+    named = {"input": 0}  # a graph's names (tap<"x">) -> the value's source
+
+    def source_of(a, where):
+        name = a[0][0].strip('"') if a and a[0][0].startswith('"') else None
+        if name not in named:
+            raise ExportError(f"{where}: no value is named {a[0][0] if a else '(nothing)'} here (names are given by "
+                              "tap<\"x\"> before they are read)")
+        return named[name]
+
     for n, a in expand(args[1:]):
         a = a or []
         names = ("same", "valid", "causal", "all_steps", "last_step")
@@ -237,7 +264,18 @@ def network_from_cpp(text):
             builder.add_layer(LayerNorm(), where)
         elif n == "layer_norm_with":
             builder.add_layer(LayerNorm(numbers()[0] if a else 1e-5), where)
+        elif n == "tap" and a and a[0][0].startswith('"'):
+            named[a[0][0].strip('"')] = builder.current
+        elif n == "from":
+            builder.use(source_of(a, where))
+        elif n in ("add", "multiply", "concat", "film"):
+            builder.add_merge(Merge(n), source_of(a, where), where)
+        elif n in ("gated", "glu"):
+            pair = [activation_from(x[0]) for x in a] if n == "gated" else [IDENTITY, ACTIVATIONS["sigmoid"]]
+            builder.add_layer(Gated(*pair), where)
+        elif n == "slice":
+            builder.add_layer(Slice(*numbers()[:2]), where)
         else:
-            raise ExportError(f"'{n}' in the type is not a layer hinge_export knows (residual blocks and layers "
-                              "of your own are not read)")
+            raise ExportError(f"'{n}' in the type is not a layer hinge_export knows (residual blocks, accumulate<> "
+                              "and layers of your own are not read)")
     return builder.network()

@@ -1,9 +1,11 @@
-"""PyTorch's side of the exporter: an nn.Module as a chain of calls, each mapped to hinge by a table.
+"""PyTorch's side of the exporter: an nn.Module as calls, each mapped to hinge by a table.
 
-A model is first turned into a chain of steps, each a call on the value computed by the step
-before: an nn.Sequential by walking its children (nested Sequentials included), any other module
-by torch.fx symbolic tracing (`steps_of_fx`), which must find a chain, not a graph with branches.
-The model then runs once on a random input so that every step knows PyTorch's shapes.
+A model is first turned into steps: a chain, each a call on the value computed by the step
+before, for an nn.Sequential (its children, nested Sequentials included) and for a module whose
+forward torch.fx traces into one (`steps_of_fx`); a traced forward that branches is a graph, whose
+steps are mapped one by one onto the values they read (`map_graph`, below the tables: hinge's
+tap / from / add / multiply / concat / gated / slice, docs/graphs.md). The model then runs once on
+a random input so that every step knows PyTorch's shapes.
 
 Each step is mapped by the tables below:
 
@@ -44,9 +46,9 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from .network import (ACTIVATIONS, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten, GlobalAvgPool,
-                      LayerNorm, Pool, Recurrent, Tensor, channels, elu, fold_batch_norm, from_torch_shape, leaky_relu,
-                      size, torch_shape_text)
+from .network import (ACTIVATIONS, IDENTITY, BatchNorm, Builder, Convolution, Dense, Dropout, ExportError, Flatten,
+                      Gated, GlobalAvgPool, LayerNorm, Merge, Pool, Recurrent, Slice, Tensor, channels, elu,
+                      fold_batch_norm, from_torch_shape, leaky_relu, size, torch_shape_text)
 
 # ---- the chain -----------------------------------------------------------------------------------
 
@@ -83,6 +85,7 @@ class Step:
         if self.kind == "function":
             name = getattr(self.target, "__name__", str(self.target))
             module = getattr(self.target, "__module__", None) or "torch"
+            module = "operator" if module == "_operator" else module  # a + b, a * b
             return f"{module}.{name}(...) at node '{self.path}'"
         return f"Tensor.{self.target}(...) at node '{self.path}'"
 
@@ -116,12 +119,18 @@ def is_plain_sequential(model):
 
 
 def _is_size_node(node, size_nodes):
-    """x.size(0), x.shape, x.shape[0]: values read from the running tensor's shape (for a view)."""
+    """x.size(0), x.shape, x.shape[0], and arithmetic on them (x.shape[-1] // 2): values read from a
+    tensor's shape (for a view, or the bounds of a slice: _GraphMapper.channel_slice)."""
     if node.op == "call_method" and node.target in ("size", "dim"):
         return True
     if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",):
         return True
+    if node.op == "call_function" and node.target in _SIZE_ARITHMETIC:
+        return bool(node.all_input_nodes) and all(a in size_nodes for a in node.all_input_nodes)
     return node.op == "call_function" and node.target is operator.getitem and node.args[0] in size_nodes
+
+
+_SIZE_ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub, operator.neg)
 
 
 # What a subclass of a mapped module may define besides forward and still be traced: its forward
@@ -219,20 +228,39 @@ def steps_of_fx(model):
         raise ExportError(f"the model ({module_text(model)}) is not a plain nn.Sequential, and torch.fx cannot trace "
                           f"its forward: {type(e).__name__}: {e}. The exporter maps nn.Sequential models and models "
                           "whose forward torch.fx traces into a chain of the supported modules and functions") from None
-    nodes = list(graph_module.graph.nodes)
-    inputs = [n for n in nodes if n.op == "placeholder"]
-    if len(inputs) != 1:
-        raise ExportError(f"the model's forward takes {len(inputs)} inputs ({', '.join(n.name for n in inputs)}); "
-                          "a hinge network has exactly one")
-    current, size_nodes, steps = inputs[0], set(), []
+    graph = _graph_of(graph_module, list(graph_module.graph.nodes))
+    if _is_chain(graph):
+        return graph_module, graph.steps, None
+    return graph_module, graph.steps, graph
+
+
+class _Graph:
+    """A traced forward: its steps in the order they run, its inputs and its result. A chain when
+    each step reads the step before alone (_is_chain); otherwise mapped by map_graph."""
+
+    def __init__(self, steps, inputs, result, size_nodes):
+        self.steps, self.inputs, self.result, self.size_nodes = steps, inputs, result, size_nodes
+        self.input = inputs[0] if inputs else None
+
+
+def _step_of_node(graph_module, node):
+    if node.op == "call_module":
+        step = Step("module", node.target, graph_module.get_submodule(node.target), node.args[1:], node.kwargs,
+                    node.meta.get("hinge_base_forward"))
+    else:
+        kind = "function" if node.op == "call_function" else "method"
+        step = Step(kind, node.name, node.target, node.args[1:], node.kwargs)
+    step.node = node
+    return step
+
+
+def _graph_of(graph_module, nodes):
+    size_nodes, steps, result = set(), [], None
     for node in nodes:
         if node.op == "placeholder":
             continue
         if node.op == "output":
             result = node.args[0]
-            if result is not current:
-                raise ExportError(f"the forward returns {result!r}, not the last value it computed ('{current.name}'): "
-                                  "a hinge network has one output, the last layer's")
             break
         if node.op == "get_attr":
             raise ExportError(f"the forward reads the tensor '{node.target}' itself (node '{node.name}'); the exporter "
@@ -240,29 +268,26 @@ def steps_of_fx(model):
         if _is_size_node(node, size_nodes):
             size_nodes.add(node)
             continue
-        operands = [a for a in node.all_input_nodes if a not in size_nodes]
-        if not node.args or node.args[0] is not current or operands != [current]:
-            others = [a.name for a in operands if a is not current]
-            raise ExportError(
-                f"node '{node.name}' ({node.format_node()}) "
-                + (f"combines the running value with the earlier value(s) {', '.join(others)}" if others
-                   else "does not take the running value as its first argument")
-                + ": the exporter maps a chain in which each layer takes the previous one's output; skip "
-                "connections and branches (residual blocks) are not mapped: write hinge::residual<...> by hand "
-                "(docs/layers.md)")
-        if len([u for u in current.users if u not in size_nodes]) > 1:
-            users = ", ".join(u.name for u in current.users)
-            raise ExportError(f"the value '{current.name}' is used by {users}: the forward branches, and the exporter "
-                              "maps a chain of layers only (write residual blocks by hand: hinge::residual<...>)")
-        if node.op == "call_module":
-            steps.append(Step("module", node.target, graph_module.get_submodule(node.target),
-                              node.args[1:], node.kwargs, node.meta.get("hinge_base_forward")))
-        else:
-            kind = "function" if node.op == "call_function" else "method"
-            steps.append(Step(kind, node.name, node.target, node.args[1:], node.kwargs))
-        steps[-1].node = node
+        steps.append(_step_of_node(graph_module, node))
+    if not isinstance(result, torch.fx.Node):
+        raise ExportError(f"the forward returns {result!r}; a hinge network has one output, a tensor")
+    return _Graph(steps, [n for n in nodes if n.op == "placeholder"], result, size_nodes)
+
+
+def _is_chain(graph):
+    """Every step takes the step before's value alone (x * x and x * 2 are binary operations: not a chain)."""
+    if len(graph.inputs) != 1:
+        return False
+    current = graph.input
+    for step in graph.steps:
+        node = step.node
+        operands = [a for a in node.all_input_nodes if a not in graph.size_nodes]
+        if not node.args or node.args[0] is not current or operands != [current] or \
+                (step.kind, step.target) in GRAPH_OPERATIONS or \
+                len([u for u in current.users if u not in graph.size_nodes]) > 1:
+            return False
         current = node
-    return graph_module, steps
+    return graph.result is current
 
 
 class _ShapeRecorder(torch.fx.Interpreter):
@@ -275,12 +300,18 @@ class _ShapeRecorder(torch.fx.Interpreter):
             result = super().run_node(n)
         if isinstance(result, torch.Tensor):
             n.meta["hinge_shape"] = tuple(result.shape[1:])
+        elif isinstance(result, int):
+            n.meta["hinge_int"] = result  # a size, for the bounds of a slice
         return result
 
 
-def record_shapes(model, steps, graph_module, input_shape, dtype):
-    """Runs the model once (eval mode, batch 2) so that every step knows PyTorch's shapes."""
-    x = torch.randn(2, *input_shape, dtype=dtype, generator=torch.Generator().manual_seed(0))
+def record_shapes(model, steps, graph_module, input_shape, dtype, graph=None):
+    """Runs the model once (eval mode, batch 2) so that every step knows PyTorch's shapes. A graph
+    with several inputs: input_shape is a tuple of their shapes."""
+    several = graph is not None and len(graph.inputs) > 1
+    generator = torch.Generator().manual_seed(0)
+    x = [torch.randn(2, *shape, dtype=dtype, generator=generator) for shape in input_shape] if several else \
+        torch.randn(2, *input_shape, dtype=dtype, generator=generator)
     try:
         with torch.no_grad():
             if graph_module is None:
@@ -291,9 +322,15 @@ def record_shapes(model, steps, graph_module, input_shape, dtype):
                     step.torch_out = tuple(x.shape[1:])
             else:
                 failed = None
-                _ShapeRecorder(graph_module).run(x)
+                _ShapeRecorder(graph_module).run(*(x if several else [x]))
                 previous = tuple(input_shape)
+                placeholders = dict(zip(graph.inputs, input_shape if several else [input_shape])) if graph else {}
                 for step in steps:
+                    first = step.node.args[0] if step.node.args else None
+                    if graph is not None:  # a graph: the step's first operand, not the step before
+                        first = first if isinstance(first, torch.fx.Node) else None  # torch.cat's list
+                        previous = tuple(placeholders[first]) if first in placeholders else \
+                            first.meta.get("hinge_shape") if first is not None else None
                     step.torch_in, step.torch_out = previous, step.node.meta.get("hinge_shape")
                     previous = step.torch_out
     except Exception as e:  # noqa: BLE001
@@ -328,6 +365,7 @@ class Mapping:
         # tensors is PyTorch's element column_order[k].
         self.column_order = None
         self.flattened_input = None   # hinge's shape of the input when the model flattens it first
+        self.called = set()           # the paths of the modules mapped so far
 
     def hinge_shape(self, torch_shape):
         """PyTorch's per-sample shape in hinge's order, with the current layout for sequences."""
@@ -897,6 +935,7 @@ FUNCTIONS = {
     F.avg_pool2d: lambda *args, **kwargs: nn.AvgPool2d(*args, **kwargs),
     F.adaptive_avg_pool1d: lambda output_size: nn.AdaptiveAvgPool1d(output_size),
     F.adaptive_avg_pool2d: lambda output_size: nn.AdaptiveAvgPool2d(output_size),
+    F.glu: lambda dim=-1: nn.GLU(dim),
 }
 
 
@@ -931,8 +970,9 @@ def supported_text():
     methods = sorted(set(METHODS) | {t for k, t in STEPS if k == "method"} | {"view", "reshape"})
     return (f"The exporter maps the modules {', '.join(modules)} (AdaptiveAvgPool only as AdaptiveAvgPool(1) followed "
             f"by Flatten; GRU and LSTM with batch_first=True, taking their output or last step), the functions "
-            f"{', '.join(functions)}, the tensor methods {', '.join(methods)} (view and reshape as flatten) and "
-            "indexing of what GRU and LSTM return (docs/interop.md)")
+            f"{', '.join(functions)}, the tensor methods {', '.join(methods)} (view and reshape as flatten), "
+            "indexing of what GRU and LSTM return, and in a forward that branches a + b, a * b, torch.cat, chunk, "
+            "split and x[:, a:b] along the channels (docs/interop.md, docs/graphs.md)")
 
 
 def check_kind(step):
@@ -960,6 +1000,16 @@ def check_kind(step):
         raise unsupported(step, "hinge has no layer for this " + ("function" if step.kind == "function" else "method"))
 
 
+def check_shape(step, mapping):
+    """After a step, hinge's value has PyTorch's shape (unless the step left something pending)."""
+    if mapping.pending_global_pool is None and mapping.pending_pad is None and step.torch_out is not None \
+            and mapping.recurrent_value not in ("tuple", "state", "state_pair") and \
+            mapping.hinge_shape(step.torch_out) != mapping.builder.shape:
+        raise unsupported(step, f"PyTorch's value has the shape {list(step.torch_out)} after it, and hinge's "
+                                f"would have {torch_shape_text(mapping.builder.shape)}"
+                                + (f" (read as {mapping.order_text()})" if len(step.torch_out) == 2 else ""))
+
+
 def map_step(step, mapping):
     if mapping.pending_global_pool is not None and not (
             (step.kind == "module" and type(step.target) is nn.Flatten) or step.kind != "module"):
@@ -977,6 +1027,11 @@ def map_step(step, mapping):
                                 "step (output[:, -1]) or h_n[-1]; in an nn.Sequential, put the module in one whose "
                                 "forward returns self.rnn(x)[0] (docs/interop.md)")
     check_kind(step)
+    if step.kind == "module" and step.path in mapping.called and any(True for _ in step.target.parameters()):
+        mapping.notes.append(f"{step.label()} is called more than once: each call is a stage of its own, with a copy "
+                             "of the module's parameters (training in hinge would train the copies apart)")
+    if step.kind == "module":
+        mapping.called.add(step.path)
     if mapping.recurrent_value == "output" and (step.kind, step.target) != ("function", operator.getitem):
         mapping.recurrent_value = None  # the output goes on: taking its last step is no longer hinge's
     if step.kind == "module":
@@ -995,6 +1050,463 @@ def map_step(step, mapping):
         raise unsupported(step, str(e)) from None
     mapper = MODULES[type(module)]
     return mapper(module, step, mapping)
+
+
+# ---- graphs ----------------------------------------------------------------------------------------
+# A traced forward that branches is mapped node by node in the order it runs. Every node stands for
+# a hinge value (_Value: the stage that makes it, 0 for the input, with PyTorch's layout of it and
+# the mapping's state that travels with it, e.g. an F.pad waiting for its Conv1d); a layer reads the
+# value of its operand (a from<> in the type when that is not the stage before), and the binary
+# operations are hinge's merges, whose second operand is a named value (a tap<> where it is made).
+# Pieces of the channels (chunk, split, x[:, a:b]) stay pending until they are used: two halves of
+# one value through plain activations, multiplied, are one gated<A, B> stage; any other use is a
+# slice<First, Count> stage.
+
+ADDS = {("function", operator.add), ("function", torch.add), ("method", "add")}
+MULTIPLIES = {("function", operator.mul), ("function", torch.mul), ("method", "mul")}
+CATS = {("function", torch.cat)} | ({("function", torch.concat)} if hasattr(torch, "concat") else set())
+CHUNKS = {("function", torch.chunk), ("method", "chunk"), ("function", torch.split), ("method", "split")}
+GRAPH_OPERATIONS = ADDS | MULTIPLIES | CATS | CHUNKS
+# The plain element-wise activations a gate may apply to its halves (layers/gated.hpp).
+_GATE_ACTIVATIONS = {nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ReLU: "relu", nn.SiLU: "silu", nn.SELU: "selu",
+                     nn.ReLU6: "relu6", nn.Hardswish: "hard_swish"}
+
+
+class _Value:
+    """What an fx node is in hinge: the value of source (index + 1 of its stage, 0: the input), in
+    PyTorch's layout `order`, made by that stage as it was at `version` (fusing an activation into
+    a stage, or taking its last step, changes the value it makes), and the mapping's pending state."""
+
+    def __init__(self, source, order, version, state):
+        self.source, self.order, self.version, self.state = source, order, version, state
+
+
+class _Pieces:
+    """chunk / split: the channel ranges [(first, count)] of `base` (a node), nothing mapped yet."""
+
+    def __init__(self, base, ranges):
+        self.base, self.ranges = base, ranges
+
+
+class _Piece:
+    """Channels first .. first + count - 1 of `base`, with a plain activation applied to them
+    (`activation`, from `activation_step`), nothing mapped yet."""
+
+    def __init__(self, base, first, count, step, activation=None, activation_step=None):
+        self.base, self.first, self.count, self.step = base, first, count, step
+        self.activation, self.activation_step = activation, activation_step
+
+
+_STATE = ("pending_global_pool", "pending_pad", "recurrent_value", "recurrent_step", "recurrent_layers", "column_order")
+
+
+def _state(mapping):
+    return {k: getattr(mapping, k) for k in _STATE}
+
+
+def _channel_dim(shape, order):
+    """PyTorch's dimension (with the batch) of the channels of a value of hinge shape `shape`."""
+    return 2 if len(shape) == 2 and order == "channels_last" else 1
+
+
+class _Input:
+    """The forward's input, for messages; with several inputs, the key of the one hinge input."""
+
+    def __init__(self, node=None):
+        self.node = node
+
+    def what(self):
+        return "forward's"  # "cannot map the forward's input 'knob': ..."
+
+    def label(self):
+        return f"input '{self.node.name}'" if self.node is not None else "input"
+
+
+class _GraphMapper:
+    def __init__(self, graph, mapping, input_order, input_channels=None):
+        self.graph, self.mapping, self.builder = graph, mapping, mapping.builder
+        if input_channels is None:
+            self.values = {graph.input: _Value(0, input_order, 0, _state(mapping))}
+        else:
+            # Several inputs are the channels of hinge's one input, side by side: each a slice of it.
+            self.whole = _Input()
+            self.values = {self.whole: _Value(0, input_order, 0, _state(mapping))}
+            for node, first, count in input_channels:
+                self.values[node] = _Piece(self.whole, first, count, _Input(node))
+        self.versions = {}  # source -> how often its stage changed its value
+        self.done = set()  # nodes mapped with an earlier one (the add of a FiLM, and its beta)
+        self.steps = {step.node: step for step in graph.steps}
+
+    def users(self, node):
+        return [u for u in node.users if u not in self.graph.size_nodes]
+
+    def refuse(self, step, reason):
+        return unsupported(step, reason)
+
+    # -- values --
+
+    def value(self, node, step):
+        """The concrete value of node, read by step: a pending piece becomes its slice stage here."""
+        if not isinstance(node, (torch.fx.Node, _Input)) or node not in self.values:
+            raise self.refuse(step, f"it reads {node!r}, which is not a value the model computed from its input (a "
+                                    "constant or a tensor of its own); hinge's layers read the network's values only")
+        v = self.values[node]
+        if isinstance(v, _Pieces):
+            raise self.refuse(step, f"it takes the tuple of pieces '{node.name}' as it is; the exporter maps the "
+                                    "pieces of chunk / split taken one by one (a, b = x.chunk(2, dim=1))")
+        if isinstance(v, _Piece):
+            v = self.values[node] = self.materialize(v)
+        if self.versions.get(v.source, 0) != v.version:
+            stage = self.builder.stages[v.source - 1]
+            changer = stage.activation_origin or stage.origin
+            raise self.refuse(step, f"it reads the value '{node.name}' as it was before {changer} changed it; hinge "
+                                    "fuses an activation (or the last step of a recurrent layer) into the stage that "
+                                    "makes the value, so the value without it is not kept: read the activation's "
+                                    "result, or put the activation after a layer of its own branch")
+        return v
+
+    def use(self, node, step):
+        """Makes node's value the one the next layer reads, with its layout and pending state."""
+        v = self.value(node, step)
+        self.builder.use(v.source)
+        self.mapping.order = v.order
+        for k, x in v.state.items():
+            setattr(self.mapping, k, x)
+        if self.mapping.recurrent_value in ("tuple", "state", "state_pair") and len(self.users(node)) > 1:
+            readers = ", ".join(u.name for u in self.users(node))
+            raise self.refuse(step, f"what '{node.name}' returns is read by {readers}; the exporter maps one use of "
+                                    "what a recurrent layer returns")
+        if self.mapping.recurrent_value == "output" and len(self.users(node)) > 1:
+            self.mapping.recurrent_value = None  # taking its last step would change what the others read
+        return v
+
+    def record(self, node, made_stage=False):
+        """node's value is what the mapping has just made (the builder's current value); made_stage:
+        a merge, gate or slice stage, after which no recurrent layer's output is pending."""
+        if made_stage:
+            self.mapping.recurrent_value = None
+        source = self.builder.current
+        self.values[node] = _Value(source, self.mapping.order, self.versions.get(source, 0), _state(self.mapping))
+
+    def clean(self, step, node):
+        """A merge reads values, not pending states (an F.pad waiting for its Conv1d, an RNN's tuple)."""
+        v = self.value(node, step)
+        if v.state["pending_pad"] or v.state["pending_global_pool"] or v.state["column_order"] is not None or \
+                v.state["recurrent_value"] in ("tuple", "state", "state_pair"):
+            raise self.refuse(step, f"it combines '{node.name}', which is no value hinge keeps (a padding waiting "
+                                    "for its Conv1d, AdaptiveAvgPool waiting for its Flatten, a Flatten of [N, L, C] "
+                                    "waiting for its Linear, or what a recurrent layer returns as a whole)")
+        return v
+
+    # -- steps --
+
+    def map(self, step):
+        node, key = step.node, (step.kind, step.target)
+        if node in self.done:
+            return
+        if key in ADDS or key in MULTIPLIES:
+            return self.binary(step, "add" if key in ADDS else "multiply")
+        if key in CATS:
+            return self.cat(step)
+        if key in CHUNKS:
+            return self.chunk(step)
+        first = node.args[0] if node.args else None
+        operands = [a for a in node.all_input_nodes if a not in self.graph.size_nodes]
+        if not isinstance(first, torch.fx.Node) or operands != [first]:
+            others = [a.name for a in operands if a is not first]
+            raise self.refuse(step, f"it reads {', '.join(others) if others else 'no value of the model'} "
+                                    "besides its first argument; the exporter maps layers of one value, and the "
+                                    "binary operations +, *, torch.cat and the gate of chunk / split halves")
+        pending = self.values.get(first)
+        piece = self.piece(step)
+        if piece is not None:
+            self.values[node] = piece
+            return
+        if isinstance(pending, _Piece) and pending.activation is None and len(self.users(first)) == 1:
+            activation = _plain_activation(step)
+            if activation is not None:  # kept pending: it may be half of a gate
+                self.values[node] = _Piece(pending.base, pending.first, pending.count, pending.step, activation, step)
+                return
+        self.use(first, step)
+        stages, last = len(self.builder.stages), self._signature()
+        map_step(step, self.mapping)
+        if len(self.builder.stages) == stages and self.builder.current == stages and self._signature() != last:
+            self.versions[stages] = self.versions.get(stages, 0) + 1  # the same stage now makes another value
+        check_shape(step, self.mapping)
+        self.record(node)
+
+    def _signature(self):
+        if not self.builder.stages:
+            return None
+        s = self.builder.stages[-1]
+        return (s.layer, s.activation, s.output_shape)
+
+    def binary(self, step, kind):
+        node = step.node
+        symbol = "+" if kind == "add" else "*"
+        if step.kind == "function" and step.target is torch.add and node.kwargs.get("alpha", 1) != 1:
+            raise self.refuse(step, f"alpha={node.kwargs['alpha']}: hinge's add adds the two values as they are")
+        a, b = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
+        if not isinstance(a, torch.fx.Node) or not isinstance(b, torch.fx.Node):
+            raise self.refuse(step, f"it computes {_operand_text(a)} {symbol} {_operand_text(b)}: hinge has no layer "
+                                    f"for this function with a constant operand; its {kind}<\"x\"> combines two values "
+                                    "of the model")
+        # Two halves of one value through plain activations, multiplied: WaveNet's gate; the first
+        # half times a value, plus the second half: FiLM.
+        if kind == "multiply" and (self.gate(step, a, b) or self.film(step, a, b) or self.film(step, b, a)):
+            return
+        va, vb = self.clean(step, a), self.clean(step, b)
+        if va.source == vb.source:
+            # core/plan.hpp, check_distinct_inputs: the gradients of both reads would go to one place.
+            raise self.refuse(step, f"it computes '{a.name}' {symbol} '{b.name}', one value with itself, and hinge's "
+                                    f"{kind}<\"x\"> reads two different values")
+        shapes = [a.meta.get("hinge_shape"), b.meta.get("hinge_shape"), node.meta.get("hinge_shape")]
+        if shapes[0] != shapes[1]:
+            raise self.refuse(step, f"it computes '{a.name}' {symbol} '{b.name}' of the shapes {list(shapes[0] or ())} "
+                                    f"and {list(shapes[1] or ())} (PyTorch broadcasts them), and hinge's {kind} "
+                                    "combines two values of the same shape element by element")
+        if len(shapes[0] or ()) == 2 and va.order != vb.order:
+            raise self.refuse(step, f"it combines '{a.name}', held as {_order_text(va.order)}, with '{b.name}', held "
+                                    f"as {_order_text(vb.order)}: PyTorch pairs their elements across the two layouts; "
+                                    "transpose one of them first")
+        if vb.source == len(self.builder.stages) and va.source != vb.source:
+            a, b, va, vb = b, a, vb, va  # the value just made is the current one: no from<> needed
+        self.use(a, step)
+        self.builder.add_merge(Merge(kind), vb.source, step.label())
+        self.mapping.order = va.order
+        self.record(node, made_stage=True)
+
+    def cat(self, step):
+        node = step.node
+        tensors = node.args[0] if node.args else node.kwargs.get("tensors")
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+        if not isinstance(tensors, (list, tuple)) or len(tensors) < 2 or \
+                not all(isinstance(t, torch.fx.Node) for t in tensors):
+            raise self.refuse(step, "it concatenates something else than two or more values of the model; hinge's "
+                                    "concat<\"x\"> joins values of the model along the channels")
+        values = [self.clean(step, t) for t in tensors]
+        shape = self.builder.shape_of(values[0].source)
+        channel = _channel_dim(shape, values[0].order)
+        rank = len(shape) + 1
+        if not isinstance(dim, int) or dim % rank != channel:
+            raise self.refuse(step, f"it concatenates along dim={dim}, and hinge's concat joins values along the "
+                                    f"channels, dim={channel} of these {_order_text(values[0].order, len(shape))} "
+                                    "values")
+        for t, v in zip(tensors[1:], values[1:]):
+            if len(shape) == 2 and v.order != values[0].order:
+                raise self.refuse(step, f"it concatenates '{t.name}', held as {_order_text(v.order)}, with "
+                                        f"'{tensors[0].name}', held as {_order_text(values[0].order)}")
+        self.use(tensors[0], step)
+        for t, v in zip(tensors[1:], values[1:]):
+            self.builder.add_merge(Merge("concat"), v.source, step.label())
+        self.mapping.order = values[0].order
+        self.record(node, made_stage=True)
+
+    def chunk(self, step):
+        node = step.node
+        first = node.args[0]
+        v = self.clean(step, first)
+        shape = self.builder.shape_of(v.source)
+        c, channel, rank = channels(shape), _channel_dim(shape, v.order), len(shape) + 1
+        split = step.target in (torch.split, "split")
+        what = "split_size_or_sections" if split else "chunks"
+        amount = node.args[1] if len(node.args) > 1 else node.kwargs.get("split_size_or_sections",
+                                                                         node.kwargs.get("split_size",
+                                                                                         node.kwargs.get("chunks")))
+        dim = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim", 0)
+        if not isinstance(dim, int) or dim % rank != channel:
+            raise self.refuse(step, f"it splits along dim={dim}, and hinge takes values apart along the channels only "
+                                    f"(slice<First, Count>, gated<A, B>), dim={channel} of this "
+                                    f"{_order_text(v.order, len(shape))} value")
+        if split and isinstance(amount, (list, tuple)) and all(isinstance(n, int) for n in amount):
+            sizes = list(amount)
+        elif isinstance(amount, int) and amount > 0:
+            each = amount if split else -(-c // amount)
+            sizes = [min(each, c - k) for k in range(0, c, each)]
+        else:
+            raise self.refuse(step, f"{what}={amount!r} is not a number the exporter can read")
+        if sum(sizes) != c:
+            raise self.refuse(step, f"the pieces {sizes} do not make the {c} channels")
+        offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+        self.values[node] = _Pieces(first, list(zip(offsets, sizes)))
+
+    def piece(self, step):
+        """The pending piece that an indexing step takes (of chunk / split, or x[:, a:b]), or None."""
+        node = step.node
+        if (step.kind, step.target) != ("function", operator.getitem) or node.args[0] not in self.values:
+            return None
+        first, index = node.args[0], step.args[0] if step.args else None
+        pending = self.values[first]
+        if isinstance(pending, _Pieces):
+            if not isinstance(index, int) or not -len(pending.ranges) <= index < len(pending.ranges):
+                raise self.refuse(step, f"it indexes the pieces of '{first.name}' with [{_index_text(index)}]")
+            first_channel, count = pending.ranges[index]
+            return _Piece(pending.base, first_channel, count, step)
+        if isinstance(pending, _Value) and pending.state["recurrent_value"] in (None, "output"):
+            return self.channel_slice(step, first)
+        return None
+
+    def channel_slice(self, step, first):
+        """x[:, a:b] (x[..., a:b] of [N, L, C]) on the channels: a pending piece, or None for other indexing."""
+        index = step.args[0] if step.args else None
+        v = self.values[first]
+        shape = self.builder.shape_of(v.source)
+        channel = _channel_dim(shape, v.order)
+        parts = index if isinstance(index, tuple) else (index,)
+        if Ellipsis in parts:
+            k = parts.index(Ellipsis)
+            parts = parts[:k] + (_ALL,) * (len(shape) + 2 - len(parts)) + parts[k + 1:]
+        parts = parts + (_ALL,) * (len(shape) + 1 - len(parts))
+        if len(parts) != len(shape) + 1 or any(p != _ALL for i, p in enumerate(parts) if i != channel):
+            return None
+        piece = parts[channel]
+        if not isinstance(piece, slice) or piece.step not in (None, 1):
+            return None
+        given = (piece.start, piece.stop)
+        bounds = [b.meta.get("hinge_int") if isinstance(b, torch.fx.Node) else b for b in given]
+        if any(isinstance(b, torch.fx.Node) and v is None for b, v in zip(given, bounds)):
+            return None
+        piece = slice(*bounds)
+        start, stop, _ = piece.indices(channels(shape))
+        if stop <= start:
+            return None
+        return _Piece(first, start, stop - start, step)
+
+    def gate(self, step, a, b):
+        pa, pb = self.values.get(a), self.values.get(b)
+        if not isinstance(pa, _Piece) or not isinstance(pb, _Piece) or pa.base is not pb.base:
+            return False
+        if pa.first > pb.first:
+            pa, pb = pb, pa
+        shape = self.builder.shape_of(self.value(pa.base, step).source)
+        half = channels(shape) // 2
+        if not (pa.first == 0 and pa.count == half and pb.first == half and pb.count == half and
+                channels(shape) == 2 * half) or len(self.users(a)) != 1 or len(self.users(b)) != 1:
+            return False
+        self.clean(step, pa.base)
+        self.use(pa.base, step)
+        parts = [p.step.label() for p in (pa, pb)] + [p.activation_step.label() for p in (pa, pb) if p.activation_step]
+        self.builder.add_layer(Gated(pa.activation or IDENTITY, pb.activation or IDENTITY),
+                               f"{' + '.join(parts)} + {step.label()}")
+        self.record(step.node, made_stage=True)
+        return True
+
+    def film(self, step, x, gamma):
+        """gamma * x + beta with [gamma, beta] the halves of one value c: film<"c"> (layers/film.hpp);
+        the add is mapped here too (self.done)."""
+        node, pg = step.node, self.values.get(gamma)
+        users = self.users(node)
+        if not isinstance(pg, _Piece) or pg.activation is not None or len(self.users(gamma)) != 1 or \
+                len(users) != 1 or (users[0].op, users[0].target) not in (("call_function", operator.add),
+                                                                           ("call_function", torch.add),
+                                                                           ("call_method", "add")) or \
+                users[0].kwargs.get("alpha", 1) != 1 or len(users[0].args) != 2:
+            return False
+        add = users[0]
+        beta = add.args[1] if add.args[0] is node else add.args[0]
+        # beta is often taken after the product (film[..., :C] * x + film[..., C:]): its piece now.
+        pb = self.values.get(beta, self.piece(self.steps[beta]) if beta in self.steps else None)
+        if not isinstance(pb, _Piece) or pb.base is not pg.base or pb.activation is not None or \
+                len(self.users(beta)) != 1 or x is pg.base:
+            return False
+        c = self.builder.shape_of(self.value(pg.base, step).source)
+        half = channels(c) // 2
+        if not (pg.first == 0 and pg.count == half and pb.first == half and pb.count == half and
+                channels(c) == 2 * half) or x.meta.get("hinge_shape") != gamma.meta.get("hinge_shape"):
+            return False
+        vx, vc = self.clean(step, x), self.clean(step, pg.base)
+        if vx.source == vc.source or (len(c) == 2 and vx.order != vc.order):
+            return False
+        self.use(x, step)
+        parts = [pg.step.label(), pb.step.label(), step.label(), _step_of_node(None, add).label()]
+        self.builder.add_merge(Merge("film"), vc.source, " + ".join(parts))
+        self.mapping.order = vx.order
+        self.record(node, made_stage=True)
+        self.values[add] = self.values[node]
+        self.done.update((add, beta))
+        return True
+
+    def materialize(self, piece):
+        """A pending piece as a slice<First, Count> stage (and the activation after it)."""
+        v = self.value(piece.base, piece.step)
+        shape = self.builder.shape_of(v.source)
+        if piece.first == 0 and piece.count == channels(shape) and piece.activation is None:
+            return v  # all the channels: the value itself
+        self.clean(piece.step, piece.base)
+        self.use(piece.base, piece.step)
+        self.builder.add_layer(Slice(piece.first, piece.count), piece.step.label())
+        if piece.activation is not None:
+            self.builder.add_activation(piece.activation, piece.activation_step.label())
+        self.mapping.recurrent_value = None
+        source = self.builder.current
+        return _Value(source, v.order, self.versions.get(source, 0), _state(self.mapping))
+
+    def finish(self):
+        result = self.graph.result
+        v = self.value(result, _ResultStep(result))
+        if v.source != len(self.builder.stages) or v.source == 0:
+            raise ExportError(f"the forward returns '{result.name}', which is not the last value it computes; hinge's "
+                              "output is the output of its last stage")
+        self.use(result, _ResultStep(result))
+
+
+class _ResultStep:
+    """The forward's result, for messages."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def what(self):
+        return "result"
+
+    def label(self):
+        return f"'{self.node.name}' (what forward returns)"
+
+
+def _operand_text(x):
+    return f"'{x.name}'" if isinstance(x, torch.fx.Node) else repr(x)
+
+
+def _order_text(order, rank=2):
+    if rank != 2:
+        return {1: "[N, C]", 3: "[N, C, H, W]"}.get(rank, "")
+    return "[N, C, L]" if order == "channels_first" else "[N, L, C]"
+
+
+def _plain_activation(step):
+    """The hinge activation of a plain element-wise activation step (a gate's halves), or None."""
+    if step.kind == "module":
+        module = step.target
+    else:
+        factory = (FUNCTIONS if step.kind == "function" else METHODS).get(step.target)
+        if factory is None:
+            return None
+        try:
+            module = factory(*step.args, **step.kwargs)
+        except (TypeError, ValueError):
+            return None
+    name = _GATE_ACTIVATIONS.get(type(module))
+    return ACTIVATIONS[name] if name else None
+
+
+def map_graph(graph, mapping, input_order, input_channels=None):
+    """Maps a traced forward that branches (see above) into mapping.builder; input_channels: for a
+    forward with several inputs, (node, first channel, channels) of each in hinge's one input."""
+    mapper = _GraphMapper(graph, mapping, input_order, input_channels)
+    for step in graph.steps:
+        mapper.map(step)
+    mapper.finish()
+
+
+@maps(nn.GLU)
+def _glu(m, step, mapping):
+    shape = mapping.builder.shape
+    channel = _channel_dim(shape, mapping.order)
+    rank = len(shape) + 1
+    if m.dim % rank != channel:
+        raise unsupported(step, f"dim={m.dim}: hinge's glu halves the channels, dim={channel} (or {channel - rank}) of "
+                                f"this {_order_text(mapping.order, len(shape))} value")
+    mapping.layer(step, Gated(IDENTITY, ACTIVATIONS["sigmoid"]))
 
 
 # ---- the whole model -----------------------------------------------------------------------------
@@ -1040,6 +1552,21 @@ def _input_order(steps):
     return "channels_first"
 
 
+def _input_shapes(graph, input_shape):
+    """The shapes of a forward's several inputs, one per input, as input_shape gives them."""
+    names = ", ".join(n.name for n in graph.inputs)
+    if not input_shape or not all(isinstance(s, (tuple, list)) for s in input_shape) or \
+            len(input_shape) != len(graph.inputs):
+        raise ExportError(f"the model's forward takes {len(graph.inputs)} inputs ({names}): give the shape of each, in "
+                          "PyTorch's order without the batch (--input-shape 1,256+1,256; input_shape=((1, 256), "
+                          "(1, 256))); hinge takes them as the channels of one input, side by side")
+    shapes = [tuple(int(d) for d in s) for s in input_shape]
+    if len({len(s) for s in shapes}) != 1:
+        raise ExportError(f"the model's inputs {names} have the shapes {', '.join(str(list(s)) for s in shapes)}, of "
+                          "different ranks; hinge takes several inputs as the channels of one input")
+    return tuple(shapes)
+
+
 def map_model(model, input_shape=None, dtype=None, fold=False):
     """The hinge Network of an nn.Module (in eval mode), and notes for the user.
 
@@ -1064,6 +1591,7 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
     was_training = model.training
     model.eval()
     try:
+        graph = None
         if is_plain_sequential(model):
             graph_module, steps = None, list(steps_of_sequential(model))
             bare = next((st for st in steps if st.module_type in (nn.GRU, nn.LSTM)), None)
@@ -1075,9 +1603,12 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
                                         "self.rnn(x)[0][:, -1] (the last step), or subclass it with such a forward "
                                         "(docs/interop.md)")
         else:
-            graph_module, steps = steps_of_fx(model)
+            graph_module, steps, graph = steps_of_fx(model)
         if not steps:
             raise ExportError("the model has no layers")
+        several = graph is not None and len(graph.inputs) > 1
+        if several:
+            input_shape = _input_shapes(graph, input_shape)
         if input_shape is None:
             input_shape = _first_input_shape(steps[0])
             if input_shape is None:
@@ -1086,21 +1617,36 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
                                   "it: give it in PyTorch's order without the batch, e.g. --input-shape "
                                   + ("256,1 (a sequence of 256 steps of 1 channel, [L, C] for a batch_first nn.GRU "
                                      "or nn.LSTM, [C, L] for nn.Conv1d)" if sequence else "1,28,28"))
-        input_shape = tuple(int(d) for d in input_shape)
+        if not several:
+            if input_shape and isinstance(input_shape[0], (tuple, list)):
+                raise ExportError(f"{len(input_shape)} input shapes are given, and the model's forward takes one input")
+            input_shape = tuple(int(d) for d in input_shape)
         for step in steps:
-            check_kind(step)
-        record_shapes(model, steps, graph_module, input_shape, model_dtype)
-        order = _input_order(steps) if len(input_shape) == 2 else None
+            if graph is None or (step.kind, step.target) not in GRAPH_OPERATIONS:
+                check_kind(step)
+        record_shapes(model, steps, graph_module, input_shape, model_dtype, graph)
+        rank = len(input_shape[0]) if several else len(input_shape)
+        order = _input_order(steps) if rank == 2 else None
         mapping = Mapping(None, dtype, order or "channels_first")
-        mapping.builder = Builder(mapping.hinge_shape(input_shape))
-        for step in steps:
+        if several:
+            shapes = [mapping.hinge_shape(shape) for shape in input_shape]
+            if any(shape[:-1] != shapes[0][:-1] for shape in shapes):
+                raise ExportError(f"the model's inputs {', '.join(n.name for n in graph.inputs)} have the shapes "
+                                  f"{', '.join(str(list(s)) for s in input_shape)}, which are not at the same positions"
+                                  + (f" (read as {mapping.order_text()})" if rank == 2 else "")
+                                  + "; hinge takes several inputs as the channels of one input, side by side at every "
+                                  "position")
+            firsts = [sum(channels(s) for s in shapes[:k]) for k in range(len(shapes))]
+            mapping.builder = Builder(shapes[0][:-1] + (sum(channels(s) for s in shapes),))
+            map_graph(graph, mapping, order or "channels_first",
+                      [(n, f, channels(s)) for n, f, s in zip(graph.inputs, firsts, shapes)])
+        else:
+            mapping.builder = Builder(mapping.hinge_shape(input_shape))
+        if graph is not None and not several:
+            map_graph(graph, mapping, order or "channels_first")
+        for step in steps if graph is None else ():
             map_step(step, mapping)
-            if mapping.pending_global_pool is None and mapping.pending_pad is None and step.torch_out is not None \
-                    and mapping.recurrent_value not in ("tuple", "state", "state_pair") and \
-                    mapping.hinge_shape(step.torch_out) != mapping.builder.shape:
-                raise unsupported(step, f"PyTorch's value has the shape {list(step.torch_out)} after it, and hinge's "
-                                        f"would have {torch_shape_text(mapping.builder.shape)}"
-                                        + (f" (read as {mapping.order_text()})" if len(step.torch_out) == 2 else ""))
+            check_shape(step, mapping)
         if mapping.pending_global_pool is not None:
             raise unsupported(mapping.pending_global_pool, "hinge's global_avg_pool is AdaptiveAvgPool(1) followed by "
                                                            "Flatten, and nothing follows it")
@@ -1115,6 +1661,8 @@ def map_model(model, input_shape=None, dtype=None, fold=False):
                                                       "(rnn(x)[0]), its last step (rnn(x)[0][:, -1]) or h_n[-1]")
         network = mapping.builder.network()
         network.torch_input_order = order if len(network.input_shape) == 2 else None
+        if several:
+            network.torch_inputs = [(n.name, tuple(s)) for n, s in zip(graph.inputs, input_shape)]
         network.torch_output_order = mapping.order if len(network.output_shape) == 2 else None
         if mapping.flattened_input is not None:
             network.torch_flattened_input = tuple(int(d) for d in input_shape)

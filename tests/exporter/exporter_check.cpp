@@ -16,7 +16,7 @@
 // (io::multilayer_recurrent_names), and loaded so, by those names and by the file's metadata.
 // The same for the models of export_from_script.py, exported from the script that defines them.
 // Then what holds for particular models: the generated types are the types a person would write
-// (docs/interop.md), the folded batch norm is hinge's fold_batch_norm (type and values), and the
+// (docs/interop.md; graphs: docs/graphs.md), the folded batch norm is hinge's fold_batch_norm (type and values), and the
 // models that went through hinge_add_model() in CMake (a .pt and a .safetensors input) give the
 // same types and parameters. Last, relu.hinge is written for the describe test (exporter_cli.py).
 #include <algorithm>
@@ -38,6 +38,7 @@
 #include "cnn2d_via_cmake.hpp"
 #include "gru_two_layers_from_file.hpp"
 #include "relu_from_file.hpp"
+#include "sliced_inputs_from_file.hpp"
 
 namespace hn = hinge;
 namespace io = hinge::io;
@@ -106,6 +107,42 @@ static_assert(std::is_same_v<exported::causal_grouped,
                                          hn::conv1d<8, 2, 1, hn::padding::causal, 4, 8>, hn::relu, hn::dense<2>>>);
 static_assert(std::is_same_v<exported::layer_norm_gru,
                              hn::network<hn::input<7, 3>, hn::dense<6>, hn::layer_norm, hn::gru<5>, hn::dense<2>>>);
+// Graphs traced by torch.fx are the types of docs/graphs.md: a value read later is tapped where it
+// is made ("v<stage>"), a layer that reads another value than the stage before starts with from<>.
+static_assert(std::is_same_v<exported::wavenet_block,
+                             hn::network<hn::input<16, 1>, hn::conv1d<4, 1, 1, hn::padding::valid>, hn::tap<"v0">,
+                                         hn::conv1d<8, 3, 1, hn::padding::causal>, hn::gated<hn::tanh, hn::sigmoid>,
+                                         hn::tap<"v2">, hn::conv1d<4, 1, 1, hn::padding::valid>, hn::add<"v0">,
+                                         hn::tap<"v4">, hn::conv1d<8, 3, 1, hn::padding::causal, 2>,
+                                         hn::gated<hn::tanh, hn::sigmoid>, hn::tap<"v6">, hn::add<"v2">, hn::tap<"v7">,
+                                         hn::from<"v6">, hn::conv1d<4, 1, 1, hn::padding::valid>, hn::add<"v4">,
+                                         hn::conv1d<8, 3, 1, hn::padding::causal, 4>, hn::gated<hn::tanh, hn::sigmoid>,
+                                         hn::add<"v7">, hn::conv1d<1, 1, 1, hn::padding::valid>>>);
+static_assert(std::is_same_v<exported::glu_mlp, hn::network<hn::input<5>, hn::dense<8>, hn::glu, hn::dense<6>, hn::glu,
+                                                            hn::dense<2>>>);
+static_assert(std::is_same_v<exported::concat_branches,
+                             hn::network<hn::input<6, 2>, hn::conv1d<3, 3>, hn::relu, hn::tap<"v0">,
+                                         hn::from<"input">, hn::conv1d<2, 1, 1, hn::padding::valid>, hn::tanh,
+                                         hn::tap<"v1">, hn::from<"v0">, hn::concat<"v1">,
+                                         hn::conv1d<4, 1, 1, hn::padding::valid>, hn::elu<1.0f>, hn::flatten,
+                                         hn::dense<3>>>);
+static_assert(std::is_same_v<exported::sliced_inputs,
+                             hn::network<hn::input<7, 3>, hn::slice<0, 2>, hn::gru<4>, hn::tap<"v1">,
+                                         hn::from<"input">, hn::slice<2, 1>, hn::dense<4>, hn::sigmoid,
+                                         hn::multiply<"v1">, hn::tap<"v4">, hn::dense<4>, hn::silu, hn::add<"v4">,
+                                         hn::dense<1>>>);
+static_assert(std::is_same_v<exported::sliced_gate,
+                             hn::network<hn::input<5, 2>, hn::gru<6>, hn::gated<hn::relu, hn::silu>, hn::dense<1>>>);
+// A forward with two inputs is one input of their channels, each a slice of it.
+static_assert(std::is_same_v<exported::two_inputs,
+                             hn::network<hn::input<7, 3>, hn::slice<0, 2>, hn::gru<4>, hn::tap<"v1">,
+                                         hn::from<"input">, hn::slice<2, 1>, hn::dense<4>, hn::sigmoid,
+                                         hn::multiply<"v1">, hn::add<"v1">, hn::dense<1>>>);
+// The parity test's FiLM-conditioned GRU is its hand-written type (tests/parity/parity_check.cpp).
+static_assert(std::is_same_v<exported::film_gru,
+                             hn::network<hn::input<9, 2>, hn::slice<1, 1>, hn::dense<8>, hn::tanh, hn::tap<"v1">,
+                                         hn::from<"input">, hn::slice<0, 1>, hn::gru<4>, hn::film<"v1">,
+                                         hn::dense<2>>>);
 // The exporter's folding is hinge's (for the MLP, which fold_batch_norm_t handles; it spells the
 // last stage's identity out, so the types differ in spelling only, and the plans are the same).
 static_assert(io::architecture_description<exported::batch_norm_folded> ==
@@ -114,6 +151,7 @@ static_assert(io::architecture_description<exported::batch_norm_folded> ==
 static_assert(std::is_same_v<via_cmake::cnn2d_via_cmake, exported::cnn2d>);
 static_assert(std::is_same_v<via_cmake::relu_from_file, exported::relu>);
 static_assert(std::is_same_v<via_cmake::gru_two_layers_from_file, exported::gru_two_layers>);
+static_assert(std::is_same_v<via_cmake::sliced_inputs_from_file, exported::sliced_inputs>);
 
 namespace {
 
@@ -242,6 +280,8 @@ int main(int argc, char** argv) {
            "hinge_add_model(MODEL relu.safetensors) == the exported relu");
     expect(bit_identical(via_cmake::gru_two_layers_from_file_parameters, exported::gru_two_layers_parameters),
            "hinge_add_model(MODEL gru_two_layers.safetensors) == the export");
+    expect(bit_identical(via_cmake::sliced_inputs_from_file_parameters, exported::sliced_inputs_parameters),
+           "hinge_add_model(MODEL sliced_inputs.safetensors) == the export (a graph)");
 
     // The exporter's file of a num_layers = 2 GRU says how its tensors are named (its
     // hinge.multilayer_recurrent metadata), so the plain call of docs/interop.md loads it.

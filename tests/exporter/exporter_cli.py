@@ -3,16 +3,18 @@
 
   exporter_cli.py MODELS_DIR WORK_DIR
 
-1. Every model hinge cannot represent exactly gives the documented error (docs/interop.md, "What
+1. Every model hinge cannot represent exactly gives the documented error (graphs too: the node
+   that cannot be mapped, its target and why) (docs/interop.md, "What
    the exporter refuses"): an ExportError that names the module's path in the model, its PyTorch
    type and why, followed by what the exporter maps. The command line prints it after
    "hinge_export: error:" and exits with status 1, writing nothing.
 2. `describe` prints what a safetensors or hinge file holds, and with --against says whether it
    loads into a network (a C++ type, a generated header, a model), naming the first mismatch.
-3. The file exported from an nn.Sequential sequence model is its state_dict (names, shapes, bits).
+3. The file exported from an nn.Sequential sequence model is its state_dict (names, shapes, bits),
+   and so is the file of each graph of the parity test (whose modules carry hinge's numbers).
 4. A header regenerated from a parameter file describes the same network as the original export
    (and writes the same file again where names could be lost: multi-layer RNNs, Flatten of a
-   sequence).
+   sequence, a graph's merges and gates, which take module numbers).
 5. Every generated header states the input layout it expects, with the permutation from PyTorch's:
    an image, a sequence (either PyTorch layout) and a flat model, from PyTorch and from a file.
 
@@ -48,6 +50,65 @@ class Residual(nn.Module):
 
     def forward(self, x):
         return self.b(torch.relu(self.a(x)) + x)
+
+
+def graph_model(forward, **modules):
+    """A module holding `modules` whose forward is forward(self, x): a graph for torch.fx."""
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, m in modules.items():
+                setattr(self, name, m)
+    Model.forward = forward
+    return Model()
+
+
+def broadcast_add(self, x):
+    return self.c(self.a(x) + self.b(x))  # [N, 3] + [N, 1]: PyTorch broadcasts
+
+
+def cat_along_length(self, x):
+    return self.c(torch.cat([self.a(x), self.b(x)], dim=2))  # [N, C, L]: dim 2 is the length
+
+
+def read_before_activation(self, x):
+    h = self.a(x)
+    return self.b(torch.relu(h) + h)  # hinge keeps h with the relu fused in only
+
+
+def two_inputs(self, x, c):
+    return self.a(x) + self.b(c)
+
+
+def last_step_plus_vector(self, x, c):
+    return self.out(self.gru(x)[0][:, -1] + c)  # a sequence [N, L, 2] and a vector [N, 4]
+
+
+def add_across_layouts(self, x):
+    h = self.conv(x)  # [N, C, L]
+    return h + self.fc(h.transpose(1, 2))  # [N, C, L] + [N, L, C]: C = L = 4, so PyTorch adds them
+
+
+def two_lengths(self, x, c):
+    return self.a(torch.flatten(self.conv_a(x), 1)) + self.b(torch.flatten(self.conv_b(c), 1))
+
+
+def times_constant(self, x):
+    return self.b(self.a(x) * 2 + x)
+
+
+def squared(self, x):
+    h = self.a(x)
+    return self.b(h * h)
+
+
+def split_along_length(self, x):
+    a, b = self.a(x).chunk(2, dim=2)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+def glu_along_length(self, x):
+    return F.glu(self.a(x), dim=2)
 
 
 class AbsFunction(nn.Module):
@@ -228,7 +289,36 @@ REFUSED = [
      [r"starts with 'rnn' nn\.GRU", r"--input-shape 256,1", r"\[L, C\] for a batch_first"]),
     ("softmax", nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), None,
      [r"module '1' nn\.Softmax", "softmax belongs to the loss", r"model\[:-1\]"]),
-    ("residual", Residual(), (4,), [r"the value 'x' is used by a, add", "the forward branches", "residual"]),
+    # Graphs: what hinge's merges, gates and slices cannot compute, named by the traced node.
+    ("broadcast_add", graph_model(broadcast_add, a=nn.Linear(4, 3), b=nn.Linear(4, 1), c=nn.Linear(3, 2)), (4,),
+     [r"add\(\.\.\.\) at node 'add'", r"'a' \+ 'b' of the shapes \[3\] and \[1\]", "PyTorch broadcasts",
+      "same shape element by element"]),
+    ("cat_along_length", graph_model(cat_along_length, a=nn.Conv1d(2, 3, 1), b=nn.Conv1d(2, 3, 1),
+                                     c=nn.Conv1d(3, 1, 1)), (2, 5),
+     [r"torch\.cat\(\.\.\.\) at node 'cat'", "along dim=2", r"along the channels, dim=1 of these \[N, C, L\]"]),
+    ("read_before_activation", graph_model(read_before_activation, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
+     [r"add\(\.\.\.\) at node 'add'", r"reads the value 'a' as it was before torch\.relu\(\.\.\.\) at node "
+      r"'relu' changed it", "value without it is not kept"]),
+    ("two_inputs_one_shape", graph_model(two_inputs, a=nn.Linear(4, 3), b=nn.Linear(2, 3)), (4,),
+     [r"takes 2 inputs \(x, c\): give the shape of each", r"--input-shape 1,256\+1,256",
+      "channels of one input, side by side"]),
+    ("inputs_of_different_ranks", graph_model(last_step_plus_vector, gru=nn.GRU(2, 4, batch_first=True),
+                                              out=nn.Linear(4, 1)), ((5, 2), (4,)),
+     [r"inputs x, c have the shapes \[5, 2\], \[4\], of different ranks", "channels of one input"]),
+    ("add_across_layouts", graph_model(add_across_layouts, conv=nn.Conv1d(4, 4, 1), fc=nn.Linear(4, 4)), (4, 4),
+     [r"add\(\.\.\.\) at node 'add'", r"combines 'conv', held as \[N, C, L\], with 'fc', held as \[N, L, C\]",
+      "transpose one of them"]),
+    ("inputs_at_different_positions", graph_model(two_lengths, conv_a=nn.Conv1d(2, 3, 1), conv_b=nn.Conv1d(2, 3, 1),
+                                                  a=nn.Linear(18, 2), b=nn.Linear(15, 2)), ((2, 6), (2, 5)),
+     [r"inputs x, c have the shapes \[2, 6\], \[2, 5\], which are not at the same positions", r"\[N, C, L\]"]),
+    ("times_constant", graph_model(times_constant, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
+     [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 2", "hinge has no layer for this function with a constant"]),
+    ("squared", graph_model(squared, a=nn.Linear(4, 4), b=nn.Linear(4, 2)), (4,),
+     [r"mul\(\.\.\.\) at node 'mul'", r"'a' \* 'a', one value with itself", "two different values"]),
+    ("split_along_length", graph_model(split_along_length, a=nn.Conv1d(2, 4, 1)), (2, 6),
+     [r"Tensor\.chunk\(\.\.\.\) at node 'chunk'", "splits along dim=2", "along the channels only"]),
+    ("glu_along_length", graph_model(glu_along_length, a=nn.Conv1d(2, 4, 1)), (2, 6),
+     [r"glu\(\.\.\.\) at node 'glu'", "dim=2", "halves the channels, dim=1"]),
     # nn.LayerNorm maps as hinge's layer_norm only over the C channels of a vector or a [N, L, C] step.
     ("layer_norm_image", nn.Sequential(nn.Conv2d(2, 3, 3), nn.LayerNorm(4), nn.Flatten(), nn.Linear(24, 2)),
      (2, 4, 6), [r"module '1' nn\.LayerNorm", r"trailing dimensions \[4\] of an image", "C channels of each position"]),
@@ -287,6 +377,10 @@ def refused(work):
             missing += [] if "The exporter maps the modules" in message else ["the list of supported modules"]
         if not check(not missing, f"{name}: {message[:110]}..."):
             print(f"       missing {missing} in: {message}")
+    # A residual block written in forward is a graph: it maps (the round trip compiles and runs such graphs).
+    network, _ = hinge_export.export(Residual(), input_shape=(4,))
+    check(network.cpp_type() == "hinge::network<hinge::input<4>, hinge::dense<4>, hinge::relu, hinge::add<\"input\">, "
+          "hinge::dense<2>>", f"a residual block in forward maps: {network.cpp_type()}")
     # The command line: status 1, the message on stderr, no file written.
     torch.save(nn.Sequential(nn.Linear(4, 8), nn.LSTM(8, 8)), f"{work}/lstm.pt")
     torch.save(nn.Sequential(nn.Linear(4, 3)).state_dict(), f"{work}/state.pt")
@@ -374,24 +468,38 @@ def describe(models, work):
           and re.search(r"1\.weight\s+F32\s+\[6\]", text), "a layer_norm file against its C++ type: matches")
 
 
-def sequence_files(models):
+def is_state_dict(path, model, what):
+    """Checks that the safetensors file at path holds model's state_dict: names, shapes, bits."""
+    from hinge_export.files import read_safetensors
+
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    exported = read_safetensors(path).tensors
+    same = exported.keys() == state.keys() and all(
+        tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
+        for k, v in state.items())
+    if not check(same, f"{what} == its state_dict ({len(state)} tensors: names, shapes, bits)"):
+        print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
+
+
+def sequence_files(models, work):
     """The exported safetensors of a parity-test sequence model (an nn.Sequential) is that model's
     state_dict: the same names (a num_layers = 2 GRU's "0.weight_ih_l1"), shapes and values, bit for
-    bit, so PyTorch loads it strictly; lstm_no_bias's file holds its zero biases besides."""
-    print("sequence models' files are their state_dicts:")
+    bit, so PyTorch loads it strictly; lstm_no_bias's file holds its zero biases besides. So is the
+    file of each graph of the parity test, whose modules carry hinge's numbers as their names: the
+    merges, gates, slices and FiLM take a number each."""
+    print("sequence models' and the parity test's graphs' files are their state_dicts:")
     import torch_parity as tp  # tests/parity, on sys.path
     from hinge_export.files import read_safetensors
 
     for name, (build, _, _) in tp.SEQUENCE_MODELS.items():
         model = build()
         model.load_state_dict(torch.load(f"{models}/{name}.state.pt"), strict=True)
-        state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-        exported = read_safetensors(f"{models}/{name}.safetensors").tensors
-        same = exported.keys() == state.keys() and all(
-            tuple(exported[k].shape) == v.shape and exported[k].data == v.astype("<f4").tobytes()
-            for k, v in state.items())
-        if not check(same, f"{name}.safetensors == its state_dict ({len(state)} tensors: names, shapes, bits)"):
-            print(f"       exported {sorted(exported)}\n       state_dict {sorted(state)}")
+        is_state_dict(f"{models}/{name}.safetensors", model, f"{name}.safetensors")
+    for name, (cls, shape, _) in tp.GRAPH_MODELS.items():
+        torch.manual_seed(1)
+        model = cls()
+        hinge_export.export(model, f"{work}/parity_{name}.hpp", input_shape=shape)
+        is_state_dict(f"{work}/parity_{name}.safetensors", model, f"the parity test's {name} graph, its file")
     exported = read_safetensors(f"{models}/lstm_no_bias.safetensors").tensors
     check(sorted(exported) == sorted(["0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0", "1.weight",
                                       "1.bias"]) and exported["0.bias_ih_l0"].values() == [0.0] * 12,
@@ -401,7 +509,8 @@ def sequence_files(models):
 def regenerate(models, work):
     print("regenerating from parameter files:")
     for name in ("cnn2d_bn", "cnn1d", "constants", "causal_gru", "fx_lstm_last", "gru_two_layers", "gru_flatten",
-                 "grouped_cnn2d", "depthwise_cnn2d", "causal_grouped", "layer_norm_mlp", "layer_norm_gru"):
+                 "grouped_cnn2d", "depthwise_cnn2d", "causal_grouped", "layer_norm_mlp", "layer_norm_gru",
+                 "wavenet_block", "glu_mlp", "concat_branches", "sliced_inputs"):
         status, _ = run([f"{models}/{name}.safetensors", "-o", f"{work}/{name}_again.hpp", "--type", name,
                          "--quiet"])
         original = open(f"{models}/{name}.hpp").read()
@@ -409,7 +518,7 @@ def regenerate(models, work):
         pick = re.compile(r"_architecture =\s*\"([^\"]*)\"")
         same = status == 0 and pick.search(original).group(1) == pick.search(again).group(1)
         check(same, f"{name}.safetensors -> the same architecture as the export from PyTorch")
-        if name in ("fx_lstm_last", "gru_two_layers", "gru_flatten"):
+        if name in ("fx_lstm_last", "gru_two_layers", "gru_flatten", "wavenet_block"):
             # The file's names (one multi-layer module's _l1, the permuted columns after Flatten) come
             # back: the file written again is the same file.
             check(status == 0 and open(f"{work}/{name}_again.safetensors", "rb").read() ==
@@ -477,7 +586,7 @@ def main_test():
     torch.set_num_threads(1)
     refused(work)
     describe(models, work)
-    sequence_files(models)
+    sequence_files(models, work)
     regenerate(models, work)
     input_layouts(models, work)
     print(f"exporter_cli.py: {'all ok' if failures == 0 else f'{failures} FAILED'}")

@@ -24,6 +24,11 @@ convolutions, nn.LayerNorm per step before a GRU), and models written as
 people write them: `out, _ = self.gru(x)`, `_, (h, _) = self.lstm(x)` with h[-1] of a 2-layer
 LSTM, F.pad before nn.Conv1d on a [N, C, L] input with a transpose to the GRU, nn.ConstantPad1d
 and wrapper modules in an nn.Sequential, Flatten of a GRU's output, bias=False, and one in float64.
+Graphs traced by torch.fx: a gated WaveNet block (F.pad + Conv1d, chunk, tanh * sigmoid, skip sum,
+residual adds), a GLU MLP (F.glu, nn.GLU), two branches joined by torch.cat, and inputs taken
+apart by slicing, one multiplied into the other, with a skip add; a gate of a GRU's output written
+with slices and relu / silu; a forward with two inputs (hinge: slices of one input); the parity
+test's FiLM-conditioned GRU (gamma * h + beta of two slices: film).
 For each, exported_models.hpp says whether hinge::stream runs it and which stages one multi-layer
 PyTorch module became (for io::multilayer_recurrent_names).
 """
@@ -142,6 +147,134 @@ class LastStep(nn.Module):
         return output[:, -1, :]
 
 
+class WaveNet(nn.Module):
+    """A gated WaveNet block as people write it (NAM, WaveNet): on [N, C, L], per layer a dilated causal
+    convolution (F.pad + nn.Conv1d) to 2C channels, a.chunk(2) halves through tanh and sigmoid,
+    multiplied, summed into a skip sum and through a 1x1 convolution added back to the layer's input;
+    a 1x1 head on the skip sum. hinge: conv1d, gated<tanh, sigmoid>, add<"...">, taps and froms."""
+
+    def __init__(self, channels=4, dilations=(1, 2, 4)):
+        super().__init__()
+        self.dilations = dilations
+        self.rechannel = nn.Conv1d(1, channels, 1)
+        self.dilated = nn.ModuleList(nn.Conv1d(channels, 2 * channels, 3, dilation=d) for d in dilations)
+        self.residual = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in dilations)
+        self.head = nn.Conv1d(channels, 1, 1)
+
+    def forward(self, x):
+        h = self.rechannel(x)
+        skip = None
+        for d, dilated, residual in zip(self.dilations, self.dilated, self.residual):
+            a, b = dilated(F.pad(h, (2 * d, 0))).chunk(2, dim=1)
+            z = torch.tanh(a) * torch.sigmoid(b)
+            skip = z if skip is None else skip + z
+            h = residual(z) + h
+        return self.head(skip)
+
+
+class GluMlp(nn.Module):
+    """Gated linear units: F.glu and nn.GLU(dim=-1) halve the features (hinge's glu)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(5, 8), nn.Linear(4, 6), nn.Linear(3, 2)
+        self.glu = nn.GLU(dim=-1)
+
+    def forward(self, x):
+        return self.fc3(self.glu(self.fc2(F.glu(self.fc1(x), dim=-1))))
+
+
+class ConcatBranches(nn.Module):
+    """Two branches of one [N, C, L] input, joined with torch.cat along the channels (hinge's concat),
+    then a 1x1 convolution and a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.wide = nn.Conv1d(2, 3, 3, padding=1)
+        self.narrow = nn.Conv1d(2, 2, 1)
+        self.mix = nn.Conv1d(5, 4, 1)
+        self.out = nn.Linear(4 * 6, 3)
+
+    def forward(self, x):
+        x = torch.cat([F.relu(self.wide(x)), torch.tanh(self.narrow(x))], dim=1)
+        return self.out(torch.flatten(F.elu(self.mix(x)), 1))
+
+
+class SlicedInputs(nn.Module):
+    """Two inputs side by side in one [N, L, C] tensor, taken apart with x[..., a:b] (hinge's slice): the
+    second makes a gain for the first's GRU output (x * y: multiply), with a skip connection around
+    the head (+: add)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 4, batch_first=True)
+        self.gain = nn.Linear(1, 4)
+        self.head = nn.Linear(4, 4)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x):
+        audio, knob = x[..., 0:2], x[..., 2:3]
+        out, _ = self.gru(audio)
+        h = out * torch.sigmoid(self.gain(knob))
+        return self.out(F.silu(self.head(h)) + h)
+
+
+class SlicedGate(nn.Module):
+    """A gate written with slices of a GRU's [N, L, C] output and other activations: gated<relu, silu>."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 6, batch_first=True)
+        self.out = nn.Linear(3, 1)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.out(torch.relu(out[..., :3]) * F.silu(out[..., 3:]))
+
+
+def sliced_gate():
+    return SlicedGate()
+
+
+class TwoInputs(nn.Module):
+    """A forward with two inputs, audio [N, L, 2] and a knob [N, L, 1] (hinge: one input of 3
+    channels, each a slice of it): the knob makes a gain for the GRU's output, with a skip add."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(2, 4, batch_first=True)
+        self.gain = nn.Linear(1, 4)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, audio, knob):
+        out, _ = self.gru(audio)
+        return self.out(out * torch.sigmoid(self.gain(knob)) + out)
+
+
+def two_inputs():
+    return TwoInputs()
+
+
+def film_gru():
+    return tp.FilmGru()  # the parity test's: film[..., :4] * h + film[..., 4:] is hinge's film
+
+
+def wavenet_block():
+    return WaveNet()
+
+
+def glu_mlp():
+    return GluMlp()
+
+
+def concat_branches():
+    return ConcatBranches()
+
+
+def sliced_inputs():
+    return SlicedInputs()
+
+
 def fx_cnn():
     return FxCnn()
 
@@ -234,6 +367,17 @@ MODELS.update({
     "layer_norm_mlp": (tp.build_layer_norm_mlp, (tp.INPUT,), [], False),
 })
 MODELS.update({name: (tp.SEQUENCE_MODELS[name][0], tp.SEQUENCE_MODELS[name][1], [], True) for name in LATER})
+# Graphs, traced by torch.fx (docs/graphs.md): a gated WaveNet block, a GLU MLP, two branches joined
+# by torch.cat, and inputs taken apart by slicing, multiplied and added.
+MODELS.update({
+    "wavenet_block": (wavenet_block, (1, 16), [], True),
+    "glu_mlp": (glu_mlp, (5,), [], True),
+    "concat_branches": (concat_branches, (2, 6), [], True),
+    "sliced_inputs": (sliced_inputs, (7, 3), [], True),
+    "sliced_gate": (sliced_gate, (5, 2), [], True),
+    "two_inputs": (two_inputs, ((7, 2), (7, 1)), [], True),
+    "film_gru": (film_gru, (9, 2), [], True),
+})
 
 
 def randomize(model, generator):
@@ -263,12 +407,16 @@ def export(directory, name):
     randomize(model, generator)
     model.eval()
     dtype = next(model.parameters()).dtype
-    x = torch.randn(BATCH, *input_shape, generator=generator, dtype=torch.float64).to(dtype)
+    # A forward with several inputs (a tuple of shapes): hinge's input is their channels side by side.
+    several = isinstance(input_shape[0], tuple)
+    xs = [torch.randn(BATCH, *shape, generator=generator, dtype=torch.float64).to(dtype)
+          for shape in (input_shape if several else [input_shape])]
     with torch.no_grad():
-        y = model(x)
+        y = model(*xs)
     # hinge's input: channels last, or, for a model that flattens its input first, PyTorch's flat
     # order; a sequence that PyTorch holds as [N, L, C] already is. The same for the output.
     network, _ = hinge_export.export(model, input_shape=input_shape)
+    x = torch.cat(xs, dim=2 if network.torch_input_order == "channels_last" else 1)
     if len(network.input_shape) == 1:
         hinge_x = x.reshape(BATCH, -1).numpy()
     else:
@@ -281,7 +429,8 @@ def export(directory, name):
     else:
         torch.save(model, f"{directory}/{name}.pt")
         spec = [f"{directory}/{name}.pt"]
-    shape = [] if input_shape == (tp.INPUT,) else ["--input-shape", ",".join(str(d) for d in input_shape)]
+    shape = [] if input_shape == (tp.INPUT,) else [
+        "--input-shape", "+".join(",".join(str(d) for d in s) for s in (input_shape if several else [input_shape]))]
     status = hinge_export.main(spec + ["-o", f"{directory}/{name}.hpp", "--type", name, "--namespace", "exported",
                                        "--embed", "source", "--quiet"] + shape + options)
     if status != 0:
