@@ -145,6 +145,30 @@ BOOST_AUTO_TEST_CASE(graphs_stream_step_by_step_to_the_whole_sequence) {
     BOOST_TEST(stream_against_whole<conditioned_gate>(33) < 1e-5);
 }
 
+// inference<Net> (batch 1, stage by stage: a graph never takes the straight line) gives forward's outputs.
+template <class Net>
+double inference_against_forward(std::uint64_t seed) {
+    auto p = std::make_unique<hn::parameters<Net>>();
+    hn::init::automatic(*p, seed);
+    const std::vector<float> x = random_values<float>(Net::input_size, seed + 1);
+    auto ws = std::make_unique<hn::workspace<Net, 1, float, false>>();
+    hn::forward(*p, *ws, x.data(), 1);
+    hn::inference<Net> run;
+    const auto y = run(*p, std::span<const float, Net::input_size>(x.data(), Net::input_size));
+    double worst = 0;
+    for (std::size_t j = 0; j < Net::output_size; ++j)
+        worst = std::max(worst, std::fabs(double(y[j]) - double(ws->output(0)[j])));
+    return worst;
+}
+
+BOOST_AUTO_TEST_CASE(batch_one_inference_runs_a_graph) {
+    static_assert(!hn::inference<product>::straight_line && !hn::inference<flat_concat>::straight_line);
+    BOOST_TEST(inference_against_forward<product>(41) < 1e-6);
+    BOOST_TEST(inference_against_forward<flat_concat>(42) < 1e-6);
+    BOOST_TEST(inference_against_forward<glu_mlp>(43) < 1e-6);
+    BOOST_TEST(inference_against_forward<film_flat>(44) < 1e-6);
+}
+
 BOOST_AUTO_TEST_CASE(training_and_streaming_a_graph_allocate_nothing) {
     auto p = std::make_unique<hn::parameters<wavenet>>();
     hn::init::automatic(*p, 5);
