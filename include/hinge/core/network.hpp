@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -98,20 +99,21 @@ private:
     static_assert(check_first_layer() || true);
 
     // Every value but the output is read by a later stage: a stage whose output nobody reads would
-    // get no gradient (and cost time for nothing). One error per such stage, naming it.
-    template <std::size_t I>
-    static constexpr bool is_read() {
-        bool read = false;
+    // get no gradient (and cost time for nothing). One error per such stage, naming it. (The flags
+    // are one array, filled in one pass: a check per pair of stages would instantiate N^2 lambdas.)
+    static constexpr std::array<bool, stage_count> read_by_a_later_stage = [] {
+        std::array<bool, stage_count> read{};
         for_each_index<stage_count>([&](auto index) {
-            for (std::size_t source : placed<decltype(index)::value>::sources::values) read = read || source == I + 1;
+            for (std::size_t source : placed<decltype(index)::value>::sources::values)
+                if (source > 0) read[source - 1] = true;
         });
         return read;
-    }
+    }();
     static constexpr bool check_every_value_read() {
         using namespace diagnostic;
         for_each_index<stage_count>([&](auto index) {
             constexpr std::size_t i = decltype(index)::value;
-            if constexpr (i + 1 < stage_count && !is_read<i>()) {
+            if constexpr (i + 1 < stage_count && !read_by_a_later_stage[i]) {
                 HINGE_REJECT("network<input<...>, Layers...>: the output of this stage is never read, because a later "
                              "from<Name> moved away from it before any layer read it; read it (e.g. accumulate<Name> "
                              "or add<Name>), or remove the layers that compute it",
