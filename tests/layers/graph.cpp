@@ -31,6 +31,10 @@ using causal = hn::conv1d<8, 3, 1, hn::padding::causal, Dilation>;
 
 // Residual through names: the dense stage's output plus the network input (read by two stages).
 using sum_with_input = hn::network<hn::input<5>, hn::dense<5>, hn::tanh, hn::add<"input">, hn::softplus, hn::dense<2>>;
+// One value read by three stages: its gradient is written by one merge, added by the other, and
+// the first reader adds both before the value's activation derivative.
+using three_readers = hn::network<hn::input<5>, hn::dense<5>, hn::tanh, hn::tap<"h">, hn::dense<5>, hn::add<"h">, hn::tanh,
+                                  hn::multiply<"h">, hn::dense<2>>;
 // Two branches from one value, multiplied (a gate written out), then a head.
 using product = hn::network<hn::input<4>, hn::dense<6>, hn::tanh, hn::tap<"h">, hn::dense<7>, hn::sigmoid, hn::tap<"g">,
                             hn::from<"h">, hn::dense<7>, hn::multiply<"g">, hn::dense<3>>;
@@ -130,6 +134,7 @@ BOOST_AUTO_TEST_CASE(the_planner_wires_each_stage_to_the_values_it_names) {
 BOOST_AUTO_TEST_CASE(every_composition_has_the_gradients_of_central_differences) {
     gradients_match<sum_with_input, 3>(21);
     gradients_match<product, 3>(22);
+    gradients_match<three_readers, 3>(30);
     gradients_match<flat_concat, 2>(23);
     gradients_match<sequence_concat, 2>(24);
     gradients_match<glu_mlp, 3>(25);

@@ -1,6 +1,7 @@
 #pragma once
-// The forward passes of the graph stages (layers/merge.hpp, gated.hpp, film.hpp): one pass over
-// the rows they read, the activation after the stage applied in it, as every stage does.
+// The passes of the graph stages (layers/merge.hpp, gated.hpp, film.hpp): forward, one pass over
+// the rows they read, the activation after the stage applied in it, as every stage does; backward
+// (add, multiply), one pass per operand that sends it its gradient.
 //
 // Their operands are stored outputs (rows of padded channels) or the network input (rows of its
 // channels, unpadded), and a gate's or FiLM's second half starts C channels into a row, so loads
@@ -81,6 +82,38 @@ inline void film_forward(std::size_t rows, const T* x, std::size_t x_stride, con
                 if (z) u.store_aligned(z + r * Cp + c);
             }
             activate<Act>(u, activation, r, c).store_aligned(y + r * Cp + c);
+        }
+    }
+}
+
+// ---- backward: a gradient g(r, c) of C channels to where one operand's gradient goes ----------
+
+// To the stage that produced the operand, as its pre-activation gradient: its activation's
+// derivative applied (and the gradient its other readers left added), its column sums taken.
+// Rows of stride `stride` (the producer's gradient rows, padded: aligned stores).
+template <class PrevAct, std::size_t C, std::size_t Cp, class T, class Gradient>
+inline void gradient_to_producer(std::size_t rows, Gradient g_of, const activation_gradient_target<T>& producer, T* out,
+                                 std::size_t stride) noexcept {
+    using V = vector<T>;
+    for (std::size_t c = 0; c < Cp; c += V::size) {
+        column_sums<PrevAct, T> sums;
+        for (std::size_t r = 0; r < rows; ++r)
+            sums.gradient(zero_past(g_of(r, c), c, C), producer, r, c).store_aligned(out + r * stride + c);
+        sums.add_to(producer, c);
+    }
+}
+
+// To the skip gradient of a value with several readers: written by the first reader backward
+// reaches, added by the others (Accumulate).
+template <bool Accumulate, std::size_t C, std::size_t Cp, class T, class Gradient>
+inline void gradient_to_skip(std::size_t rows, Gradient g_of, T* out, std::size_t stride) noexcept {
+    using V = vector<T>;
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < Cp; c += V::size) {
+            T* at = out + r * stride + c;
+            const V g = zero_past(g_of(r, c), c, C);
+            if constexpr (Accumulate) (V::load_aligned(at) + g).store_aligned(at);
+            else g.store_aligned(at);
         }
     }
 }

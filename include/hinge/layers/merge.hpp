@@ -10,8 +10,7 @@
 // A merge stores no copy of what it reads: it reads both values where their stages stored them
 // (kernels/merge.hpp), and its backward pass sends each its part of the gradient through the stage
 // context (the producer's activation derivative fused there, a value read by several stages
-// summed once; plain loops, which training pays and streams do not). The activation written after
-// a merge is applied in the merge's pass.
+// summed once). The activation written after a merge is applied in the merge's pass.
 #include <cstddef>
 #include <type_traits>
 
@@ -76,6 +75,22 @@ struct elementwise_merge {
     }
 };
 
+// Sends input K of a same-shape merge its gradient, g_of(r, c) a vector of channels c.. of row r,
+// to the stage that produced it or to its skip gradient. (Never to the network input's own
+// gradient rows: a merge reads two values, so it is never the first reader of the network input.)
+template <std::size_t K, class Context, class Gradient>
+void send_gradient(const Context& ctx, Gradient g_of) noexcept {
+    using sink_type = decltype(ctx.template input_gradient<K>());
+    static_assert(!sink_type::network_input);
+    constexpr std::size_t C = Context::stage::output_width, Cp = Context::output_stride;
+    const auto sink = ctx.template input_gradient<K>();
+    if (!sink.target.u)
+        kernels::gradient_to_skip<sink_type::accumulate, C, Cp>(ctx.rows(), g_of, sink.rows, sink.stride);
+    else
+        kernels::gradient_to_producer<typename sink_type::activation, C, Cp>(ctx.rows(), g_of, sink.target, sink.rows,
+                                                                            sink.stride);
+}
+
 // y = Act(a + b), and both operands get dz.
 struct sum_of_two : elementwise_merge {
     template <class Context>
@@ -88,9 +103,11 @@ struct sum_of_two : elementwise_merge {
     }
     template <class Context>
     static void backward(const Context& ctx) noexcept {
+        using V = kernels::vector<typename Context::value_type>;
         const auto* dz = ctx.dz();
-        ctx.template write_input_gradient<0>([&](std::size_t r, std::size_t c) { return dz[r * Context::dz_stride + c]; });
-        ctx.template write_input_gradient<1>([&](std::size_t r, std::size_t c) { return dz[r * Context::dz_stride + c]; });
+        const auto g = [&](std::size_t r, std::size_t c) { return V::load_aligned(dz + r * Context::dz_stride + c); };
+        send_gradient<0>(ctx, g);
+        send_gradient<1>(ctx, g);
     }
 };
 
@@ -139,13 +156,17 @@ struct multiply : detail::elementwise_merge {
     }
     template <class Context>
     static void backward(const Context& ctx) noexcept {
+        using V = kernels::vector<typename Context::value_type>;
+        constexpr std::size_t C = Context::stage::output_width;
         const auto a = ctx.template input<0>();
         const auto b = ctx.template input<1>();
         const auto* dz = ctx.dz();
-        ctx.template write_input_gradient<0>(
-            [&](std::size_t r, std::size_t c) { return dz[r * Context::dz_stride + c] * b.rows[r * b.stride + c]; });
-        ctx.template write_input_gradient<1>(
-            [&](std::size_t r, std::size_t c) { return dz[r * Context::dz_stride + c] * a.rows[r * a.stride + c]; });
+        detail::send_gradient<0>(ctx, [&](std::size_t r, std::size_t c) {
+            return V::load_aligned(dz + r * Context::dz_stride + c) * kernels::load_channels(b.rows + r * b.stride, c, C);
+        });
+        detail::send_gradient<1>(ctx, [&](std::size_t r, std::size_t c) {
+            return V::load_aligned(dz + r * Context::dz_stride + c) * kernels::load_channels(a.rows + r * a.stride, c, C);
+        });
     }
 };
 
