@@ -86,6 +86,34 @@ inline void film_forward(std::size_t rows, const T* x, std::size_t x_stride, con
     }
 }
 
+// ---- backward -------------------------------------------------------------------------------
+
+// dL/dx of a gate for rows of 2C channels, into rows of `out_stride` (at least C + Cp, whole
+// panels): dL/da = dz B(b) A'(a) at [0, C), dL/db = dz A(a) B'(b) at [C, 2C), zeros after. A' and
+// B' from the output or the input, as each activation's derivative asks.
+template <class A, class B, std::size_t C, std::size_t Cp, class T>
+inline void gated_backward(std::size_t rows, const T* x, std::size_t x_stride, const T* dz, std::size_t dz_stride,
+                           T* out, std::size_t out_stride) noexcept {
+    using V = vector<T>;
+    alignas(storage_alignment) T second[Cp];
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* row = x + r * x_stride;
+        T* g_row = out + r * out_stride;
+        for (std::size_t c = 0; c < Cp; c += V::size) {
+            const V a = load_channels(row, c, C), b = load_channels(row + C, c, C);
+            const V g = zero_past(V::load_aligned(dz + r * dz_stride + c), c, C);
+            const V ya = A::forward(a), yb = B::forward(b);
+            const V da = A::derivative_from_output ? A::derivative(ya) : A::derivative(a);
+            const V db = B::derivative_from_output ? B::derivative(yb) : B::derivative(b);
+            (g * yb * da).store_aligned(g_row + c);
+            (g * ya * db).store_aligned(second + c);
+        }
+        // The second half after the first (its stores overlap the first half's zero tail).
+        for (std::size_t c = 0; c < Cp; c += V::size) V::load_aligned(second + c).store_unaligned(g_row + C + c);
+        for (std::size_t k = C + Cp; k < out_stride; ++k) g_row[k] = T(0);
+    }
+}
+
 // ---- backward: a gradient g(r, c) of C channels to where one operand's gradient goes ----------
 
 // To the stage that produced the operand, as its pre-activation gradient: its activation's

@@ -8,6 +8,7 @@
 // It is a stage of its own (a pass over the 2C values the layer before stored): the layer before
 // it keeps identity, and the gate's two functions take their derivatives from the stored input.
 // A and B are plain element-wise activations (no learned slope, no noise).
+#include <array>
 #include <cstddef>
 
 #include <hinge/activations/concepts.hpp>
@@ -65,23 +66,29 @@ struct gated {
             ctx.rows(), x.rows, x.stride, ctx.output(), ctx.activation_inputs(), ctx.pre_activation());
     }
 
-    // dL/da = dz B(b) A'(a), dL/db = dz A(a) B'(b), A' and B' from the output or the input as each
-    // activation's derivative asks.
+    // Backward writes dL/dx of every row into scratch (kernels::gated_backward), then sends it on
+    // as any merge sends a gradient: rows at least C + Cp wide, whole panels.
+    template <class S, class T>
+    static constexpr std::size_t gradient_row = round_up(S::output_width + round_up(S::output_width, panel_width<T>),
+                                                         panel_width<T>);
+    template <class S, class T, std::size_t Batch, bool Training>
+    static constexpr std::array<buffer_spec, 1> buffers() {
+        return {buffer_spec{Batch * S::positions * gradient_row<S, T>, true, true}};
+    }
+
     template <class Context>
     static void backward(const Context& ctx) noexcept {
+        using S = typename Context::stage;
         using T = typename Context::value_type;
-        constexpr std::size_t C = Context::stage::output_width;
+        using V = kernels::vector<T>;
+        constexpr std::size_t C = S::output_width, row = gradient_row<S, T>;
         const auto x = ctx.input();
-        const T* dz = ctx.dz();
-        ctx.write_input_gradient([&](std::size_t r, std::size_t c) {
-            const bool first = c < C;
-            const std::size_t unit = first ? c : c - C;
-            const T a = x.rows[r * x.stride + unit], b = x.rows[r * x.stride + C + unit];
-            const T g = dz[r * Context::dz_stride + unit];
-            const T ya = A::forward(a), yb = B::forward(b);
-            if (first) return g * yb * (A::derivative_from_output ? A::derivative(ya) : A::derivative(a));
-            return g * ya * (B::derivative_from_output ? B::derivative(yb) : B::derivative(b));
-        });
+        T* g = ctx.buffer(0);
+        kernels::gated_backward<A, B, C, Context::output_stride>(ctx.rows(), x.rows, x.stride, ctx.dz(),
+                                                                 Context::dz_stride, g, row);
+        constexpr std::size_t operand_width = round_up(2 * C, panel_width<T>);  // the layer before's padded output
+        detail::send_gradient<0, 2 * C, operand_width>(
+            ctx, [&](std::size_t r, std::size_t c) { return V::load_aligned(g + r * row + c); });
     }
 };
 

@@ -75,20 +75,29 @@ struct elementwise_merge {
     }
 };
 
-// Sends input K of a same-shape merge its gradient, g_of(r, c) a vector of channels c.. of row r,
-// to the stage that produced it or to its skip gradient. (Never to the network input's own
-// gradient rows: a merge reads two values, so it is never the first reader of the network input.)
-template <std::size_t K, class Context, class Gradient>
+// Sends input K its gradient, g_of(r, c) a vector of channels c.. of row r (C valid channels,
+// Cp: the operand's padded width, every column of which is written), to the stage that produced
+// it, to its skip gradient, or (the first stage's own input) to the network input's gradient.
+template <std::size_t K, std::size_t C, std::size_t Cp, class Context, class Gradient>
 void send_gradient(const Context& ctx, Gradient g_of) noexcept {
     using sink_type = decltype(ctx.template input_gradient<K>());
-    static_assert(!sink_type::network_input);
-    constexpr std::size_t C = Context::stage::output_width, Cp = Context::output_stride;
-    const auto sink = ctx.template input_gradient<K>();
-    if (!sink.target.u)
-        kernels::gradient_to_skip<sink_type::accumulate, C, Cp>(ctx.rows(), g_of, sink.rows, sink.stride);
-    else
-        kernels::gradient_to_producer<typename sink_type::activation, C, Cp>(ctx.rows(), g_of, sink.target, sink.rows,
-                                                                            sink.stride);
+    using T = typename Context::value_type;
+    if constexpr (sink_type::network_input) {
+        // Rows of C values, unpadded: the plain path, one vector per value (a first stage only).
+        ctx.template write_input_gradient<K>([&](std::size_t r, std::size_t c) {
+            alignas(storage_alignment) T lanes[kernels::vector_width<T>];
+            const std::size_t first = c / kernels::vector_width<T> * kernels::vector_width<T>;
+            g_of(r, first).store_aligned(lanes);
+            return lanes[c - first];
+        });
+    } else {
+        const auto sink = ctx.template input_gradient<K>();
+        if (!sink.target.u)
+            kernels::gradient_to_skip<sink_type::accumulate, C, Cp>(ctx.rows(), g_of, sink.rows, sink.stride);
+        else
+            kernels::gradient_to_producer<typename sink_type::activation, C, Cp>(ctx.rows(), g_of, sink.target,
+                                                                                sink.rows, sink.stride);
+    }
 }
 
 // y = Act(a + b), and both operands get dz.
@@ -106,8 +115,9 @@ struct sum_of_two : elementwise_merge {
         using V = kernels::vector<typename Context::value_type>;
         const auto* dz = ctx.dz();
         const auto g = [&](std::size_t r, std::size_t c) { return V::load_aligned(dz + r * Context::dz_stride + c); };
-        send_gradient<0>(ctx, g);
-        send_gradient<1>(ctx, g);
+        constexpr std::size_t C = Context::stage::output_width, Cp = Context::output_stride;
+        send_gradient<0, C, Cp>(ctx, g);
+        send_gradient<1, C, Cp>(ctx, g);
     }
 };
 
@@ -157,14 +167,14 @@ struct multiply : detail::elementwise_merge {
     template <class Context>
     static void backward(const Context& ctx) noexcept {
         using V = kernels::vector<typename Context::value_type>;
-        constexpr std::size_t C = Context::stage::output_width;
+        constexpr std::size_t C = Context::stage::output_width, Cp = Context::output_stride;
         const auto a = ctx.template input<0>();
         const auto b = ctx.template input<1>();
         const auto* dz = ctx.dz();
-        detail::send_gradient<0>(ctx, [&](std::size_t r, std::size_t c) {
+        detail::send_gradient<0, C, Cp>(ctx, [&](std::size_t r, std::size_t c) {
             return V::load_aligned(dz + r * Context::dz_stride + c) * kernels::load_channels(b.rows + r * b.stride, c, C);
         });
-        detail::send_gradient<1>(ctx, [&](std::size_t r, std::size_t c) {
+        detail::send_gradient<1, C, Cp>(ctx, [&](std::size_t r, std::size_t c) {
             return V::load_aligned(dz + r * Context::dz_stride + c) * kernels::load_channels(a.rows + r * a.stride, c, C);
         });
     }
