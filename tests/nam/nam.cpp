@@ -9,6 +9,7 @@
 #define BOOST_TEST_MODULE hinge_nam
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -136,6 +137,165 @@ std::string replaced(std::string text, const std::string& from, const std::strin
     return text.replace(at, from.size(), to);
 }
 
+
+// NAM's A1 WaveNet computed directly from the config and the flat weight list, in double, as the
+// data folder's README states it (the gated form: act(first half) * sigmoid(second half)). It
+// starts from a zero history and sees the leading zeros of x as its prewarm.
+std::vector<double> reference_wavenet(const nam::model_file& f, const std::vector<float>& x) {
+    const std::size_t T = x.size();
+    std::size_t at = 0;
+    const auto take = [&](std::size_t n) { at += n; return f.weights.data() + at - n; };
+    using signal = std::vector<std::vector<double>>;  // [channel][time]
+    const signal condition{std::vector<double>(x.begin(), x.end())};
+    signal in = condition, head;
+    for (const nam::layer_array_config& a : f.wavenet->layer_arrays) {
+        const std::size_t C = a.channels, Z = a.gated ? 2 * C : C, K = a.kernel_size;
+        const float* rechannel = take(C * a.input_size);
+        signal h(C, std::vector<double>(T, 0.0));
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t i = 0; i < a.input_size; ++i)
+                for (std::size_t t = 0; t < T; ++t) h[c][t] += rechannel[c * a.input_size + i] * in[i][t];
+        signal sum = head.empty() ? signal(C, std::vector<double>(T, 0.0)) : head;
+        for (std::size_t d : a.dilations) {
+            const float *conv = take(Z * C * K), *conv_bias = take(Z), *mix = take(Z * a.condition_size);
+            const float *residual = take(C * C), *residual_bias = take(C);
+            signal z(Z, std::vector<double>(T, 0.0));
+            for (std::size_t o = 0; o < Z; ++o)
+                for (std::size_t t = 0; t < T; ++t) {
+                    double v = conv_bias[o] + mix[o] * condition[0][t];
+                    for (std::size_t c = 0; c < C; ++c)
+                        for (std::size_t k = 0; k < K; ++k) {
+                            const std::size_t back = d * (K - 1 - k);
+                            if (t >= back) v += conv[(o * C + c) * K + k] * h[c][t - back];
+                        }
+                    z[o][t] = v;
+                }
+            signal act(C, std::vector<double>(T));
+            for (std::size_t c = 0; c < C; ++c)
+                for (std::size_t t = 0; t < T; ++t)
+                    act[c][t] = a.gated ? std::tanh(z[c][t]) / (1 + std::exp(-z[C + c][t])) : std::tanh(z[c][t]);
+            for (std::size_t c = 0; c < C; ++c)
+                for (std::size_t t = 0; t < T; ++t) {
+                    sum[c][t] += act[c][t];
+                    double r = residual_bias[c];
+                    for (std::size_t j = 0; j < C; ++j) r += residual[c * C + j] * act[j][t];
+                    h[c][t] += r;
+                }
+        }
+        const float* head_weight = take(a.head_size * C);
+        const float* head_bias = a.head_bias ? take(a.head_size) : nullptr;
+        head.assign(a.head_size, std::vector<double>(T, 0.0));
+        for (std::size_t o = 0; o < a.head_size; ++o)
+            for (std::size_t t = 0; t < T; ++t) {
+                double v = head_bias ? head_bias[o] : 0.0;
+                for (std::size_t c = 0; c < C; ++c) v += head_weight[o * C + c] * sum[c][t];
+                head[o][t] = v;
+            }
+        in = h;
+    }
+    const double head_scale = *take(1);
+    BOOST_TEST_REQUIRE(at == f.weights.size());
+    std::vector<double> y(T);
+    for (std::size_t t = 0; t < T; ++t) y[t] = head_scale * head[0][t];
+    return y;
+}
+
+// NAM's LSTM from the flat weight list, in double, from the stored state.
+std::vector<double> reference_lstm(const nam::model_file& f, const std::vector<float>& x) {
+    const std::size_t H = f.lstm->hidden_size, L = f.lstm->num_layers;
+    std::size_t at = 0;
+    const auto take = [&](std::size_t n) { at += n; return f.weights.data() + at - n; };
+    struct layer { const float *w, *b; std::vector<double> h, c; std::size_t in; };
+    std::vector<layer> layers;
+    for (std::size_t l = 0; l < L; ++l) {
+        const std::size_t in = l == 0 ? 1 : H;
+        const float* w = take(4 * H * (in + H));
+        const float* b = take(4 * H);
+        const float* h = take(H);
+        const float* c = take(H);
+        layers.push_back({w, b, std::vector<double>(h, h + H), std::vector<double>(c, c + H), in});
+    }
+    const float* head = take(H);
+    const double head_bias = *take(1);
+    BOOST_TEST_REQUIRE(at == f.weights.size());
+    const auto sigmoid = [](double v) { return 1 / (1 + std::exp(-v)); };
+    std::vector<double> y;
+    for (float sample : x) {
+        std::vector<double> input{sample};
+        for (layer& l : layers) {
+            std::vector<double> g(4 * H);
+            for (std::size_t r = 0; r < 4 * H; ++r) {
+                g[r] = l.b[r];
+                for (std::size_t i = 0; i < l.in; ++i) g[r] += l.w[r * (l.in + H) + i] * input[i];
+                for (std::size_t j = 0; j < H; ++j) g[r] += l.w[r * (l.in + H) + l.in + j] * l.h[j];
+            }
+            for (std::size_t j = 0; j < H; ++j) {
+                l.c[j] = sigmoid(g[H + j]) * l.c[j] + sigmoid(g[j]) * std::tanh(g[2 * H + j]);
+                l.h[j] = sigmoid(g[3 * H + j]) * std::tanh(l.c[j]);
+            }
+            input = l.h;
+        }
+        double v = head_bias;
+        for (std::size_t j = 0; j < H; ++j) v += head[j] * input[j];
+        y.push_back(v);
+    }
+    return y;
+}
+
+// A model file of the compiled type's config with weights in [-0.5, 0.5] from a fixed seed.
+nam::model_file random_model_file(std::size_t count, std::uint64_t seed) {
+    nam::model_file f;
+    f.source = "<random>";
+    f.version = "0.5.4";
+    std::uint64_t s = seed;
+    for (std::size_t k = 0; k < count; ++k) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        f.weights.push_back(static_cast<float>(static_cast<double>(s >> 40) / double(1ull << 24)) - 0.5f);
+    }
+    return f;
+}
+
+// An input of noise and a tone, after `zeros` zeros (the prewarm).
+std::vector<float> test_input(std::size_t zeros, std::size_t length) {
+    std::vector<float> x(zeros + length, 0.0f);
+    for (std::size_t t = 0; t < length; ++t)
+        x[zeros + t] = 0.4f * std::sin(0.05f * static_cast<float>(t)) + 0.2f * std::sin(1.7f * static_cast<float>(t * t % 97));
+    return x;
+}
+
+// The largest |stream - reference| and |whole - stream| for a WaveNet of random weights.
+template <class Model, std::size_t Length>
+void wavenet_against_reference(std::uint64_t seed) {
+    nam::model_file f = random_model_file(Model::weight_count, seed);
+    f.architecture = "WaveNet";
+    f.wavenet = nam::wavenet_config{Model::config(), f.weights.back()};
+    const std::vector<float> x = test_input(Model::receptive_field, Length - Model::receptive_field);
+    const std::vector<double> expected = reference_wavenet(f, x);
+
+    using step = typename Model::template network<1>;
+    auto params = std::make_unique<hn::parameters<step>>();
+    Model::load(f, *params);
+    auto s = std::make_unique<hn::stream<step>>();
+    std::vector<float> streamed(Length);
+    s->process(*params, x, streamed);
+    using whole_net = typename Model::template network<Length>;
+    auto whole_params = std::make_unique<hn::parameters<whole_net>>();
+    Model::load(f, *whole_params);
+    auto whole = std::make_unique<hn::workspace<whole_net, 1, float, false>>();
+    hn::forward(*whole_params, *whole, x.data(), 1);
+    double against_reference = 0, against_whole = 0, scale = 0;
+    for (std::size_t t = Model::receptive_field; t < Length; ++t) {
+        against_reference = std::max(against_reference, std::fabs(streamed[t] - expected[t]));
+        against_whole = std::max(against_whole, std::fabs(double(streamed[t]) - double(whole->output(0, t)[0])));
+        scale = std::max(scale, std::fabs(expected[t]));
+    }
+    BOOST_TEST_MESSAGE("random WaveNet (seed " << seed << "): peak " << scale << ", max |stream - reference| "
+                                               << against_reference << ", max |whole - stream| " << against_whole);
+    BOOST_TEST(scale > 0.01);  // the comparison means something
+    BOOST_TEST(against_reference <= 1e-5 * scale);
+    BOOST_TEST(against_whole <= 1e-5 * scale);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(nam_models)
@@ -236,6 +396,54 @@ BOOST_AUTO_TEST_CASE(the_lstm_starts_from_the_state_the_file_stores) {
     // start() also resets: the same first output again.
     lstm::start(s, init);
     BOOST_TEST(s(*params, std::span<const float, 1>(&zero, 1))[0] == from_stored);
+}
+
+// The type template beyond the reference model: other channel counts, kernels, dilations, one or
+// three arrays, gated layers, heads with and without bias, all against the plain reference above
+// (so every weight goes where NAM's order says), and the whole sequence against the stream.
+BOOST_AUTO_TEST_CASE(any_a1_wavenet_places_every_weight_where_nams_order_says) {
+    using nano_like = nam::a1_wavenet<nam::layer_array<4, 3, nam::dilations<1, 2, 4, 8>, 2, false>,
+                                      nam::layer_array<2, 3, nam::dilations<1, 2, 4, 8>, 1, true>>;
+    using one_array = nam::a1_wavenet<nam::layer_array<2, 2, nam::dilations<1, 3>, 1, true>>;
+    using gated = nam::a1_wavenet<nam::layer_array<3, 2, nam::dilations<1, 3>, 2, false, hn::tanh, true>,
+                                  nam::layer_array<2, 3, nam::dilations<2>, 3, true, hn::tanh, true>,
+                                  nam::layer_array<3, 1, nam::dilations<1>, 1, false>>;
+    wavenet_against_reference<nano_like, 512>(41);
+    wavenet_against_reference<one_array, 256>(42);
+    wavenet_against_reference<gated, 256>(43);
+}
+
+// NAM's standard capture (13,802 weights, NAM's own count) and its nano size are types too.
+BOOST_AUTO_TEST_CASE(nams_standard_sizes_count_their_weights_as_nam_does) {
+    using d = nam::dilations<1, 2, 4, 8, 16, 32, 64, 128, 256, 512>;
+    using standard = nam::a1_wavenet<nam::layer_array<16, 3, d, 8, false>, nam::layer_array<8, 3, d, 1, true>>;
+    static_assert(standard::weight_count == 13802);
+    static_assert(standard::receptive_field == 4093);
+    BOOST_TEST(standard::config()[1].input_size == 16u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stacked_lstm_follows_nams_equations_from_its_stored_state) {
+    using model = nam::lstm_model<4, 2>;
+    nam::model_file f = random_model_file(model::weight_count, 44);
+    f.architecture = "LSTM";
+    f.lstm = model::config();
+    const std::vector<float> x = test_input(0, 2000);
+    const std::vector<double> expected = reference_lstm(f, x);
+    using net = model::network<1>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    const model::initial_state init = model::load(f, *params);
+    auto s = std::make_unique<hn::stream<net>>();
+    model::start(*s, init);
+    std::vector<float> y(x.size());
+    s->process(*params, x, y);
+    double worst = 0, scale = 0;
+    for (std::size_t t = 0; t < x.size(); ++t) {
+        worst = std::max(worst, std::fabs(y[t] - expected[t]));
+        scale = std::max(scale, std::fabs(expected[t]));
+    }
+    BOOST_TEST_MESSAGE("random 2-layer LSTM: peak " << scale << ", max |stream - reference| " << worst);
+    BOOST_TEST(scale > 0.01);
+    BOOST_TEST(worst <= 1e-5 * scale);
 }
 
 BOOST_AUTO_TEST_CASE(the_reader_keeps_what_the_file_says) {

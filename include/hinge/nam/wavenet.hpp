@@ -125,9 +125,11 @@ struct wavenet_layer {
     static constexpr std::size_t C = Array::channels, Z = Array::gated ? 2 * C : C;
     using activation = std::conditional_t<Array::gated, gated<typename Array::activation, hinge::sigmoid>,
                                           typename Array::activation>;
-    using mix_and_convolve =
-        sequential<from<"input">, conv1d<Z, 1>, tap<"mix">, from<"h">,
-                   conv1d<Z, Array::kernel, 1, padding::causal, Dilation>, add<"mix">, activation, accumulate<Sum>>;
+    // A kernel of 1 has no past to pad: a plain 1x1 (a causal one of one tap has no ring to stream).
+    using convolution = std::conditional_t<Array::kernel == 1, conv1d<Z, 1>,
+                                           conv1d<Z, Array::kernel, 1, padding::causal, Dilation>>;
+    using mix_and_convolve = sequential<from<"input">, conv1d<Z, 1>, tap<"mix">, from<"h">, convolution, add<"mix">,
+                                        activation, accumulate<Sum>>;
     using type = std::conditional_t<Residual, sequential<mix_and_convolve, conv1d<C, 1>, add<"h">, tap<"h">>,
                                     mix_and_convolve>;
 };
