@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -21,7 +24,26 @@
 #include <boost/test/unit_test.hpp>
 
 #include <hinge/hinge.hpp>
+#include <hinge/io/save.hpp>
 #include <hinge/nam/nam.hpp>
+
+// Every operator new of this executable, counted, to show that a stream step allocates nothing.
+// The sized and aligned forms that hinge's containers use; delete stays the library's (free).
+namespace {
+std::atomic<std::size_t> allocations{0};
+void* counted(std::size_t size, std::size_t alignment) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    void* p = nullptr;
+    if (alignment <= alignof(std::max_align_t)) p = std::malloc(size ? size : 1);
+    else if (posix_memalign(&p, alignment, size ? size : 1) != 0) p = nullptr;
+    if (!p) throw std::bad_alloc();
+    return p;
+}
+}  // namespace
+void* operator new(std::size_t size) { return counted(size, 0); }
+void* operator new[](std::size_t size) { return counted(size, 0); }
+void* operator new(std::size_t size, std::align_val_t a) { return counted(size, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t size, std::align_val_t a) { return counted(size, static_cast<std::size_t>(a)); }
 
 namespace {
 
@@ -464,6 +486,47 @@ BOOST_AUTO_TEST_CASE(a_stacked_lstm_follows_nams_equations_from_its_stored_state
     BOOST_TEST_MESSAGE("random 2-layer LSTM: peak " << scale << ", max |stream - reference| " << worst);
     BOOST_TEST(scale > 0.01);
     BOOST_TEST(worst <= 1e-5 * scale);
+}
+
+// After construction, loading and prewarm, an audio callback's block allocates nothing, in
+// either model and either tanh mode.
+BOOST_AUTO_TEST_CASE(streaming_a_nam_model_allocates_nothing) {
+    const std::vector<float> x = read_f32(inputs[1]);
+    std::vector<float> y(64);
+    const auto count = [&](auto& s, const auto& params) {
+        const std::size_t before = allocations.load();
+        for (std::size_t at = 0; at < 640; at += 64)
+            s.process(params, std::span<const float>(x.data() + at, 64), std::span<float>(y));
+        return allocations.load() - before;
+    };
+    auto wp = std::make_unique<hn::parameters<fast_wavenet::network<1>>>();
+    fast_wavenet::load(read_model("wavenet.nam"), *wp);
+    auto ws = std::make_unique<hn::stream<fast_wavenet::network<1>>>();
+    nam::prewarm(*ws, *wp, wavenet_prewarm);
+    auto lp = std::make_unique<hn::parameters<lstm::fast::network<1>>>();
+    const lstm::fast::initial_state init = lstm::fast::load(read_model("lstm.nam"), *lp);
+    auto ls = std::make_unique<hn::stream<lstm::fast::network<1>>>();
+    lstm::fast::start(*ls, init);
+    const std::size_t wavenet_allocations = count(*ws, *wp), lstm_allocations = count(*ls, *lp);
+    BOOST_TEST(wavenet_allocations == 0u);
+    BOOST_TEST(lstm_allocations == 0u);
+    BOOST_TEST(allocations.load() > 0u);  // the counter counts (the loads above allocate)
+}
+
+// A fast-tanh model has a name in hinge's own files, so it saves and loads like any network; the
+// file knows the activation (a tanh model's file is refused by it).
+BOOST_AUTO_TEST_CASE(a_loaded_model_saves_and_loads_as_hinge_parameters) {
+    using net = fast_wavenet::network<1>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    fast_wavenet::load(read_model("wavenet.nam"), *params);
+    const std::string path = (std::filesystem::temp_directory_path() / "hinge_nam_fast_wavenet.hinge").string();
+    hn::io::save(*params, path);
+    auto again = sentinel_parameters<net>();
+    hn::io::load(*again, path);
+    BOOST_TEST((*again == *params));
+    auto exact = std::make_unique<hn::parameters<wavenet::network<1>>>();
+    BOOST_TEST(!refusal([&] { hn::io::load(*exact, path); }).empty());
+    std::filesystem::remove(path);
 }
 
 BOOST_AUTO_TEST_CASE(the_reader_keeps_what_the_file_says) {

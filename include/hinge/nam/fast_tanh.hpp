@@ -21,6 +21,7 @@
 namespace hinge::nam {
 
 struct fast_tanh {
+    static constexpr const char* name = "nam_fast_tanh";  // in architecture descriptions (files)
     static constexpr bool elementwise = true;
     static constexpr bool piecewise_linear = false;
     static constexpr bool derivative_from_output = true;
