@@ -28,7 +28,8 @@
 #include <hinge/nam/nam.hpp>
 
 // Every operator new of this executable, counted, to show that a stream step allocates nothing.
-// The sized and aligned forms that hinge's containers use; delete stays the library's (free).
+// The plain and aligned forms (the nothrow ones call them), on malloc, and every delete on free,
+// so that a sanitizer sees matching pairs.
 namespace {
 std::atomic<std::size_t> allocations{0};
 void* counted(std::size_t size, std::size_t alignment) {
@@ -44,6 +45,14 @@ void* operator new(std::size_t size) { return counted(size, 0); }
 void* operator new[](std::size_t size) { return counted(size, 0); }
 void* operator new(std::size_t size, std::align_val_t a) { return counted(size, static_cast<std::size_t>(a)); }
 void* operator new[](std::size_t size, std::align_val_t a) { return counted(size, static_cast<std::size_t>(a)); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
