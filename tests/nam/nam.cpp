@@ -290,7 +290,8 @@ nam::model_file random_model_file(std::size_t count, std::uint64_t seed) {
 std::vector<float> test_input(std::size_t zeros, std::size_t length) {
     std::vector<float> x(zeros + length, 0.0f);
     for (std::size_t t = 0; t < length; ++t)
-        x[zeros + t] = 0.4f * std::sin(0.05f * static_cast<float>(t)) + 0.2f * std::sin(1.7f * static_cast<float>(t * t % 97));
+        x[zeros + t] =
+            0.4f * std::sin(0.05f * static_cast<float>(t)) + 0.2f * std::sin(1.7f * static_cast<float>(t * t % 97));
     return x;
 }
 
@@ -594,7 +595,8 @@ BOOST_AUTO_TEST_CASE(a_damaged_or_mismatched_file_is_refused_and_the_parameters_
     BOOST_TEST(e.find("short.nam: the weight count is 130, the compiled type has 131") == 0u, e);
 
     // Another channel count than the compiled type.
-    const nam::model_file wider = nam::parse_model_file(replaced(text, "\"channels\": 3", "\"channels\": 4"), "wider.nam");
+    const nam::model_file wider =
+        nam::parse_model_file(replaced(text, "\"channels\": 3", "\"channels\": 4"), "wider.nam");
     e = refusal([&] { wavenet::load(wider, *wp); });
     BOOST_TEST(e.find("wider.nam: config.layers[0].channels is 4, the compiled type has 3") == 0u, e);
 
@@ -630,9 +632,11 @@ BOOST_AUTO_TEST_CASE(the_reader_refuses_what_it_does_not_know_by_name) {
     BOOST_TEST(e.find("cut.nam: not a .nam file (invalid JSON)") == 0u, e);
     e = refusal([&] { nam::parse_model_file(replaced(text, "\"WaveNet\"", "\"ConvNet\""), "conv.nam"); });
     BOOST_TEST(e.find("conv.nam: architecture \"ConvNet\" is not supported") == 0u, e);
-    e = refusal([&] { nam::parse_model_file(replaced(text, "\"gated\": false", "\"gated\": false, \"groups\": 2"), "g.nam"); });
-    BOOST_TEST(e.find("g.nam: config.layers[0] has the key \"groups\" (value 2), which this reader does not support") == 0u,
-               e);
+    e = refusal(
+        [&] { nam::parse_model_file(replaced(text, "\"gated\": false", "\"gated\": false, \"groups\": 2"), "g.nam"); });
+    BOOST_TEST(
+        e.find("g.nam: config.layers[0] has the key \"groups\" (value 2), which this reader does not support") == 0u,
+        e);
     e = refusal([&] { nam::parse_model_file(replaced(text, "\"head\": null", "\"head\": {}"), "head.nam"); });
     BOOST_TEST(e.find("head.nam: config.head is {}") == 0u, e);
     e = refusal([&] { nam::parse_model_file(replaced(text, "\"kernel_size\": 3", "\"kernel_size\": -3"), "k.nam"); });
@@ -641,6 +645,43 @@ BOOST_AUTO_TEST_CASE(the_reader_refuses_what_it_does_not_know_by_name) {
     BOOST_TEST(e.find("w.nam: weights[0] is not a number") == 0u, e);
     e = refusal([&] { nam::read_model_file(data_path("no_such_model.nam")); });
     BOOST_TEST(e.find("no_such_model.nam") != std::string::npos, e);
+}
+
+// Damaged files, as a disk or a download damages them: every byte change or cut of the reference
+// WaveNet either reads and loads or is refused with a file_error, and nothing else escapes.
+BOOST_AUTO_TEST_CASE(a_damaged_file_is_read_or_refused_never_anything_else) {
+    const std::string text = read_text("wavenet.nam");
+    using net = wavenet::network<1>;
+    auto params = std::make_unique<hn::parameters<net>>();
+    std::uint64_t s = 99;
+    const auto next = [&] {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<std::size_t>(s >> 33);
+    };
+    std::size_t refused = 0, loaded = 0, other = 0;
+    for (int k = 0; k < 400; ++k) {
+        std::string damaged = text;
+        if (k % 4 == 0) {
+            damaged.resize(next() % text.size());
+        } else {
+            for (int j = 0; j < 1 + k % 3; ++j) damaged[next() % damaged.size()] = static_cast<char>(next() % 256);
+        }
+        try {
+            wavenet::load(nam::parse_model_file(damaged, "damaged.nam"), *params);
+            ++loaded;
+        } catch (const hn::io::file_error&) {
+            ++refused;
+        } catch (...) {
+            ++other;
+        }
+    }
+    BOOST_TEST_MESSAGE("400 damaged files: " << refused << " refused, " << loaded << " loaded");
+    BOOST_TEST(other == 0u);
+    BOOST_TEST(refused > 0u);
+    // A number beyond float's range is no float32 weight (and converting it would be undefined).
+    const std::string e = refusal(
+        [&] { nam::parse_model_file(replaced(text, "\"weights\": [", "\"weights\": [1e300, "), "big.nam"); });
+    BOOST_TEST(e.find("big.nam: weights[0] is 1e+300, beyond float's range") == 0u, e);
 }
 
 // The defining properties of NAM's rational tanh: odd, within 4.4e-4 of tanh on [-10, 10],
@@ -668,7 +709,8 @@ BOOST_AUTO_TEST_CASE(fast_tanh_is_an_odd_approximation_of_tanh) {
     for (std::size_t i = 0; i < batch::size; ++i) xs[i] = -3.0f + 0.77f * static_cast<float>(i);
     nam::fast_tanh::forward(batch::load_aligned(xs)).store_aligned(ys);
     // Within an ulp or two, not bit for bit: a compiler may contract the scalar products into FMAs.
-    for (std::size_t i = 0; i < batch::size; ++i) BOOST_TEST(std::fabs(ys[i] - nam::fast_tanh::forward(xs[i])) <= 3e-7f);
+    for (std::size_t i = 0; i < batch::size; ++i)
+        BOOST_TEST(std::fabs(ys[i] - nam::fast_tanh::forward(xs[i])) <= 3e-7f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -31,6 +31,7 @@
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/storage.hpp>
+#include <hinge/detail/index_loop.hpp>
 #include <hinge/layers/dense.hpp>
 #include <hinge/layers/lstm.hpp>
 #include <hinge/layers/recurrent.hpp>
@@ -85,7 +86,8 @@ struct lstm_model {
 
     static constexpr std::size_t weight_count = [] {
         std::size_t n = Hidden + 1;
-        for (std::size_t l = 0; l < Layers; ++l) n += 4 * Hidden * ((l == 0 ? 1 : Hidden) + Hidden) + 4 * Hidden + 2 * Hidden;
+        for (std::size_t l = 0; l < Layers; ++l)
+            n += 4 * Hidden * ((l == 0 ? 1 : Hidden) + Hidden) + 4 * Hidden + 2 * Hidden;
         return n;
     }();
 
@@ -114,7 +116,8 @@ struct lstm_model {
             constexpr std::size_t in = l == 0 ? 1 : Hidden;
             const auto view = params.template layer<l>();
             for (std::size_t row = 0; row < 4 * Hidden; ++row) {
-                for (std::size_t i = 0; i < in; ++i) view.weight_ih(row, i) = static_cast<T>(f.weights[at + row * (in + Hidden) + i]);
+                for (std::size_t i = 0; i < in; ++i)
+                    view.weight_ih(row, i) = static_cast<T>(f.weights[at + row * (in + Hidden) + i]);
                 for (std::size_t j = 0; j < Hidden; ++j)
                     view.weight_hh(row, j) = static_cast<T>(f.weights[at + row * (in + Hidden) + in + j]);
             }
@@ -137,7 +140,8 @@ struct lstm_model {
 
     // Throws io::file_error when f is not this model.
     static void check(const model_file& f) {
-        if (f.architecture != "LSTM" || !f.lstm) refuse(f, "architecture \"" + f.architecture + "\", the compiled type is an LSTM");
+        if (f.architecture != "LSTM" || !f.lstm)
+            refuse(f, "architecture \"" + f.architecture + "\", the compiled type is an LSTM");
         expect_config(f, "config.input_size", f.lstm->input_size, 1);
         expect_config(f, "config.hidden_size", f.lstm->hidden_size, Hidden);
         expect_config(f, "config.num_layers", f.lstm->num_layers, Layers);

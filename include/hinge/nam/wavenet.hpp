@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <hinge/activations/relu.hpp>
@@ -51,6 +52,7 @@
 #include <hinge/core/network.hpp>
 #include <hinge/core/sequential.hpp>
 #include <hinge/core/storage.hpp>
+#include <hinge/detail/index_loop.hpp>
 #include <hinge/layers/convolution.hpp>
 #include <hinge/layers/gated.hpp>
 #include <hinge/layers/merge.hpp>
@@ -147,9 +149,10 @@ struct wavenet_array_layers<Array, K, Last, std::index_sequence<L...>> {
 template <class Array, std::size_t K, bool Last>
 struct wavenet_array {
     using start = std::conditional_t<K == 0, sequential<>, sequential<accumulate<sum_name<K>()>, from<"h">>>;
-    using type = sequential<start, conv1d<Array::channels, 1>, tap<"h">,
-                            typename wavenet_array_layers<Array, K, Last, std::make_index_sequence<Array::layers>>::type,
-                            from<sum_name<K>()>, conv1d<Array::head_size, 1>>;
+    using type =
+        sequential<start, conv1d<Array::channels, 1>, tap<"h">,
+                   typename wavenet_array_layers<Array, K, Last, std::make_index_sequence<Array::layers>>::type,
+                   from<sum_name<K>()>, conv1d<Array::head_size, 1>>;
 };
 
 template <std::size_t Length, class Indices, class... Arrays>
@@ -183,7 +186,8 @@ struct a1_wavenet {
     static constexpr std::size_t array_count = sizeof...(Arrays);
 
     template <std::size_t Length>
-    using network = typename detail::wavenet_network<Length, std::make_index_sequence<sizeof...(Arrays)>, Arrays...>::type;
+    using network =
+        typename detail::wavenet_network<Length, std::make_index_sequence<sizeof...(Arrays)>, Arrays...>::type;
 
     // The same model with another activation in every array (e.g. nam::fast_tanh).
     template <class Activation>
@@ -279,7 +283,8 @@ struct a1_wavenet {
             expect_config(f, at + "head_size", g.head_size, e.head_size);
             if (g.dilations != e.dilations) refuse(f, at + "dilations differ from the compiled type's");
             if (g.activation != e.activation)
-                refuse(f, at + "activation is \"" + g.activation + "\", the compiled type has \"" + e.activation + "\"");
+                refuse(f,
+                       at + "activation is \"" + g.activation + "\", the compiled type has \"" + e.activation + "\"");
             expect_config(f, at + "gated", g.gated, e.gated);
             expect_config(f, at + "head_bias", g.head_bias, e.head_bias);
         }
@@ -304,7 +309,8 @@ private:
                     at = residual_bias + C;
                     pieces.push_back({mix, 0, false, 1, 1.0f});
                     pieces.push_back({conv, conv_bias, true, K, 1.0f});
-                    if (!(last_array && l + 1 == Arrays::layers)) pieces.push_back({residual, residual_bias, true, 1, 1.0f});
+                    if (!(last_array && l + 1 == Arrays::layers))
+                        pieces.push_back({residual, residual_bias, true, 1, 1.0f});
                 }
                 pieces.push_back({at, at + Arrays::head_size * C, Arrays::head_bias, 1, 1.0f});  // head
                 at += Arrays::head_size * C + (Arrays::head_bias ? Arrays::head_size : 0);
