@@ -148,6 +148,10 @@ BOOST_AUTO_TEST_CASE(graphs_stream_step_by_step_to_the_whole_sequence) {
     BOOST_TEST(stream_against_whole<wavenet>(31) < 1e-5);
     BOOST_TEST(stream_against_whole<film_gru>(32) < 1e-5);
     BOOST_TEST(stream_against_whole<conditioned_gate>(33) < 1e-5);
+    // A causal convolution of one tap has no past: it streams as a 1 x 1 convolution.
+    using one_tap = hn::network<hn::input<8, 2>, hn::conv1d<4, 1, 1, hn::padding::causal>, hn::tanh, hn::tap<"a">,
+                                hn::conv1d<4, 2, 1, hn::padding::causal>, hn::add<"a">, hn::conv1d<1, 1, 1, hn::padding::causal>>;
+    BOOST_TEST(stream_against_whole<one_tap>(34) < 1e-5);
 }
 
 // inference<Net> (batch 1, stage by stage: a graph never takes the straight line) gives forward's outputs.

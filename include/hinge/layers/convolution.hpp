@@ -97,8 +97,10 @@ struct convolution_stage {
     // A causal conv1d carries the last (K - 1) * dilation input positions of each sequence in a
     // ring (rows of the input's position stride).
     template <class S>
+    // A causal convolution with a past to carry: with one tap (kernel 1) there is none, and the
+    // layer is a 1 x 1 convolution, run and streamed as one.
     static constexpr bool causal() {
-        return S::layer_type::padding_kind == padding::causal;
+        return S::layer_type::padding_kind == padding::causal && geometry_of<S>().pad_left > 0;
     }
     template <class S, class T>
     static constexpr std::size_t state_size() {
