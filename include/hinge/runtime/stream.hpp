@@ -24,6 +24,9 @@
 // it. The check is a compare and a blend per input value (the step's cost did not change measurably;
 // docs/sequence.md). It is compiled away under -ffinite-math-only (-ffast-math), which promises the
 // compiler that no NaN or Inf arrives.
+//
+// For S signals through one network at once (stereo, voices), see streams<Net, S>
+// (runtime/streams.hpp).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
