@@ -1,6 +1,7 @@
 // streams<Net, S>: every stream of S gives, bit for bit, what a stream<Net> gives alone on its
-// signal (gru, lstm, a dilated causal conv1d stack; S = 2 and 8; interleaved and planar blocks and
-// single frames); reset and restore act on one stream only; nothing allocates.
+// signal, and holds its state (gru, lstm, a dilated causal conv1d stack; S = 2, 8 and 16, which
+// runs the recurrent models in lanes wherever the vectors hold 16 floats or fewer; interleaved and
+// planar blocks and single frames); reset and restore act on one stream only; nothing allocates.
 #include <boost/test/unit_test.hpp>
 
 #include <array>
@@ -52,11 +53,12 @@ void every_stream_is_the_single_stream() {
     hn::init::automatic(*p, 42);
 
     std::array<std::vector<float>, S> x, alone;
+    std::array<std::unique_ptr<hn::stream<Net>>, S> single;
     for (std::size_t s = 0; s < S; ++s) {
         x[s] = signal_of<Net>(s);
         alone[s].resize(steps * O);
-        auto single = std::make_unique<hn::stream<Net>>();
-        single->process(*p, x[s], alone[s]);
+        single[s] = std::make_unique<hn::stream<Net>>();
+        single[s]->process(*p, x[s], alone[s]);
     }
 
     // Interleaved: 10 single frames, then two blocks of uneven length.
@@ -81,6 +83,7 @@ void every_stream_is_the_single_stream() {
         BOOST_TEST(first_difference(mine, alone[s]) == mine.size());
         BOOST_TEST(multi->steps(s) == steps);
         BOOST_TEST(multi->non_finite_inputs(s) == (s == 1 ? 1u : 0u));
+        BOOST_TEST((multi->state(s) == single[s]->state()));
     }
 
     // Planar: one buffer per stream, in two blocks.
@@ -113,10 +116,15 @@ BOOST_AUTO_TEST_CASE(every_stream_equals_a_single_stream_on_its_signal_bit_for_b
     every_stream_is_the_single_stream<lstm_net, 8>();
     every_stream_is_the_single_stream<causal_net, 2>();
     every_stream_is_the_single_stream<causal_net, 8>();
+    every_stream_is_the_single_stream<gru_net, 16>();
+    every_stream_is_the_single_stream<lstm_net, 16>();
+    // In lanes wherever 16 streams fill whole vectors (AVX-512: one, AVX2: two, SSE2: four).
+    static_assert(hn::streams<gru_net, 16>::in_lanes && hn::streams<lstm_net, 16>::in_lanes);
+    static_assert(!hn::streams<causal_net, 16>::in_lanes && !hn::streams<gru_net, 2>::in_lanes);
 }
 
-BOOST_AUTO_TEST_CASE(reset_and_restore_act_on_one_stream_only) {
-    constexpr std::size_t S = 4;
+template <std::size_t S>
+void reset_and_restore_act_on_one_stream() {
     auto p = std::make_unique<hn::parameters<lstm_net>>();
     hn::init::automatic(*p, 3);
     std::array<std::vector<float>, S> x;
@@ -167,8 +175,14 @@ BOOST_AUTO_TEST_CASE(reset_and_restore_act_on_one_stream_only) {
     BOOST_TEST(first_difference(resumed, second[2]) == resumed.size());
 }
 
-BOOST_AUTO_TEST_CASE(many_streams_allocate_nothing_after_construction) {
-    constexpr std::size_t S = 8, C = gru_net::input_shape::channels;
+BOOST_AUTO_TEST_CASE(reset_and_restore_act_on_one_stream_only) {
+    reset_and_restore_act_on_one_stream<4>();
+    reset_and_restore_act_on_one_stream<16>();
+}
+
+template <std::size_t S>
+void many_streams_allocate_nothing() {
+    constexpr std::size_t C = gru_net::input_shape::channels;
     auto p = std::make_unique<hn::parameters<gru_net>>();
     hn::init::automatic(*p, 5);
     auto m = std::make_unique<hn::streams<gru_net, S>>();
@@ -194,6 +208,11 @@ BOOST_AUTO_TEST_CASE(many_streams_allocate_nothing_after_construction) {
     });
     BOOST_TEST(allocations == 0u);
     BOOST_TEST(std::isfinite(out[0]));
+}
+
+BOOST_AUTO_TEST_CASE(many_streams_allocate_nothing_after_construction) {
+    many_streams_allocate_nothing<8>();
+    many_streams_allocate_nothing<16>();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
