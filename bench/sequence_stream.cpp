@@ -21,7 +21,8 @@
 //
 // Many streams: `<workload>_x<S>/hinge` advances S independent streams by one step per iteration
 // (hinge::streams<Net, S>, one frame of S samples, each stream reading the signal from its own
-// offset), `<workload>_x<S>/eigen` steps S Eigen cells one after another, as every library runs
+// offset; in lanes where streams::in_lanes), `<workload>_x<S>/hinge_one_by_one` steps S
+// hinge::stream objects in turn, `<workload>_x<S>/eigen` S Eigen cells, as every library runs
 // voices today. Their time over the single-stream row's is the cost of S streams in units of one.
 // Before timing, every one of hinge's S streams must equal a single hinge stream on its signal bit
 // for bit, and stream 0 the double reference.
@@ -214,6 +215,9 @@ struct streaming_workload {
     static void register_streams() {
         const std::string w = Workload::workload() + "_x" + std::to_string(S);
         add(w + "/hinge", double(S) * Workload::flops, [](benchmark::State& s) { time_hinge_streams<S>(s); })
+            ->Unit(benchmark::kNanosecond);
+        // S hinge::stream objects stepped in turn: what streams<Net, S> does when it cannot use lanes.
+        add(w + "/hinge_one_by_one", double(S) * Workload::flops, [](benchmark::State& s) { time_steppers<S>(s, make_hinge); })
             ->Unit(benchmark::kNanosecond);
 #if HINGE_HAVE_EIGEN
         add(w + "/eigen", double(S) * Workload::flops,
