@@ -8,7 +8,7 @@
 // Here lane l holds stream l, and vector j of the state is unit j of every stream, so every lane
 // is busy whatever H. Each lane repeats its stream's arithmetic operation for operation: each
 // output is the row product's sum in the row product's order (its bias first, then the inputs
-// split over the same accumulator sets, combined by the same tree; replay_row_sum), and the cell
+// split over the same accumulator sets, combined by the same tree; replay_row_sums), and the cell
 // and gate functions are the same functions on the same vector type. So a lane's result equals
 // the single stream's bit for bit (tests/runtime/streams.cpp), which a different summation order
 // (a dot product per unit, say) would not.
@@ -16,6 +16,7 @@
 // Layout (T arrays, vector_width<T> lanes per row): x In rows, h and c Hp rows (unit j of every
 // stream at row j), y Out rows.
 #include <cstddef>
+#include <type_traits>
 
 #include <hinge/detail/index_loop.hpp>
 #include <hinge/kernels/recurrent.hpp>
@@ -33,28 +34,43 @@ template <std::size_t Total, std::size_t Block, std::size_t C>
 inline constexpr std::size_t replay_sets =
     accumulator_sets<(Total - C / Block * Block < Block ? Total - C / Block * Block : Block)>;
 
-// accumulate_row's sum for one output, each lane another stream: first (the bias, or 0), then
-// input k of every lane (x[k]) times the output's weight for input k (weight(k)), k split over
-// Sets accumulators in turn, combined by the same tree.
-template <std::size_t Depth, std::size_t Sets, class T, class Weight>
-[[gnu::always_inline]] inline vector<T> replay_row_sum(vector<T> first, const vector<T>* x, Weight weight) noexcept {
+// accumulate_row's sums for Count outputs, each lane another stream: out[c] (the bias, or 0),
+// then input k of every lane (x[k]) times output c's weight for input k (weight(c, k)), k split
+// over Sets accumulators in turn, combined by the same tree. The Count outputs only share the
+// loop: each one's operations are those of its own sum, in its own order, and their chains run
+// side by side to hide the FMA latency (with Sets = 1, one output alone is one chain of Depth
+// dependent FMAs).
+template <std::size_t Depth, std::size_t Sets, std::size_t Count, class T, class Weight>
+[[gnu::always_inline]] inline void replay_row_sums(vector<T> (&out)[Count], const vector<T>* x,
+                                                   Weight weight) noexcept {
     using V = vector<T>;
-    V acc[Sets];
-    acc[0] = first;
-    for (std::size_t s = 1; s < Sets; ++s) acc[s] = V(T(0));
+    V acc[Sets][Count];
+    for (std::size_t c = 0; c < Count; ++c) {
+        acc[0][c] = out[c];
+        for (std::size_t s = 1; s < Sets; ++s) acc[s][c] = V(T(0));
+    }
     constexpr std::size_t whole = Depth / Sets * Sets;
     for (std::size_t k = 0; k < whole; k += Sets)
-        for (std::size_t s = 0; s < Sets; ++s) acc[s] = multiply_add(x[k + s], V(weight(k + s)), acc[s]);
-    for (std::size_t s = 0; s < Depth - whole; ++s) acc[s] = multiply_add(x[whole + s], V(weight(whole + s)), acc[s]);
-    if constexpr (Sets == 4) {
-        if constexpr (Depth > 1) acc[0] += acc[1];
-        if constexpr (Depth > 3) acc[2] += acc[3];
-        if constexpr (Depth > 2) acc[0] += acc[2];
-    } else if constexpr (Sets == 2) {
-        if constexpr (Depth > 1) acc[0] += acc[1];
+        for (std::size_t s = 0; s < Sets; ++s)
+            for (std::size_t c = 0; c < Count; ++c) acc[s][c] = multiply_add(x[k + s], V(weight(c, k + s)), acc[s][c]);
+    for (std::size_t s = 0; s < Depth - whole; ++s)
+        for (std::size_t c = 0; c < Count; ++c)
+            acc[s][c] = multiply_add(x[whole + s], V(weight(c, whole + s)), acc[s][c]);
+    for (std::size_t c = 0; c < Count; ++c) {
+        if constexpr (Sets == 4) {
+            if constexpr (Depth > 1) acc[0][c] += acc[1][c];
+            if constexpr (Depth > 3) acc[2][c] += acc[3][c];
+            if constexpr (Depth > 2) acc[0][c] += acc[2][c];
+        } else if constexpr (Sets == 2) {
+            if constexpr (Depth > 1) acc[0][c] += acc[1][c];
+        }
+        out[c] = acc[0][c];
     }
-    return acc[0];
 }
+
+// Outputs whose sums replay_row_sums runs side by side: about 8 independent chains.
+template <std::size_t Sets>
+inline constexpr std::size_t replay_width = Sets >= 8 ? 1 : 8 / Sets;
 
 // The weight of output column `column` for input k, in panels of P over a fan-in of FanIn
 // (core/layout.hpp; recurrent_view::at).
@@ -76,24 +92,45 @@ inline void recurrent_lanes_step(const T* x, const T* w_ih, const T* b_ih, const
     V xs[In], hs[Hidden], next_h[Hidden], next_c[Hidden];
     for (std::size_t k = 0; k < In; ++k) xs[k] = V::load_aligned(x + k * W);
     for (std::size_t j = 0; j < Hidden; ++j) hs[j] = V::load_aligned(h + j * W);
-    // Unit j of recurrent_step lives in its vector v = j / W, lane j % W: v fixes its pass of the
-    // row product, and so the accumulator sets of its sum.
+    // Unit j of recurrent_step lives in its vector v = j / W, lane j % W: v (with the gate) fixes
+    // its pass of the row product, and so the accumulator sets of its sums.
     for_each_index<nv>([&](auto v) {
         constexpr std::size_t first = decltype(v)::value * W;
         constexpr std::size_t units = Hidden - first < W ? Hidden - first : W;
-        for (std::size_t j = first; j < first + units; ++j) {
-            V a[ng], r[ng], gate[ng];
-            for_each_index<ng>([&](auto g) {
-                constexpr std::size_t sets = replay_sets<total, accumulator_block, decltype(g)::value * nv + decltype(v)::value>;
-                const std::size_t column = decltype(g)::value * hp + j;
-                a[g] = replay_row_sum<In, sets, T>(V(b_ih[column]), xs,
-                                                   [&](std::size_t k) { return panel_weight<In>(w_ih, column, k); });
-                r[g] = replay_row_sum<Hidden, sets, T>(V(b_hh[column]), hs,
-                                                       [&](std::size_t k) { return panel_weight<Hidden>(w_hh, column, k); });
-            });
+        V a[ng][units], r[ng][units];
+        for_each_index<ng>([&](auto g) {
+            constexpr std::size_t sets = replay_sets<total, accumulator_block, decltype(g)::value * nv + decltype(v)::value>;
+            constexpr std::size_t side = replay_width<sets> < units ? replay_width<sets> : units;
+            // The sums of units [u, u + Count): the gate's columns g * hp + first + u + i.
+            const auto sums = [&]<std::size_t Count>(std::size_t u, std::integral_constant<std::size_t, Count>) {
+                const std::size_t column = decltype(g)::value * hp + first + u;
+                V sa[Count], sr[Count];
+                for (std::size_t i = 0; i < Count; ++i) {
+                    sa[i] = V(b_ih[column + i]);
+                    sr[i] = V(b_hh[column + i]);
+                }
+                replay_row_sums<In, sets, Count, T>(
+                    sa, xs, [&](std::size_t i, std::size_t k) { return panel_weight<In>(w_ih, column + i, k); });
+                replay_row_sums<Hidden, sets, Count, T>(
+                    sr, hs, [&](std::size_t i, std::size_t k) { return panel_weight<Hidden>(w_hh, column + i, k); });
+                for (std::size_t i = 0; i < Count; ++i) {
+                    a[g][u + i] = sa[i];
+                    r[g][u + i] = sr[i];
+                }
+            };
+            constexpr std::size_t rest = units % side;
+            for (std::size_t u = 0; u < units - rest; u += side) sums(u, std::integral_constant<std::size_t, side>{});
+            if constexpr (rest > 0) sums(units - rest, std::integral_constant<std::size_t, rest>{});
+        });
+        for (std::size_t u = 0; u < units; ++u) {
+            const std::size_t j = first + u;
+            V av[ng], rv[ng], gate[ng], extra;
+            for (std::size_t g = 0; g < ng; ++g) {
+                av[g] = a[g][u];
+                rv[g] = r[g][u];
+            }
             const V c_prev = Cell::has_cell_state ? V::load_aligned(c + j * W) : V(T(0));
-            V extra;
-            Cell::forward_step(a, r, hs[j], c_prev, gate, extra, next_h[j], next_c[j]);
+            Cell::forward_step(av, rv, hs[j], c_prev, gate, extra, next_h[j], next_c[j]);
         }
     });
     for (std::size_t j = 0; j < Hidden; ++j) {
@@ -117,8 +154,9 @@ inline void dense_lanes(const T* x, const T* w, const T* b, T* y) noexcept {
         constexpr std::size_t units = Out - first < W ? Out - first : W;
         constexpr std::size_t sets = replay_sets<nv, block, decltype(v)::value>;
         for (std::size_t o = first; o < first + units; ++o) {
-            const V sum = replay_row_sum<In, sets, T>(V(T(0)), xs, [&](std::size_t k) { return panel_weight<In>(w, o, k); });
-            (sum + V(b[o])).store_aligned(y + o * W);
+            V sum[1] = {V(T(0))};
+            replay_row_sums<In, sets, 1, T>(sum, xs, [&](std::size_t, std::size_t k) { return panel_weight<In>(w, o, k); });
+            (sum[0] + V(b[o])).store_aligned(y + o * W);
         }
     });
 }
