@@ -21,7 +21,7 @@ namespace hn = hinge;
 namespace {
 
 using gru_net = hn::network<hn::input<64, 2>, hn::gru<12>, hn::dense<1>>;
-using lstm_net = hn::network<hn::input<64, 1>, hn::lstm<20>, hn::dense<3>>;
+using lstm_net = hn::network<hn::input<64, 1>, hn::lstm<13>, hn::dense<3>>;
 using causal_net = hn::network<hn::input<64, 1>, hn::conv1d<6, 2, 1, hn::padding::causal, 1>, hn::tanh,
                                hn::conv1d<6, 2, 1, hn::padding::causal, 2>, hn::tanh,
                                hn::conv1d<6, 3, 1, hn::padding::causal, 4>, hn::tanh, hn::dense<2>>;
@@ -121,6 +121,10 @@ BOOST_AUTO_TEST_CASE(every_stream_equals_a_single_stream_on_its_signal_bit_for_b
     // In lanes wherever 16 streams fill whole vectors (AVX-512: one, AVX2: two, SSE2: four).
     static_assert(hn::streams<gru_net, 16>::in_lanes && hn::streams<lstm_net, 16>::in_lanes);
     static_assert(!hn::streams<causal_net, 16>::in_lanes && !hn::streams<gru_net, 2>::in_lanes);
+    // A larger cell runs one stream after another (hn::detail::lanes_max_hidden), bit-identical too.
+    using wide_net = hn::network<hn::input<64, 1>, hn::gru<17>, hn::dense<1>>;
+    static_assert(!hn::streams<wide_net, 16>::in_lanes);
+    every_stream_is_the_single_stream<wide_net, 16>();
 }
 
 template <std::size_t S>
