@@ -129,9 +129,7 @@ class streams_in_lanes {
     static constexpr std::size_t W = kernels::lane_count<T>, groups = S / W;
     static constexpr std::size_t hidden = cell::hidden, hp = round_up(hidden, panel_width<T>);
     static constexpr bool has_c = cell::has_cell_state;
-    // The recurrent stage's tensors (layers/recurrent.hpp) and the dense head's (layers/dense.hpp).
-    enum : std::size_t { weight_ih, weight_hh, bias_ih, bias_hh };
-    enum : std::size_t { head_weight, head_bias };
+    using head = typename Net::template stage<1>::layer_type;
 
 public:
     using stream_type = stream<Net, T>;
@@ -143,12 +141,12 @@ public:
     void run(const parameters<Net, T>& params, const stream_frames<const T*, S>& in, const stream_frames<T*, S>& out,
              std::size_t frames) noexcept {
         const T* p = params.data();
-        const T* w_ih = p + layout_type::template tensor_offset<0>(weight_ih);
-        const T* w_hh = p + layout_type::template tensor_offset<0>(weight_hh);
-        const T* b_ih = p + layout_type::template tensor_offset<0>(bias_ih);
-        const T* b_hh = p + layout_type::template tensor_offset<0>(bias_hh);
-        const T* w_out = p + layout_type::template tensor_offset<1>(head_weight);
-        const T* b_out = p + layout_type::template tensor_offset<1>(head_bias);
+        const T* w_ih = p + layout_type::template tensor_offset<0>(cell::weight_ih);
+        const T* w_hh = p + layout_type::template tensor_offset<0>(cell::weight_hh);
+        const T* b_ih = p + layout_type::template tensor_offset<0>(cell::bias_ih);
+        const T* b_hh = p + layout_type::template tensor_offset<0>(cell::bias_hh);
+        const T* w_out = p + layout_type::template tensor_offset<1>(head::weight);
+        const T* b_out = p + layout_type::template tensor_offset<1>(head::bias);
         for (std::size_t n = 0; n < frames; ++n) {
             for (std::size_t g = 0; g < groups; ++g) {
                 // The frames as they enter, as stream<Net> lets them in: non-finite values as 0.
