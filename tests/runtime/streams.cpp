@@ -1,7 +1,8 @@
 // streams<Net, S>: every stream of S gives, bit for bit, what a stream<Net> gives alone on its
 // signal, and holds its state (gru, lstm, a dilated causal conv1d stack; S = 2, 8 and 16, which
-// runs the recurrent models in lanes wherever the vectors hold 16 floats or fewer; interleaved and
-// planar blocks and single frames); reset and restore act on one stream only; nothing allocates.
+// runs the small recurrent models in lanes wherever a vector holds 16 floats or fewer, and a GRU
+// in double; interleaved and planar blocks and single frames); reset and restore act on one stream
+// only; nothing allocates.
 #include <boost/test/unit_test.hpp>
 
 #include <array>
@@ -125,6 +126,28 @@ BOOST_AUTO_TEST_CASE(every_stream_equals_a_single_stream_on_its_signal_bit_for_b
     using wide_net = hn::network<hn::input<64, 1>, hn::gru<17>, hn::dense<1>>;
     static_assert(!hn::streams<wide_net, 16>::in_lanes);
     every_stream_is_the_single_stream<wide_net, 16>();
+}
+
+// In double: 8 lanes with AVX-512, so S = 16 is two vectors of streams.
+BOOST_AUTO_TEST_CASE(double_streams_equal_single_streams_bit_for_bit) {
+    using net = hn::network<hn::input<8, 2>, hn::gru<12>, hn::dense<1>>;
+    constexpr std::size_t S = 16, C = 2, n = 120;
+    auto p = std::make_unique<hn::parameters<net, double>>();
+    hn::init::automatic(*p, 4);
+    std::vector<double> in(n * S * C), out(n * S);
+    hn::init::random_generator random(9);
+    for (double& v : in) v = 2 * random.uniform() - 1;
+    auto m = std::make_unique<hn::streams<net, S, double>>();
+    m->process(*p, in, out);
+    std::size_t differing = 0;
+    for (std::size_t s = 0; s < S; ++s) {
+        auto single = std::make_unique<hn::stream<net, double>>();
+        for (std::size_t t = 0; t < n; ++t) {
+            const auto y = (*single)(*p, std::span<const double, C>(in.data() + (t * S + s) * C, C));
+            differing += std::memcmp(y.data(), out.data() + t * S + s, sizeof(double)) != 0;
+        }
+    }
+    BOOST_TEST(differing == 0u);
 }
 
 template <std::size_t S>
