@@ -15,12 +15,8 @@
 // from the float network is printed.
 //
 // Latency distribution: the workloads `<workload>_latency` and `<workload>_latency_ftz` (the same
-// inside a hinge::flush_denormals_guard) time every call on its own between two serialised TSC
-// reads (lfence; rdtsc) into a histogram of cycles, and report p50_ns, p99_ns, p999_ns and
-// p999_over_p50 as counters (Google Benchmark JSON). The median cost of an empty timed region
-// (timer_overhead_ns, also a counter) is subtracted. A call timed alone cannot overlap the next
-// one, so these percentiles are latencies; the plain workloads' medians are the cost per call in
-// a stream of calls, where the processor overlaps consecutive calls.
+// inside a hinge::flush_denormals_guard) time every call on its own (bench/latency.hpp: p50_ns,
+// p99_ns, p999_ns, max_ns as counters).
 //
 // The peers, each written the fast way:
 // - Eigen: fixed-size matrices (no heap, no size checks; Eigen picks its GEMV kernel for the large
@@ -31,9 +27,7 @@
 //   on every call (the issue measured it); addmv is what a latency-minded user writes.
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdint>
-#include <optional>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -48,6 +42,7 @@
 #include <x86intrin.h>
 
 #include "common.hpp"
+#include "latency.hpp"
 #include "mlp_parameters.hpp"
 
 #if HINGE_HAVE_EIGEN
@@ -363,84 +358,9 @@ struct mlp {
 
     // ---- latency distribution ---------------------------------------------------------------------
 
-    // TSC ticks per nanosecond, measured once against steady_clock over 20 ms.
-    static double ticks_per_ns() {
-        static const double value = [] {
-            const auto start = std::chrono::steady_clock::now();
-            const std::uint64_t t0 = __rdtsc();
-            while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(20)) {
-            }
-            const std::uint64_t t1 = __rdtsc();
-            const double ns =
-                std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-            return double(t1 - t0) / ns;
-        }();
-        return value;
-    }
-
-    // A histogram of cycles per timed region, 1-cycle buckets up to 64K cycles (24 us at 2.7 GHz),
-    // one overflow bucket: exact percentiles at cycle resolution without storing every call.
-    struct cycle_histogram {
-        static constexpr std::size_t buckets = 1 << 16;
-        std::vector<std::uint32_t> counts = std::vector<std::uint32_t>(buckets + 1, 0);
-        std::uint64_t total = 0;
-        void add(std::uint64_t cycles) {
-            ++counts[std::min<std::uint64_t>(cycles, buckets)];
-            ++total;
-        }
-        double percentile(double p) const {
-            const auto rank = static_cast<std::uint64_t>(std::ceil(p * double(total)));
-            std::uint64_t seen = 0;
-            for (std::size_t c = 0; c <= buckets; ++c) {
-                seen += counts[c];
-                if (seen >= rank && seen > 0) return double(c);
-            }
-            return double(buckets);
-        }
-    };
-
-    template <class Call>
-    [[gnu::always_inline]] static std::uint64_t timed(Call& call, std::size_t k) {
-        _mm_lfence();
-        const std::uint64_t t0 = __rdtsc();
-        _mm_lfence();
-        call(k);
-        _mm_lfence();
-        const std::uint64_t t1 = __rdtsc();
-        _mm_lfence();
-        return t1 - t0;
-    }
-
-    // Median cycles of an empty timed region.
-    static double timer_overhead() {
-        static const double value = [] {
-            cycle_histogram h;
-            auto nothing = [](std::size_t k) { benchmark::DoNotOptimize(k); };
-            for (int n = 0; n < 200000; ++n) h.add(timed(nothing, 0));
-            return h.percentile(0.5);
-        }();
-        return value;
-    }
-
     template <class MakeCall>
     static void bench_latency(benchmark::State& state, MakeCall make_call, bool flush_denormals) {
-        auto call = make_call();
-        std::optional<hinge::flush_denormals_guard> guard;
-        if (flush_denormals) guard.emplace();
-        cycle_histogram h;
-        const double overhead = timer_overhead();
-        std::size_t k = 0;
-        for (auto _ : state) {
-            h.add(timed(call, k));
-            k = (k + 1) % inputs_count;
-        }
-        const double ns = 1.0 / ticks_per_ns();
-        auto net_ns = [&](double p) { return std::max(0.0, h.percentile(p) - overhead) * ns; };
-        state.counters["p50_ns"] = net_ns(0.5);
-        state.counters["p99_ns"] = net_ns(0.99);
-        state.counters["p999_ns"] = net_ns(0.999);
-        state.counters["p999_over_p50"] = net_ns(0.5) > 0 ? net_ns(0.999) / net_ns(0.5) : 0;
-        state.counters["timer_overhead_ns"] = overhead * ns;
+        hinge_bench::latency::measure(state, make_call(), inputs_count, flush_denormals);
     }
 
     // One callable per implementation for the latency benchmarks: owns its front end, calls it

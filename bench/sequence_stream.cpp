@@ -19,9 +19,22 @@
 //
 // FLOPs per sample: 2 G H (C + H) for the cell's two products plus 2 H for the head (the gate
 // functions are not counted); the conv stack 2 F K C per layer plus the head.
+//
+// Many streams: `<workload>_x<S>/hinge` advances S independent streams by one step per iteration
+// (hinge::streams<Net, S>, one frame of S samples, each stream reading the signal from its own
+// offset; in lanes where streams::in_lanes), `<workload>_x<S>/hinge_one_by_one` steps S
+// hinge::stream objects in turn, `<workload>_x<S>/eigen` S Eigen cells, as every library runs
+// voices today. Their time over the single-stream row's is the cost of S streams in units of one.
+// Before timing, every one of hinge's S streams must equal a single hinge stream on its signal bit
+// for bit, and stream 0 the double reference.
+//
+// Latency: `<workload>_latency` and `<workload>_latency_ftz` (inside a flush_denormals_guard) time
+// each of a million single-stream steps on its own (bench/latency.hpp): p50, p99, p99.9 and the
+// maximum as counters.
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,6 +43,7 @@
 #include <hinge/hinge.hpp>
 
 #include "common.hpp"
+#include "latency.hpp"
 
 #if HINGE_HAVE_EIGEN
 #include <Eigen/Core>
@@ -47,6 +61,8 @@ using hinge_bench::set_flops;
 
 constexpr std::size_t signal_length = 4096;  // the timed loops cycle through it
 constexpr std::size_t checked_steps = 256;
+constexpr std::size_t stream_offset = 517;  // stream s of a multi-stream row reads the signal from s * stream_offset
+constexpr std::size_t latency_calls = 1'000'000;
 
 const std::vector<float>& input_signal() {
     static const std::vector<float> x = [] {
@@ -120,7 +136,74 @@ struct streaming_workload {
         return std::make_unique<hinge_stepper<typename Workload::net>>(Workload::shared().params);
     }
 
+    // S streams advance one step: hinge's streams<Net, S>, one frame of S samples per call.
+    template <std::size_t S>
+    static void time_hinge_streams(benchmark::State& state) {
+        auto m = std::make_unique<hn::streams<typename Workload::net, S>>();
+        const auto& params = Workload::shared().params;
+        const std::vector<float>& x = input_signal();
+        std::array<float, S> frame{};
+        std::size_t t = 0;
+        for (auto _ : state) {
+            for (std::size_t s = 0; s < S; ++s) frame[s] = x[(t + s * stream_offset) % signal_length];
+            const auto y = (*m)(params, std::span<const float, S>(frame));
+            benchmark::DoNotOptimize(y[S - 1]);
+            benchmark::ClobberMemory();
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, double(S) * Workload::flops);
+    }
+    // The same with S steppers (a peer's cells) stepped one after another.
+    template <std::size_t S, class Make>
+    static void time_steppers(benchmark::State& state, Make make) {
+        std::array<decltype(make()), S> steppers;
+        for (auto& s : steppers) s = make();
+        const std::vector<float>& x = input_signal();
+        std::size_t t = 0;
+        for (auto _ : state) {
+            for (std::size_t s = 0; s < S; ++s) {
+                float y = steppers[s]->step(x[(t + s * stream_offset) % signal_length]);
+                benchmark::DoNotOptimize(y);
+            }
+            t = (t + 1) % signal_length;
+        }
+        set_flops(state, double(S) * Workload::flops);
+    }
+    // Every one of S hinge streams equals a single hinge stream on its signal, bit for bit; stream
+    // 0 (offset 0) also the double reference.
+    template <std::size_t S>
+    static void check_streams() {
+        auto m = std::make_unique<hn::streams<typename Workload::net, S>>();
+        std::array<std::unique_ptr<hinge_stepper<typename Workload::net>>, S> single;
+        for (auto& s : single) s = make_hinge();
+        std::vector<float> first(checked_steps);
+        std::array<float, S> frame{};
+        for (std::size_t t = 0; t < checked_steps; ++t) {
+            for (std::size_t s = 0; s < S; ++s) frame[s] = input_signal()[(t + s * stream_offset) % signal_length];
+            const auto y = (*m)(Workload::shared().params, std::span<const float, S>(frame));
+            for (std::size_t s = 0; s < S; ++s)
+                if (const float alone = single[s]->step(frame[s]); std::memcmp(&alone, &y[s], sizeof(float)) != 0)
+                    fail(Workload::workload() + "_x" + std::to_string(S) + "/hinge: stream " + std::to_string(s) +
+                         " differs from a single stream at step " + std::to_string(t));
+            first[t] = y[0];
+        }
+        check(Workload::workload() + "_x" + std::to_string(S) + "/hinge", first, Workload::shared().reference);
+    }
+    template <class Make>
+    static void time_latency(benchmark::State& state, Make make, bool flush_denormals) {
+        const std::vector<float>& x = input_signal();
+        auto call = [stepper = std::shared_ptr(make()), &x](std::size_t k) {
+            float y = stepper->step(x[k]);
+            benchmark::DoNotOptimize(y);
+        };
+        hinge_bench::latency::measure(state, call, signal_length, flush_denormals);
+    }
+
     static void verify() {
+        check_streams<2>();
+        check_streams<4>();
+        check_streams<8>();
+        check_streams<16>();
         check_steps("hinge", make_hinge);
 #if HINGE_HAVE_EIGEN
         check_steps("eigen", Workload::make_eigen);
@@ -129,7 +212,38 @@ struct streaming_workload {
         if constexpr (requires { Workload::make_torch(); }) check_steps("libtorch", Workload::make_torch);
 #endif
     }
+    template <std::size_t S>
+    static void register_streams() {
+        const std::string w = Workload::workload() + "_x" + std::to_string(S);
+        add(w + "/hinge", double(S) * Workload::flops, [](benchmark::State& s) { time_hinge_streams<S>(s); })
+            ->Unit(benchmark::kNanosecond);
+        // S hinge::stream objects stepped in turn: what streams<Net, S> does when it cannot use lanes.
+        add(w + "/hinge_one_by_one", double(S) * Workload::flops, [](benchmark::State& s) { time_steppers<S>(s, make_hinge); })
+            ->Unit(benchmark::kNanosecond);
+#if HINGE_HAVE_EIGEN
+        add(w + "/eigen", double(S) * Workload::flops,
+            [](benchmark::State& s) { time_steppers<S>(s, Workload::make_eigen); })
+            ->Unit(benchmark::kNanosecond);
+#endif
+    }
+    static void register_latency(const std::string& suffix, bool flush) {
+        const std::string w = Workload::workload() + suffix;
+        add(w + "/hinge", Workload::flops, [=](benchmark::State& s) { time_latency(s, make_hinge, flush); })
+            ->Unit(benchmark::kNanosecond)
+            ->Iterations(latency_calls);
+#if HINGE_HAVE_EIGEN
+        add(w + "/eigen", Workload::flops, [=](benchmark::State& s) { time_latency(s, Workload::make_eigen, flush); })
+            ->Unit(benchmark::kNanosecond)
+            ->Iterations(latency_calls);
+#endif
+    }
     static void register_all() {
+        register_streams<2>();
+        register_streams<4>();
+        register_streams<8>();
+        register_streams<16>();
+        register_latency("_latency", false);
+        register_latency("_latency_ftz", true);
         add(Workload::workload() + "/hinge", Workload::flops, [](benchmark::State& s) { time_steps(s, make_hinge); })
             ->Unit(benchmark::kNanosecond);
 #if HINGE_HAVE_EIGEN

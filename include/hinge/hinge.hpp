@@ -54,6 +54,7 @@
 #include <hinge/runtime/fit.hpp>
 #include <hinge/runtime/inference.hpp>
 #include <hinge/runtime/stream.hpp>
+#include <hinge/runtime/streams.hpp>
 #include <hinge/runtime/denormals.hpp>
 #include <hinge/runtime/passes.hpp>
 #include <hinge/runtime/trainer.hpp>

@@ -2,12 +2,15 @@
 // (gru, lstm, a dilated causal conv1d stack, a mix, a grouped / depthwise causal stack with
 // layer_norm), in double to 1e-12 and in float to 1e-5;
 // a block call equals single steps; reset() starts a sequence afresh; a saved state resumes
-// exactly. Zero allocation over a million steps is in tests/no_allocation.cpp.
+// exactly; a non-finite input value enters as 0, so it does not poison the state. Zero allocation
+// over a million steps is in tests/no_allocation.cpp.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -157,6 +160,40 @@ BOOST_AUTO_TEST_CASE(a_restored_state_resumes_exactly_there) {
     std::vector<float> cold(100);
     fresh->process(*p, std::span<const float>(x.data() + 100, 100), cold);
     BOOST_TEST(cold != second);
+}
+
+// NaN or Inf held in a recurrent state (or a causal ring) would make every later output NaN.
+// The law: a signal with non-finite values streams as the same signal with 0 in their place,
+// bit for bit, and the stream counts them.
+template <class Net>
+void non_finite_inputs_enter_as_zero() {
+    constexpr std::size_t C = Net::input_shape::channels, O = Net::output_channels, n = 120;
+    auto p = std::make_unique<hn::parameters<Net>>();
+    hn::init::automatic(*p, 12);
+    std::vector<float> x = signal<float>(n * C, 13), zeroed = x;
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    for (const auto& [at, value] : {std::pair<std::size_t, float>{10 * C, std::numeric_limits<float>::quiet_NaN()},
+                                   {20 * C + C - 1, inf}, {21 * C, -inf}, {60 * C, std::numeric_limits<float>::signaling_NaN()}}) {
+        x[at] = value;
+        zeroed[at] = 0.0f;
+    }
+    auto s = std::make_unique<hn::stream<Net>>();
+    auto clean = std::make_unique<hn::stream<Net>>();
+    std::vector<float> y(n * O), expected(n * O);
+    s->process(*p, x, y);
+    clean->process(*p, zeroed, expected);
+    BOOST_TEST(std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)) == 0);
+    BOOST_TEST(std::all_of(y.begin(), y.end(), [](float v) { return std::isfinite(v); }));
+    BOOST_TEST(s->non_finite_inputs() == 4u);
+    BOOST_TEST(clean->non_finite_inputs() == 0u);
+    s->reset();
+    BOOST_TEST(s->non_finite_inputs() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_non_finite_input_enters_as_zero_and_does_not_poison_the_state) {
+    non_finite_inputs_enter_as_zero<gru_model>();
+    non_finite_inputs_enter_as_zero<lstm_model>();
+    non_finite_inputs_enter_as_zero<causal_model>();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

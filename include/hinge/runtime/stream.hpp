@@ -17,7 +17,20 @@
 // returns::all_steps, batch_norm, dropout (inference: the identity), residual blocks of those, the
 // graph stages (add, multiply, concat, gated, film, slice: per step) and activations. Others are a
 // compile error naming the stage.
+//
+// A non-finite input value (NaN, +-Inf: a dropped-out sensor, a division by zero upstream) would
+// stay in a recurrent state or a convolution's ring for ever, and every later output would be NaN.
+// The stream replaces it with 0 before it enters, and counts it (non_finite_inputs()): the output of
+// that step and those that remember it are those of a 0 there, and the stream recovers as it forgets
+// it. The check is a compare and a blend per input value (the step's cost did not change measurably;
+// docs/sequence.md). It is compiled away under -ffinite-math-only (-ffast-math), which promises the
+// compiler that no NaN or Inf arrives.
+//
+// For S signals through one network at once (stereo, voices), see streams<Net, S>
+// (runtime/streams.hpp).
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include <hinge/core/diagnostic.hpp>
@@ -123,14 +136,19 @@ public:
         }
     }
 
-    // Back to the start of a sequence (zero state), e.g. between two files.
-    void reset() noexcept { workspace_.reset_state(); }
+    // Back to the start of a sequence (zero state, no non-finite input counted), e.g. between two files.
+    void reset() noexcept {
+        workspace_.reset_state();
+        non_finite_ = 0;
+    }
     // Everything the next step depends on besides the parameters: copy it to save, restore() it
     // to resume exactly there (also into another stream of the same network).
     const state_type& state() const noexcept { return workspace_.state(); }
     void restore(const state_type& saved) noexcept { workspace_.state() = saved; }
     // Steps processed since construction or the last reset().
     std::uint64_t steps() const noexcept { return workspace_.state().passes; }
+    // Input values that were NaN or infinite and entered as 0, since construction or the last reset().
+    std::uint64_t non_finite_inputs() const noexcept { return non_finite_; }
 
 private:
     // Net's parameters, read through the one-step network's layout (the same: checked above).
@@ -138,11 +156,21 @@ private:
     // costs as much (g++ 12 stopped inlining the step's kernels once each layer had a forward of its
     // own: gru<8> went from 42 to 50 ns per sample).
     [[gnu::flatten]] void step(const parameters<Net, T>& params, const T* frame) noexcept {
-        detail::run_forward<detail::pass_kind::inference>(params.data(), workspace_, frame, 1, 0);
-        advance_state(workspace_, frame, 1);
+        // The frame as it enters: non-finite values replaced with 0 (a blend, no branch to mispredict).
+        T entering[input_frame];
+        unsigned replaced = 0;
+        for (std::size_t j = 0; j < input_frame; ++j) {
+            const bool finite = std::isfinite(frame[j]);
+            entering[j] = finite ? frame[j] : T(0);
+            replaced += !finite;
+        }
+        non_finite_ += replaced;
+        detail::run_forward<detail::pass_kind::inference>(params.data(), workspace_, entering, 1, 0);
+        advance_state(workspace_, entering, 1);
     }
 
     workspace<step_network, 1, T, false> workspace_{};
+    std::uint64_t non_finite_ = 0;
 };
 
 }  // namespace hinge
