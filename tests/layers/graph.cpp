@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(the_planner_wires_each_stage_to_the_values_it_names) {
     // The wiring is part of the architecture a file is checked against.
     static_assert(hn::io::architecture_description<sum_with_input> ==
                   "input 5 | dense 5->5 tanh | add reads 1 0 5->5 softplus | dense 5->2 identity");
-    static_assert(hn::io::architecture_description<glu_mlp>.find("gated(identity sigmoid) 8->4") != std::string_view::npos);
+    // (A run-time check: string_view::find is not a constant expression under the sanitizers.)
+    BOOST_TEST(hn::io::architecture_description<glu_mlp>.find("gated(identity sigmoid) 8->4") != std::string_view::npos);
 }
 
 BOOST_AUTO_TEST_CASE(every_composition_has_the_gradients_of_central_differences) {
