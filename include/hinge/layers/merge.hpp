@@ -121,17 +121,23 @@ struct sum_of_two : elementwise_merge {
     }
 };
 
-}  // namespace detail
-
-template <value_name Name>
-struct add : detail::sum_of_two {
-    static constexpr const char* name = "add";
+// The shape rule of a merge of the current value and one named value of the same shape; Self is
+// the merge, which the error names.
+template <class Self, auto Name>
+struct same_shape_as_named {
     using named_inputs = hinge::named_inputs<Name>;
     template <class Arriving, std::size_t Stage, class Named>
     static constexpr auto output_shape() {
-        static_assert(detail::check_equal_shapes<Stage, add, Arriving, Named>());
+        static_assert(check_equal_shapes<Stage, Self, Arriving, Named>());
         return Arriving{};
     }
+};
+
+}  // namespace detail
+
+template <value_name Name>
+struct add : detail::sum_of_two, detail::same_shape_as_named<add<Name>, Name> {
+    static constexpr const char* name = "add";
 };
 
 template <auto Name>
@@ -146,14 +152,8 @@ struct accumulate_sum : detail::sum_of_two {
 };
 
 template <value_name Name>
-struct multiply : detail::elementwise_merge {
+struct multiply : detail::elementwise_merge, detail::same_shape_as_named<multiply<Name>, Name> {
     static constexpr const char* name = "multiply";
-    using named_inputs = hinge::named_inputs<Name>;
-    template <class Arriving, std::size_t Stage, class Named>
-    static constexpr auto output_shape() {
-        static_assert(detail::check_equal_shapes<Stage, multiply, Arriving, Named>());
-        return Arriving{};
-    }
 
     // y = Act(a * b): dL/da = dz * b, dL/db = dz * a.
     template <class Context>
