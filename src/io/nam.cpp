@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -161,6 +162,60 @@ model_file parse_model_file(std::string_view json_text, std::string_view source)
 model_file read_model_file(const std::string& path) {
     const std::vector<unsigned char> bytes = io::detail::read_whole_file(path);
     return parse_model_file(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+namespace {
+
+json wavenet_config_json(const wavenet_config& w) {
+    json layers = json::array();
+    for (const layer_array_config& c : w.layer_arrays)
+        layers.push_back({{"input_size", c.input_size},
+                          {"condition_size", c.condition_size},
+                          {"head_size", c.head_size},
+                          {"channels", c.channels},
+                          {"kernel_size", c.kernel_size},
+                          {"dilations", c.dilations},
+                          {"activation", c.activation},
+                          {"gated", c.gated},
+                          {"head_bias", c.head_bias}});
+    return {{"layers", std::move(layers)}, {"head", nullptr}, {"head_scale", w.head_scale}};
+}
+
+}  // namespace
+
+std::string format_model_file(const model_file& f) {
+    const std::string source = f.source.empty() ? std::string("<memory>") : f.source;
+    json j;
+    j["version"] = f.version.empty() ? std::string("0.5.4") : f.version;
+    j["architecture"] = f.architecture;
+    if (f.architecture == "WaveNet" && f.wavenet) j["config"] = wavenet_config_json(*f.wavenet);
+    else if (f.architecture == "LSTM" && f.lstm)
+        j["config"] = {{"input_size", f.lstm->input_size},
+                       {"hidden_size", f.lstm->hidden_size},
+                       {"num_layers", f.lstm->num_layers}};
+    else fail(source, "cannot write architecture \"" + f.architecture + "\" without its config (WaveNet, LSTM)");
+    json weights = json::array();
+    for (std::size_t k = 0; k < f.weights.size(); ++k) {
+        if (!std::isfinite(f.weights[k]))
+            fail(source, "cannot write weights[" + std::to_string(k) + "]: it is not finite");
+        // As a double: every float32 value prints and reads back exactly (nlohmann prints the
+        // shortest text that round-trips a double).
+        weights.push_back(static_cast<double>(f.weights[k]));
+    }
+    j["weights"] = std::move(weights);
+    j["sample_rate"] = f.sample_rate ? json(*f.sample_rate) : json(nullptr);
+    try {
+        j["metadata"] = json::parse(f.metadata_json.empty() ? std::string_view("null") : f.metadata_json);
+    } catch (const json::exception& e) {
+        fail(source, std::string("metadata_json is not JSON: ") + e.what());
+    }
+    return j.dump();
+}
+
+void write_model_file(const std::string& path, const model_file& f) {
+    const std::string text = format_model_file(f);
+    io::detail::write_file_atomically(
+        path, std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
 }
 
 }  // namespace hinge::nam

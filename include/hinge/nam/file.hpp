@@ -1,5 +1,5 @@
 #pragma once
-// A Neural Amp Modeler model file (.nam), read into plain values: the JSON object with `version`,
+// A Neural Amp Modeler model file (.nam), read into plain values and written back: the JSON object with `version`,
 // `architecture`, `config`, the flat `weights` list, `sample_rate` and `metadata`.
 //
 //   const hinge::nam::model_file f = hinge::nam::read_model_file("amp.nam");
@@ -71,6 +71,16 @@ struct model_file {
 // value).
 model_file read_model_file(const std::string& path);
 model_file parse_model_file(std::string_view json_text, std::string_view source = "<memory>");
+
+// The file as NAM writes it: version, architecture, config (written from f.wavenet or f.lstm, in
+// NAM's keys), weights (float32 values, printed so that they read back exactly), sample_rate
+// (when set) and metadata (f.metadata_json, which must be JSON: "null" or an object). Every NAM
+// player reads it; read_model_file reads back the same values. Throws io::file_error when f is
+// not a model this reader would read (no config of its architecture, a non-finite weight,
+// metadata that is not JSON) or when the file cannot be written (written to a temporary file and
+// renamed: an existing file is replaced whole or not at all).
+std::string format_model_file(const model_file& f);
+void write_model_file(const std::string& path, const model_file& f);
 
 // The refusals of the models' loaders (nam/wavenet.hpp, nam/lstm.hpp): "<source>: <what>".
 [[noreturn]] inline void refuse(const model_file& f, const std::string& what) {

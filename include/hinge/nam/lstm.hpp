@@ -138,6 +138,39 @@ struct lstm_model {
         return init;
     }
 
+    // The inverse of load: params and an initial state (zeros by default: a stream's start) as a
+    // .nam model (write it with nam::write_model_file). NAM has one bias per gate row: it gets
+    // bias_ih + bias_hh. Set the file's sample_rate and metadata_json before writing.
+    template <class Net, class T>
+    static model_file save(const parameters<Net, T>& params, const initial_state& init = {}) {
+        static_assert(std::is_same_v<Net, network<Net::input_shape::dimension(0)>>,
+                      "nam::lstm_model::save: params must be parameters<model::network<L>>, because the weights are "
+                      "placed by that network's stages");
+        model_file f;
+        f.version = "0.5.4";
+        f.architecture = "LSTM";
+        f.lstm = config();
+        f.metadata_json = "null";
+        f.weights.reserve(weight_count);
+        for_each_index<Layers>([&](auto index) {
+            constexpr std::size_t l = decltype(index)::value;
+            constexpr std::size_t in = l == 0 ? 1 : Hidden;
+            const auto view = params.template layer<l>();
+            for (std::size_t row = 0; row < 4 * Hidden; ++row) {
+                for (std::size_t i = 0; i < in; ++i) f.weights.push_back(static_cast<float>(view.weight_ih(row, i)));
+                for (std::size_t j = 0; j < Hidden; ++j) f.weights.push_back(static_cast<float>(view.weight_hh(row, j)));
+            }
+            for (std::size_t row = 0; row < 4 * Hidden; ++row)
+                f.weights.push_back(static_cast<float>(view.bias_ih(row) + view.bias_hh(row)));
+            for (std::size_t j = 0; j < Hidden; ++j) f.weights.push_back(init.h[l][j]);
+            for (std::size_t j = 0; j < Hidden; ++j) f.weights.push_back(init.c[l][j]);
+        });
+        const auto head = params.template layer<Layers>();
+        for (std::size_t j = 0; j < Hidden; ++j) f.weights.push_back(static_cast<float>(head.weight(0, j)));
+        f.weights.push_back(static_cast<float>(head.bias(0)));
+        return f;
+    }
+
     // Throws io::file_error when f is not this model.
     static void check(const model_file& f) {
         if (f.architecture != "LSTM" || !f.lstm)

@@ -266,6 +266,47 @@ struct a1_wavenet {
         });
     }
 
+    // The inverse of load: params as a .nam model (write it with nam::write_model_file). head_scale
+    // is the config's (NAM's trainer uses 0.02); the last head's weights and bias are divided by
+    // it, as load multiplies them, so the file plays as params do (to a rounding of the last
+    // head). The last residual, which no stage here computes, is written as zeros: NAM computes it
+    // and nothing reads it. Set the file's sample_rate and metadata_json before writing.
+    template <class Net, class T>
+    static model_file save(const parameters<Net, T>& params, float head_scale = 0.02f) {
+        static_assert(std::is_same_v<Net, network<Net::input_shape::dimension(0)>>,
+                      "nam::a1_wavenet::save: params must be parameters<model::network<L>>, because the weights "
+                      "are placed by that network's stages");
+        if (!(head_scale != 0.0f)) throw io::file_error("nam::a1_wavenet::save: head_scale must not be zero");
+        model_file f;
+        f.version = "0.5.4";
+        f.architecture = "WaveNet";
+        f.wavenet = wavenet_config{config(), head_scale};
+        f.config_json = "";
+        f.metadata_json = "null";
+        f.weights.assign(weight_count, 0.0f);
+        f.weights.back() = head_scale;
+        const std::vector<detail::nam_piece> pieces = plan(head_scale);
+        std::size_t next = 0;
+        for_each_index<Net::stage_count>([&](auto index) {
+            constexpr std::size_t I = decltype(index)::value;
+            if constexpr (detail::is_conv1d<typename Net::template placed<I>::layer_type>::value) {
+                const detail::nam_piece& p = pieces[next++];
+                const auto view = params.template layer<I>();
+                using V = decltype(view);
+                constexpr std::size_t out = V::output_width, in = V::input_width;
+                const std::size_t channels = in / p.kernel;
+                for (std::size_t o = 0; o < out; ++o) {
+                    for (std::size_t c = 0; c < channels; ++c)
+                        for (std::size_t k = 0; k < p.kernel; ++k)
+                            f.weights[p.weight + (o * channels + c) * p.kernel + k] =
+                                static_cast<float>(view.weight(o, k * channels + c)) / p.scale;
+                    if (p.has_bias) f.weights[p.bias + o] = static_cast<float>(view.bias(o)) / p.scale;
+                }
+            }
+        });
+        return f;
+    }
+
     // Throws io::file_error when f is not this model.
     static void check(const model_file& f) {
         if (f.architecture != "WaveNet" || !f.wavenet)

@@ -1,0 +1,7 @@
+// The player's "lite" WaveNet, in both tanh modes (src/nam/engine.hpp).
+#include "engine.hpp"
+
+namespace hinge::nam::detail {
+template struct engine_functions<lite_wavenet::exact>;
+template struct engine_functions<lite_wavenet::fast>;
+}  // namespace hinge::nam::detail
