@@ -20,7 +20,8 @@
 namespace hinge::nam {
 namespace {
 
-using json = nlohmann::json;
+// ordered_json: the metadata object keeps its keys in the file's order, read and written back.
+using json = nlohmann::ordered_json;
 
 [[noreturn]] void fail(std::string_view source, const std::string& what) {
     throw io::file_error(std::string(source) + ": " + what);

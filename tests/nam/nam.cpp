@@ -10,10 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -27,37 +25,14 @@
 #include <hinge/io/save.hpp>
 #include <hinge/nam/nam.hpp>
 
-// Every operator new of this executable, counted, to show that a stream step allocates nothing.
-// The plain and aligned forms (the nothrow ones call them), on malloc, and every delete on free,
-// so that a sanitizer sees matching pairs.
-namespace {
-std::atomic<std::size_t> allocations{0};
-void* counted(std::size_t size, std::size_t alignment) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    void* p = nullptr;
-    if (alignment <= alignof(std::max_align_t)) p = std::malloc(size ? size : 1);
-    else if (posix_memalign(&p, alignment, size ? size : 1) != 0) p = nullptr;
-    if (!p) throw std::bad_alloc();
-    return p;
-}
-}  // namespace
-void* operator new(std::size_t size) { return counted(size, 0); }
-void* operator new[](std::size_t size) { return counted(size, 0); }
-void* operator new(std::size_t size, std::align_val_t a) { return counted(size, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t size, std::align_val_t a) { return counted(size, static_cast<std::size_t>(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "counted_new.hpp"
+#include "reference.hpp"
 
 namespace {
 
 namespace hn = hinge;
 namespace nam = hinge::nam;
+using namespace hinge_nam_test;
 
 // wavenet.nam: two layer arrays (3 channels, dilations 1 and 2, head 2 without bias; 2 channels,
 // dilation 8, head 1 with bias), kernel 3, Tanh.
@@ -168,132 +143,6 @@ std::string replaced(std::string text, const std::string& from, const std::strin
     return text.replace(at, from.size(), to);
 }
 
-
-// NAM's A1 WaveNet computed directly from the config and the flat weight list, in double, as the
-// data folder's README states it (the gated form: act(first half) * sigmoid(second half)). It
-// starts from a zero history and sees the leading zeros of x as its prewarm.
-std::vector<double> reference_wavenet(const nam::model_file& f, const std::vector<float>& x) {
-    const std::size_t T = x.size();
-    std::size_t at = 0;
-    const auto take = [&](std::size_t n) { at += n; return f.weights.data() + at - n; };
-    using signal = std::vector<std::vector<double>>;  // [channel][time]
-    const signal condition{std::vector<double>(x.begin(), x.end())};
-    signal in = condition, head;
-    for (const nam::layer_array_config& a : f.wavenet->layer_arrays) {
-        const std::size_t C = a.channels, Z = a.gated ? 2 * C : C, K = a.kernel_size;
-        const float* rechannel = take(C * a.input_size);
-        signal h(C, std::vector<double>(T, 0.0));
-        for (std::size_t c = 0; c < C; ++c)
-            for (std::size_t i = 0; i < a.input_size; ++i)
-                for (std::size_t t = 0; t < T; ++t) h[c][t] += rechannel[c * a.input_size + i] * in[i][t];
-        signal sum = head.empty() ? signal(C, std::vector<double>(T, 0.0)) : head;
-        for (std::size_t d : a.dilations) {
-            const float *conv = take(Z * C * K), *conv_bias = take(Z), *mix = take(Z * a.condition_size);
-            const float *residual = take(C * C), *residual_bias = take(C);
-            signal z(Z, std::vector<double>(T, 0.0));
-            for (std::size_t o = 0; o < Z; ++o)
-                for (std::size_t t = 0; t < T; ++t) {
-                    double v = conv_bias[o] + mix[o] * condition[0][t];
-                    for (std::size_t c = 0; c < C; ++c)
-                        for (std::size_t k = 0; k < K; ++k) {
-                            const std::size_t back = d * (K - 1 - k);
-                            if (t >= back) v += conv[(o * C + c) * K + k] * h[c][t - back];
-                        }
-                    z[o][t] = v;
-                }
-            signal act(C, std::vector<double>(T));
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t t = 0; t < T; ++t)
-                    act[c][t] = a.gated ? std::tanh(z[c][t]) / (1 + std::exp(-z[C + c][t])) : std::tanh(z[c][t]);
-            for (std::size_t c = 0; c < C; ++c)
-                for (std::size_t t = 0; t < T; ++t) {
-                    sum[c][t] += act[c][t];
-                    double r = residual_bias[c];
-                    for (std::size_t j = 0; j < C; ++j) r += residual[c * C + j] * act[j][t];
-                    h[c][t] += r;
-                }
-        }
-        const float* head_weight = take(a.head_size * C);
-        const float* head_bias = a.head_bias ? take(a.head_size) : nullptr;
-        head.assign(a.head_size, std::vector<double>(T, 0.0));
-        for (std::size_t o = 0; o < a.head_size; ++o)
-            for (std::size_t t = 0; t < T; ++t) {
-                double v = head_bias ? head_bias[o] : 0.0;
-                for (std::size_t c = 0; c < C; ++c) v += head_weight[o * C + c] * sum[c][t];
-                head[o][t] = v;
-            }
-        in = h;
-    }
-    const double head_scale = *take(1);
-    BOOST_TEST_REQUIRE(at == f.weights.size());
-    std::vector<double> y(T);
-    for (std::size_t t = 0; t < T; ++t) y[t] = head_scale * head[0][t];
-    return y;
-}
-
-// NAM's LSTM from the flat weight list, in double, from the stored state.
-std::vector<double> reference_lstm(const nam::model_file& f, const std::vector<float>& x) {
-    const std::size_t H = f.lstm->hidden_size, L = f.lstm->num_layers;
-    std::size_t at = 0;
-    const auto take = [&](std::size_t n) { at += n; return f.weights.data() + at - n; };
-    struct layer { const float *w, *b; std::vector<double> h, c; std::size_t in; };
-    std::vector<layer> layers;
-    for (std::size_t l = 0; l < L; ++l) {
-        const std::size_t in = l == 0 ? 1 : H;
-        const float* w = take(4 * H * (in + H));
-        const float* b = take(4 * H);
-        const float* h = take(H);
-        const float* c = take(H);
-        layers.push_back({w, b, std::vector<double>(h, h + H), std::vector<double>(c, c + H), in});
-    }
-    const float* head = take(H);
-    const double head_bias = *take(1);
-    BOOST_TEST_REQUIRE(at == f.weights.size());
-    const auto sigmoid = [](double v) { return 1 / (1 + std::exp(-v)); };
-    std::vector<double> y;
-    for (float sample : x) {
-        std::vector<double> input{sample};
-        for (layer& l : layers) {
-            std::vector<double> g(4 * H);
-            for (std::size_t r = 0; r < 4 * H; ++r) {
-                g[r] = l.b[r];
-                for (std::size_t i = 0; i < l.in; ++i) g[r] += l.w[r * (l.in + H) + i] * input[i];
-                for (std::size_t j = 0; j < H; ++j) g[r] += l.w[r * (l.in + H) + l.in + j] * l.h[j];
-            }
-            for (std::size_t j = 0; j < H; ++j) {
-                l.c[j] = sigmoid(g[H + j]) * l.c[j] + sigmoid(g[j]) * std::tanh(g[2 * H + j]);
-                l.h[j] = sigmoid(g[3 * H + j]) * std::tanh(l.c[j]);
-            }
-            input = l.h;
-        }
-        double v = head_bias;
-        for (std::size_t j = 0; j < H; ++j) v += head[j] * input[j];
-        y.push_back(v);
-    }
-    return y;
-}
-
-// A model file of the compiled type's config with weights in [-0.5, 0.5] from a fixed seed.
-nam::model_file random_model_file(std::size_t count, std::uint64_t seed) {
-    nam::model_file f;
-    f.source = "<random>";
-    f.version = "0.5.4";
-    std::uint64_t s = seed;
-    for (std::size_t k = 0; k < count; ++k) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        f.weights.push_back(static_cast<float>(static_cast<double>(s >> 40) / double(1ull << 24)) - 0.5f);
-    }
-    return f;
-}
-
-// An input of noise and a tone, after `zeros` zeros (the prewarm).
-std::vector<float> test_input(std::size_t zeros, std::size_t length) {
-    std::vector<float> x(zeros + length, 0.0f);
-    for (std::size_t t = 0; t < length; ++t)
-        x[zeros + t] =
-            0.4f * std::sin(0.05f * static_cast<float>(t)) + 0.2f * std::sin(1.7f * static_cast<float>(t * t % 97));
-    return x;
-}
 
 // The largest |stream - reference| and |whole - stream| for a WaveNet of random weights.
 template <class Model, std::size_t Length>
@@ -504,10 +353,10 @@ BOOST_AUTO_TEST_CASE(streaming_a_nam_model_allocates_nothing) {
     const std::vector<float> x = read_f32(inputs[1]);
     std::vector<float> y(64);
     const auto count = [&](auto& s, const auto& params) {
-        const std::size_t before = allocations.load();
+        const std::size_t before = hinge_nam_test::allocation_count();
         for (std::size_t at = 0; at < 640; at += 64)
             s.process(params, std::span<const float>(x.data() + at, 64), std::span<float>(y));
-        return allocations.load() - before;
+        return hinge_nam_test::allocation_count() - before;
     };
     auto wp = std::make_unique<hn::parameters<fast_wavenet::network<1>>>();
     fast_wavenet::load(read_model("wavenet.nam"), *wp);
@@ -520,7 +369,7 @@ BOOST_AUTO_TEST_CASE(streaming_a_nam_model_allocates_nothing) {
     const std::size_t wavenet_allocations = count(*ws, *wp), lstm_allocations = count(*ls, *lp);
     BOOST_TEST(wavenet_allocations == 0u);
     BOOST_TEST(lstm_allocations == 0u);
-    BOOST_TEST(allocations.load() > 0u);  // the counter counts (the loads above allocate)
+    BOOST_TEST(hinge_nam_test::allocation_count() > 0u);  // the counter counts (the loads above allocate)
 }
 
 // A fast-tanh model has a name in hinge's own files, so it saves and loads like any network; the

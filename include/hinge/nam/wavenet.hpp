@@ -167,6 +167,9 @@ struct is_conv1d : std::false_type {};
 template <std::size_t F, std::size_t K, std::size_t S, padding P, std::size_t D, std::size_t G>
 struct is_conv1d<conv1d<F, K, S, P, D, G>> : std::true_type {};
 
+// What a conv1d stage is in NAM's A1 WaveNet.
+enum class nam_role { rechannel, mix_in, dilated, residual, head };
+
 // Where one conv1d stage's values are in NAM's flat list (in stage order).
 struct nam_piece {
     std::size_t weight = 0;       // first weight, [out][in][tap] as PyTorch stores it
@@ -174,6 +177,8 @@ struct nam_piece {
     bool has_bias = false;
     std::size_t kernel = 1;
     float scale = 1;              // head_scale for the last head
+    nam_role role = nam_role::rechannel;
+    bool last_array = false;
 };
 
 }  // namespace detail
@@ -266,11 +271,20 @@ struct a1_wavenet {
         });
     }
 
-    // The inverse of load: params as a .nam model (write it with nam::write_model_file). head_scale
-    // is the config's (NAM's trainer uses 0.02); the last head's weights and bias are divided by
-    // it, as load multiplies them, so the file plays as params do (to a rounding of the last
-    // head). The last residual, which no stage here computes, is written as zeros: NAM computes it
-    // and nothing reads it. Set the file's sample_rate and metadata_json before writing.
+    // The inverse of load: params as a .nam model (write it with nam::write_model_file), e.g. after
+    // training. head_scale is the config's (NAM's trainer uses 0.02); the last head's weights and
+    // bias are divided by it, as load multiplies them.
+    //
+    // hinge's conv1d has biases where NAM has none (the rechannel, the mix-in, a head without
+    // head_bias); training moves them. They are constants added on a linear path, so they are
+    // folded into biases NAM has: the mix-in's into the dilated convolution's; the rechannel's,
+    // which rides along the residual path h, into every later dilated convolution (through its
+    // taps) and the next array's rechannel; a bias-less head's into the next array's head. The
+    // file then plays as params stream once both have seen the receptive field (the zeros of a
+    // prewarm; before that hinge pads h with zeros where NAM's h would hold the constant). A
+    // last head without head_bias but with a bias left is refused (io::file_error): NAM's model
+    // has no place for it. The last residual, which no stage here computes, is written as zeros.
+    // Set the file's sample_rate and metadata_json before writing.
     template <class Net, class T>
     static model_file save(const parameters<Net, T>& params, float head_scale = 0.02f) {
         static_assert(std::is_same_v<Net, network<Net::input_shape::dimension(0)>>,
@@ -281,26 +295,75 @@ struct a1_wavenet {
         f.version = "0.5.4";
         f.architecture = "WaveNet";
         f.wavenet = wavenet_config{config(), head_scale};
-        f.config_json = "";
         f.metadata_json = "null";
         f.weights.assign(weight_count, 0.0f);
         f.weights.back() = head_scale;
         const std::vector<detail::nam_piece> pieces = plan(head_scale);
+        // The constants riding on h (per channel of the current array) and on the head sum, and
+        // the pending mix-in bias of the current layer.
+        std::vector<double> on_h, on_sum, mix_bias;
         std::size_t next = 0;
         for_each_index<Net::stage_count>([&](auto index) {
             constexpr std::size_t I = decltype(index)::value;
             if constexpr (detail::is_conv1d<typename Net::template placed<I>::layer_type>::value) {
+                using detail::nam_role;
                 const detail::nam_piece& p = pieces[next++];
                 const auto view = params.template layer<I>();
                 using V = decltype(view);
                 constexpr std::size_t out = V::output_width, in = V::input_width;
                 const std::size_t channels = in / p.kernel;
+                const auto weight = [&](std::size_t o, std::size_t c, std::size_t k) {
+                    return double(view.weight(o, k * channels + c));
+                };
+                std::vector<double> bias(out);
+                for (std::size_t o = 0; o < out; ++o) bias[o] = double(view.bias(o));
+                switch (p.role) {
+                case nam_role::rechannel: {  // h = R in + b: b rides on h from here on
+                    std::vector<double> carried(out);
+                    for (std::size_t o = 0; o < out; ++o) {
+                        carried[o] = bias[o];
+                        for (std::size_t c = 0; c < on_h.size(); ++c) carried[o] += weight(o, c, 0) * on_h[c];
+                    }
+                    on_h = std::move(carried);
+                    bias.assign(out, 0.0);
+                    break;
+                }
+                case nam_role::mix_in:  // added to the dilated convolution's sum
+                    mix_bias = bias;
+                    bias.assign(out, 0.0);
+                    break;
+                case nam_role::dilated:
+                    for (std::size_t o = 0; o < out; ++o) {
+                        bias[o] += mix_bias[o];
+                        for (std::size_t c = 0; c < channels; ++c)
+                            for (std::size_t k = 0; k < p.kernel; ++k) bias[o] += weight(o, c, k) * on_h[c];
+                    }
+                    break;
+                case nam_role::residual: break;  // NAM has this bias
+                case nam_role::head: {
+                    for (std::size_t o = 0; o < out; ++o)
+                        for (std::size_t c = 0; c < on_sum.size(); ++c) bias[o] += weight(o, c, 0) * on_sum[c];
+                    if (p.has_bias) {
+                        on_sum.assign(out, 0.0);
+                    } else {
+                        on_sum = bias;  // rides into the next array's head sum
+                        bias.assign(out, 0.0);
+                        if (p.last_array)
+                            for (double b : on_sum)
+                                if (b != 0.0)
+                                    throw io::file_error(
+                                        "nam::a1_wavenet::save: the last head has a bias, and a config without "
+                                        "head_bias has no place for it in a .nam file");
+                    }
+                    break;
+                }
+                }
                 for (std::size_t o = 0; o < out; ++o) {
                     for (std::size_t c = 0; c < channels; ++c)
                         for (std::size_t k = 0; k < p.kernel; ++k)
                             f.weights[p.weight + (o * channels + c) * p.kernel + k] =
-                                static_cast<float>(view.weight(o, k * channels + c)) / p.scale;
-                    if (p.has_bias) f.weights[p.bias + o] = static_cast<float>(view.bias(o)) / p.scale;
+                                static_cast<float>(weight(o, c, k) / double(p.scale));
+                    if (p.has_bias) f.weights[p.bias + o] = static_cast<float>(bias[o] / double(p.scale));
                 }
             }
         });
@@ -342,18 +405,20 @@ private:
             [&] {
                 constexpr std::size_t C = Arrays::channels, Z = Arrays::gated ? 2 * C : C, K = Arrays::kernel;
                 const bool last_array = ++array == sizeof...(Arrays);
-                pieces.push_back({at, 0, false, 1, 1.0f});  // rechannel
+                using detail::nam_role;
+                pieces.push_back({at, 0, false, 1, 1.0f, nam_role::rechannel, last_array});
                 at += C * input;
                 for (std::size_t l = 0; l < Arrays::layers; ++l) {
                     const std::size_t conv = at, conv_bias = conv + Z * C * K, mix = conv_bias + Z,
                                       residual = mix + Z, residual_bias = residual + C * C;
                     at = residual_bias + C;
-                    pieces.push_back({mix, 0, false, 1, 1.0f});
-                    pieces.push_back({conv, conv_bias, true, K, 1.0f});
+                    pieces.push_back({mix, 0, false, 1, 1.0f, nam_role::mix_in, last_array});
+                    pieces.push_back({conv, conv_bias, true, K, 1.0f, nam_role::dilated, last_array});
                     if (!(last_array && l + 1 == Arrays::layers))
-                        pieces.push_back({residual, residual_bias, true, 1, 1.0f});
+                        pieces.push_back({residual, residual_bias, true, 1, 1.0f, nam_role::residual, last_array});
                 }
-                pieces.push_back({at, at + Arrays::head_size * C, Arrays::head_bias, 1, 1.0f});  // head
+                pieces.push_back(
+                    {at, at + Arrays::head_size * C, Arrays::head_bias, 1, 1.0f, nam_role::head, last_array});
                 at += Arrays::head_size * C + (Arrays::head_bias ? Arrays::head_size : 0);
                 input = C;
             }(),
