@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <hinge/hinge.hpp>
+#include <hinge/nam/wavenet.hpp>
 #include <hinge/io/save.hpp>
 
 #include "../allocation_counter.hpp"
@@ -68,6 +69,18 @@ using conditioned_gate = hn::network<hn::input<9, 3>, hn::slice<0, 2>, hn::tap<"
                                      hn::conv1d<6, 2, 1, hn::padding::causal, 2>, hn::add<"mix">,
                                      hn::gated<hn::tanh, hn::sigmoid>, hn::accumulate<"s">, hn::conv1d<3, 1>,
                                      hn::silu, hn::accumulate<"s">, hn::from<"s">, hn::dense<1>>;
+
+// Convolutions that add into a gradient other readers of their input wrote: the network input
+// read by three convolutions, and a value read by an addition, a causal convolution and a 1x1.
+using convolutions_share_inputs =
+    hn::network<hn::input<10, 2>, hn::conv1d<3, 1>, hn::tap<"h">, hn::from<"input">, hn::conv1d<3, 1>, hn::add<"h">,
+                hn::tanh, hn::tap<"a">, hn::from<"input">, hn::conv1d<3, 2, 1, hn::padding::causal, 2>, hn::add<"a">,
+                hn::tap<"b">, hn::from<"a">, hn::conv1d<3, 3, 1, hn::padding::causal, 1>, hn::add<"b">, hn::tap<"c">,
+                hn::from<"a">, hn::conv1d<3, 1>, hn::add<"c">, hn::dense<1>>;
+// NAM's A1 WaveNet (two layer arrays, every layer's mix-in reading the input): what a NAM capture
+// trains.
+using nam_wavenet = hinge::nam::a1_wavenet<hinge::nam::layer_array<3, 3, hinge::nam::dilations<1, 2>, 2, false>,
+                                           hinge::nam::layer_array<2, 2, hinge::nam::dilations<3>, 1, true>>::network<9>;
 
 template <class Net, std::size_t Batch>
 void gradients_match(std::uint64_t seed) {
@@ -143,6 +156,8 @@ BOOST_AUTO_TEST_CASE(every_composition_has_the_gradients_of_central_differences)
     gradients_match<film_gru, 2>(27);
     gradients_match<film_flat, 3>(28);
     gradients_match<conditioned_gate, 2>(29);
+    gradients_match<convolutions_share_inputs, 2>(33);
+    gradients_match<nam_wavenet, 2>(34);
 }
 
 BOOST_AUTO_TEST_CASE(graphs_stream_step_by_step_to_the_whole_sequence) {

@@ -85,10 +85,11 @@ struct convolution_stage {
         } else {
             constexpr std::size_t taps = S::input_width / cin;
             constexpr std::size_t gradient = S::input_positions * taps * Filters;
+            // The input gradient of one sample with padded channels, after the windows: for a stage
+            // that reads the network input, and for one that adds into a gradient another reader
+            // of its input wrote (which is known only to the layout, after the buffers).
             return {buffer_spec{S::positions * S::input_width, true, false},
-                    buffer_spec{S::reads_network_input ? round_up(gradient, P) + S::input_positions * round_up(cin, P)
-                                                       : gradient,
-                                true, true},
+                    buffer_spec{round_up(gradient, P) + S::input_positions * round_up(cin, P), true, true},
                     buffer_spec{(S::input_width + max_micro_rows) * std::min(S::positions, depth_block), true, true},
                     buffer_spec{round_up(cin, P) * taps * Filters, true, true}};
         }
@@ -188,9 +189,10 @@ struct convolution_stage {
         const kernels::causal_context<T> context = causal_context(ctx);
         const auto into = ctx.template input_gradient<0>();
         using sink = decltype(into);
-        static_assert(!sink::accumulate, "convolution: a value read by a convolution and by a later shortcut "
-                                         "projection is not supported; nest the residual blocks the other way round");
-        constexpr bool input_product = !sink::network_input;
+        // The batched input-gradient product writes its rows; the network input's gradient and a
+        // gradient that other readers of the input have written into already are made one
+        // sample at a time in padded scratch rows, then copied out or added.
+        constexpr bool input_product = !sink::network_input && !sink::accumulate;
         if constexpr (input_product)
             kernels::transpose_convolution_weights<G, Filters>(ctx.parameter(weight), ctx.buffer(transposed_weight));
         // The input-gradient product splits rows, so its column sums are per member.
@@ -218,7 +220,15 @@ struct convolution_stage {
                     kernels::convolution_input_gradient<identity, G, Filters>(
                         1, ctx.dz() + n * S::positions * Context::dz_stride, Context::dz_stride, ctx.parameter(weight),
                         ctx.buffer(transposed_weight), into.target, padded, Cp, ctx.buffer(gradient_windows));
-                    ctx.unpad_network_input_gradient(n, 1, padded, Cp);
+                    if constexpr (sink::network_input) {
+                        ctx.unpad_network_input_gradient(n, 1, padded, Cp);
+                    } else {
+                        constexpr std::size_t positions = S::input_shape::positions;
+                        for (std::size_t p = 0; p < positions; ++p) {
+                            T* row = into.rows + (n * positions + p) * into.stride;
+                            for (std::size_t c = 0; c < G.channels; ++c) row[c] += padded[p * Cp + c];
+                        }
+                    }
                 }
             }
         }
@@ -286,7 +296,15 @@ struct convolution_stage {
                     kernels::grouped_convolution_input_gradient<identity, G, Filters, Groups>(
                         1, ctx.dz() + n * S::positions * Context::dz_stride, Context::dz_stride,
                         ctx.buffer(transposed_weight), into.target, padded, Cp);
-                    ctx.unpad_network_input_gradient(n, 1, padded, Cp);
+                    if constexpr (sink::network_input) {
+                        ctx.unpad_network_input_gradient(n, 1, padded, Cp);
+                    } else {
+                        constexpr std::size_t positions = S::input_shape::positions;
+                        for (std::size_t p = 0; p < positions; ++p) {
+                            T* row = into.rows + (n * positions + p) * into.stride;
+                            for (std::size_t c = 0; c < G.channels; ++c) row[c] += padded[p * Cp + c];
+                        }
+                    }
                 }
             }
         }

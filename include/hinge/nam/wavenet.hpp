@@ -17,8 +17,8 @@
 //
 // and the output is head_scale * head_{last}. In hinge's graph spelling (docs/graphs.md) a layer is
 //
-//   from<"input">, conv1d<C, 1>, tap<"mix">,                       the mix-in
-//   from<"h">, conv1d<C, K, 1, padding::causal, d>, add<"mix">, act, accumulate<"sK">,
+//   conv1d<C, K, 1, padding::causal, d>, tap<"z">,                the dilated conv of h
+//   from<"input">, conv1d<C, 1>, add<"z">, act, accumulate<"sK">,  + the mix-in, activation, head sum
 //   conv1d<C, 1>, add<"h">, tap<"h">                               the residual
 //
 // Spelled here:
@@ -130,8 +130,11 @@ struct wavenet_layer {
     // A kernel of 1 has no past to pad: a plain 1x1 (a causal one of one tap has no ring to stream).
     using convolution = std::conditional_t<Array::kernel == 1, conv1d<Z, 1>,
                                            conv1d<Z, Array::kernel, 1, padding::causal, Dilation>>;
-    using mix_and_convolve = sequential<from<"input">, conv1d<Z, 1>, tap<"mix">, from<"h">, convolution, add<"mix">,
-                                        activation, accumulate<Sum>>;
+    // The dilated convolution reads h as the current value and the mix-in reads the input by name:
+    // a convolution's backward pass writes its input's gradient first (it cannot add into a
+    // gradient that a later reader of the same value wrote), so it must be h's first reader.
+    using mix_and_convolve = sequential<convolution, tap<"z">, from<"input">, conv1d<Z, 1>, add<"z">, activation,
+                                        accumulate<Sum>>;
     using type = std::conditional_t<Residual, sequential<mix_and_convolve, conv1d<C, 1>, add<"h">, tap<"h">>,
                                     mix_and_convolve>;
 };
@@ -299,9 +302,8 @@ struct a1_wavenet {
         f.weights.assign(weight_count, 0.0f);
         f.weights.back() = head_scale;
         const std::vector<detail::nam_piece> pieces = plan(head_scale);
-        // The constants riding on h (per channel of the current array) and on the head sum, and
-        // the pending mix-in bias of the current layer.
-        std::vector<double> on_h, on_sum, mix_bias;
+        // The constants riding on h (per channel of the current array) and on the head sum.
+        std::vector<double> on_h, on_sum;
         std::size_t next = 0;
         for_each_index<Net::stage_count>([&](auto index) {
             constexpr std::size_t I = decltype(index)::value;
@@ -328,13 +330,13 @@ struct a1_wavenet {
                     bias.assign(out, 0.0);
                     break;
                 }
-                case nam_role::mix_in:  // added to the dilated convolution's sum
-                    mix_bias = bias;
+                case nam_role::mix_in:  // added to the dilated convolution's sum: into its bias (p.bias)
+                    for (std::size_t o = 0; o < out; ++o)
+                        f.weights[p.bias + o] = static_cast<float>(double(f.weights[p.bias + o]) + bias[o]);
                     bias.assign(out, 0.0);
                     break;
                 case nam_role::dilated:
                     for (std::size_t o = 0; o < out; ++o) {
-                        bias[o] += mix_bias[o];
                         for (std::size_t c = 0; c < channels; ++c)
                             for (std::size_t k = 0; k < p.kernel; ++k) bias[o] += weight(o, c, k) * on_h[c];
                     }
@@ -412,8 +414,8 @@ private:
                     const std::size_t conv = at, conv_bias = conv + Z * C * K, mix = conv_bias + Z,
                                       residual = mix + Z, residual_bias = residual + C * C;
                     at = residual_bias + C;
-                    pieces.push_back({mix, 0, false, 1, 1.0f, nam_role::mix_in, last_array});
                     pieces.push_back({conv, conv_bias, true, K, 1.0f, nam_role::dilated, last_array});
+                    pieces.push_back({mix, conv_bias, false, 1, 1.0f, nam_role::mix_in, last_array});
                     if (!(last_array && l + 1 == Arrays::layers))
                         pieces.push_back({residual, residual_bias, true, 1, 1.0f, nam_role::residual, last_array});
                 }
