@@ -10,7 +10,7 @@
 #                          sweeps (examples/drive_knob)
 #   ./quickstart.sh test   full check: g++ and clang++-19 builds with -Werror
 #                          (AVX2 and SSE2 SIMD widths), ctest (with the PyTorch parity and
-#                          exporter tests), the tests under ASan+UBSan,
+#                          exporter tests, and the LV2 plugin in lilv's hosts), the tests under ASan+UBSan,
 #                          concurrent inference under TSan, bounded libFuzzer runs of the file
 #                          readers (FUZZ_SECONDS each, default 20), then README.md's install
 #                          commands and the consumer project, also on emulated older CPUs
@@ -35,13 +35,14 @@ AUDIO_PACKAGES=("${BUILD_PACKAGES[@]}" libsndfile1-dev pkg-config espeak-ng pyth
 # The test mode adds clang-19, Boost.Test, Google Benchmark, Eigen (benchmark peer), nlohmann-json
 # (safetensors), ccache (five build trees of the same sources), clang's sanitizer and fuzzer
 # runtime, qemu-user (the consumer's run-time dispatch is also run on emulated older CPUs), and
-# libsndfile with pkg-config (the audio demo's smoke test, examples/audio_effect).
+# libsndfile with pkg-config (the audio demo's smoke test, examples/audio_effect), and the LV2
+# headers and lilv's tools (the Neural Amp Modeler plugin, examples/lv2, is tested in lv2apply).
 # The PyTorch tests (tests/parity, tests/exporter: parity, the exporter's round trip and errors) and
 # examples/from_pytorch run /usr/bin/python3 with python3-torch and python3-numpy (about 1 GB);
 # the test builds configure with HINGE_REQUIRE_PYTORCH=ON, so they fail rather than skip without it.
 TEST_PACKAGES=("${BUILD_PACKAGES[@]}" clang-19 ccache libboost-test-dev libbenchmark-dev libeigen3-dev
                nlohmann-json3-dev libclang-rt-19-dev qemu-user libsndfile1-dev pkg-config python3-torch
-               python3-numpy)
+               python3-numpy lv2-dev lilv-utils)
 JOBS=2
 
 section() {
