@@ -186,6 +186,23 @@ mode_knob() {
     section "Done in $((SECONDS - start)) s (listen: $dir/{dry,reference_sweep,model_sweep}.wav; picture: $dir/drive_knob.png)"
 }
 
+# The NAM capture demo (docs/nam.md): the same speech through the audio demo's distortion, learned
+# by NAM's nano WaveNet, written as build/nam/capture.nam and played back from it by the player.
+mode_nam() {
+    local start=$SECONDS dir=build/nam
+    ensure_packages "${AUDIO_PACKAGES[@]}"
+    make_speech "$dir"
+    section "Configure (build/nam)"
+    configure build/nam -DHINGE_BUILD_TESTS=OFF -DHINGE_BUILD_BENCHMARKS=OFF -DHINGE_BUILD_EXAMPLES=ON
+    section "Build examples/nam_capture and the player library (only the demo's targets)"
+    cmake --build build/nam -j "$JOBS" --target nam_capture
+    [ -x build/nam/examples/nam_capture ] || die "build/nam/examples/nam_capture was not built (is libsndfile1-dev installed?)"
+    section "Run build/nam/examples/nam_capture (NAM's nano WaveNet learns the distortion, saved as .nam)"
+    build/nam/examples/nam_capture --train "$dir/train1.wav" --train "$dir/train2.wav" --train "$dir/train3.wav" \
+        --test "$dir/test.wav" --out "$dir" --max-esr 0.05
+    section "Done in $((SECONDS - start)) s (model: $dir/capture.nam; listen: $dir/{dry,reference,capture}.wav)"
+}
+
 # test_one <name> <compiler> <arch flags> [more cmake arguments]
 test_one() {
     local name=$1 cxx=$2 arch=$3 dir=build/test-$1
@@ -240,13 +257,14 @@ mode_test() {
     # gcc: AVX2+FMA (8 floats per batch), tests and examples built and run, unit tests at -O2; on
     # a CPU with AVX-512BW also the unit tests with the AVX-512 kernels (hinge_tests.avx512). The
     # benchmarks are checked with -fsyntax-only but one, which is linked (bench/run.sh builds them).
-    # clang: no arch flags = SSE2 (4 floats), unit tests at -O1, and the examples and benchmarks
+    # clang: no arch flags = SSE2 (4 floats), unit tests and the NAM player library at -O1, and the examples and benchmarks
     # checked with -fsyntax-only (every clang warning, none of clang's code generation, which
     # would double the build's time; they are built and run by the gcc build).
     local avx512=OFF
     if grep -qw avx512bw /proc/cpuinfo 2>/dev/null; then avx512=ON; fi
     test_one gcc g++ "-march=x86-64-v3" -DHINGE_TEST_AVX512=$avx512 -DHINGE_SYNTAX_ONLY_BENCHMARKS=ON
-    test_one clang clang++-19 "" -DHINGE_SYNTAX_ONLY_EXTRAS=ON -DHINGE_TEST_OPTIMIZATION=-O1
+    test_one clang clang++-19 "" -DHINGE_SYNTAX_ONLY_EXTRAS=ON -DHINGE_TEST_OPTIMIZATION=-O1 \
+        -DHINGE_NAM_PLAYER_OPTIMIZATION=-O1
     test_sanitizers
     test_fuzzers
 
@@ -283,8 +301,9 @@ case "${1:-}" in
     pictures) mode_pictures ;;
     audio) mode_audio ;;
     knob) mode_knob ;;
+    nam) mode_nam ;;
     *)
-        echo "usage: $0 demo|cnn|test|pictures|audio|knob" >&2
+        echo "usage: $0 demo|cnn|test|pictures|audio|knob|nam" >&2
         exit 2
         ;;
 esac
