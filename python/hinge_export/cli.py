@@ -1,4 +1,5 @@
-"""The command line: `python3 -m hinge_export MODEL -o model.hpp` and `python3 -m hinge_export describe FILE`."""
+"""The command line: `python3 -m hinge_export MODEL -o model.hpp`, `python3 -m hinge_export describe FILE` and
+`python3 -m hinge_export nam MODEL.nam --out model.hpp`."""
 
 import argparse
 import importlib
@@ -19,6 +20,9 @@ python3 -m hinge_export MODEL -o HEADER [options]     write HEADER with the hing
 python3 -m hinge_export describe FILE [--against SPEC]
                                                       what a safetensors or hinge file holds, and whether it
                                                       loads into the network SPEC
+python3 -m hinge_export nam MODEL.nam --out HEADER [--namespace NS] [--fast-tanh]
+                                                      write HEADER with the hinge type of a Neural Amp Modeler
+                                                      file, its weights compiled in (docs/nam.md)
 
 MODEL is one of
   model.pt, model.pth    an nn.Module saved with torch.save(model, path)
@@ -248,9 +252,36 @@ def describe_command(args):
     return 1
 
 
+def nam_command(args):
+    from . import nam
+
+    model = nam.read_nam(args.model)
+    namespace = cpp.check_namespace(args.namespace or _default_type_name(args.out))
+    command = "python3 -m hinge_export " + " ".join(os.path.basename(a) if os.path.isabs(a) else a
+                                                    for a in args.argv)
+    text = nam.header(model, namespace, fast_tanh=args.fast_tanh, command=command)
+    if os.path.dirname(args.out):
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    write_atomically(args.out, text.encode("utf-8"))
+    if not args.quiet:
+        print(f"hinge_export: {args.model} -> {args.out}: {model.description()}, {len(model.weights):,} weights")
+        print(f"  {namespace}::model = {' '.join(nam.model_type(model, args.fast_tanh).split())}")
+    return 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["describe"]:
+    if argv[:1] == ["nam"]:
+        parser = argparse.ArgumentParser(prog="python3 -m hinge_export nam", usage=USAGE)
+        parser.add_argument("model", help="the .nam file")
+        parser.add_argument("-o", "--out", "--output", dest="out", required=True, help="the header to write")
+        parser.add_argument("--namespace", help="the namespace of the generated names (default: the header's name)")
+        parser.add_argument("--fast-tanh", action="store_true",
+                            help="NAM's fast tanh in place of every Tanh, as NAM's plugin plays the model")
+        parser.add_argument("-q", "--quiet", action="store_true")
+        command, args = nam_command, parser.parse_args(argv[1:])
+        args.argv = argv
+    elif argv[:1] == ["describe"]:
         parser = argparse.ArgumentParser(prog="python3 -m hinge_export describe", usage=USAGE)
         parser.add_argument("file")
         parser.add_argument("--against", help="a C++ type (hinge::network<...>), a header hinge_export wrote, "
