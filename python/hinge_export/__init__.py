@@ -4,6 +4,7 @@ Command line (docs/interop.md):
 
     python3 -m hinge_export model.pt -o model.hpp [--type NAME] [--embed source] [--input-shape 1,28,28]
     python3 -m hinge_export describe model.safetensors [--against 'hinge::network<...>']
+    python3 -m hinge_export nam capture.nam --out capture.hpp [--namespace amp] [--fast-tanh]   (docs/nam.md)
 
 From Python, e.g. at the end of the script that trains the model (its classes may be defined in
 that script: the live module is mapped, nothing is pickled or imported):

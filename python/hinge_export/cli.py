@@ -258,7 +258,7 @@ def nam_command(args):
     model = nam.read_nam(args.model)
     namespace = cpp.check_namespace(args.namespace or _default_type_name(args.out))
     command = "python3 -m hinge_export " + " ".join(os.path.basename(a) if os.path.isabs(a) else a
-                                                    for a in args.argv)
+                                                    for a in args.argv if a not in ("-q", "--quiet"))
     text = nam.header(model, namespace, fast_tanh=args.fast_tanh, command=command)
     if os.path.dirname(args.out):
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
