@@ -350,7 +350,11 @@ inline bool has_flag(int argc, char** argv, std::string_view flag) {
     return false;
 }
 
-inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*verify)()) {
+// after_table: a bench file's own table, printed after the summary (bench/nam.cpp: per sample).
+using table_printer = void (*)(std::FILE*, const recording_reporter&);
+
+inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*verify)(),
+                table_printer after_table = nullptr) {
     std::vector<char*> args(argv, argv + argc);
     std::string repetitions = "--benchmark_repetitions=9";
     std::string aggregates = "--benchmark_display_aggregates_only=true";
@@ -387,6 +391,7 @@ inline int main(int argc, char** argv, void (*register_benchmarks)(), void (*ver
     recording_reporter reporter(benchmark::CreateDefaultDisplayReporter());
     benchmark::RunSpecifiedBenchmarks(&reporter);
     print_table(console ? stdout : stderr, reporter);
+    if (after_table) after_table(console ? stdout : stderr, reporter);
     benchmark::Shutdown();
     return 0;
 }
