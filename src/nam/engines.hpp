@@ -39,7 +39,7 @@ struct engine_deleter {
 template <class Model>
 using engine_ptr = std::unique_ptr<engine<Model>, engine_deleter>;
 
-// One compiled size: its name, its model in both tanh modes.
+// One compiled size: its model in both tanh modes (the names are player.cpp's).
 template <class Exact, class Fast>
 struct compiled_size {
     using exact = Exact;

@@ -50,8 +50,9 @@ public:
     void load(const std::string& path, const player_options& options = {});
     void load(const model_file& file, const player_options& options = {});
 
-    // One output sample per input sample; in and out must have the same size and may be the same
-    // memory. Without a model it writes zeros.
+    // One output sample per input sample; in and out should have the same size (the shorter one
+    // sets how many samples are played) and may be the same memory. Without a model it writes
+    // zeros.
     void process(std::span<const float> in, std::span<float> out) noexcept;
 
     // Back to the state after load(): zero state (an LSTM: the file's initial state), then NAM's
