@@ -267,8 +267,8 @@ struct convolution_stage {
         const kernels::causal_context<T> context = causal_context(ctx);
         const auto into = ctx.template input_gradient<0>();
         using sink = decltype(into);
-        static_assert(!sink::accumulate, "convolution: a value read by a convolution and by a later shortcut "
-                                         "projection is not supported; nest the residual blocks the other way round");
+        static_assert(!sink::accumulate, "convolution: a grouped convolution cannot be a middle reader of a value "
+                                         "(one stage reads it before and one after); make it the first or the last");
         constexpr std::size_t Cp = round_up(G.channels, panel_width<T>);
         if constexpr (!sink::network_input)
             kernels::transpose_grouped_weights<G, Filters, Groups>(ctx.parameter(weight), ctx.buffer(transposed_weight));
@@ -296,15 +296,7 @@ struct convolution_stage {
                     kernels::grouped_convolution_input_gradient<identity, G, Filters, Groups>(
                         1, ctx.dz() + n * S::positions * Context::dz_stride, Context::dz_stride,
                         ctx.buffer(transposed_weight), into.target, padded, Cp);
-                    if constexpr (sink::network_input) {
-                        ctx.unpad_network_input_gradient(n, 1, padded, Cp);
-                    } else {
-                        constexpr std::size_t positions = S::input_shape::positions;
-                        for (std::size_t p = 0; p < positions; ++p) {
-                            T* row = into.rows + (n * positions + p) * into.stride;
-                            for (std::size_t c = 0; c < G.channels; ++c) row[c] += padded[p * Cp + c];
-                        }
-                    }
+                    ctx.unpad_network_input_gradient(n, 1, padded, Cp);
                 }
             }
         }
