@@ -234,36 +234,44 @@ BOOST_AUTO_TEST_CASE(reset_returns_to_the_state_after_load) {
     }
 }
 
-// The audio thread's calls: process and reset allocate nothing (reset of an LSTM plays its
-// 24,000 prewarm zeros).
+// The audio thread's calls: process and reset allocate and free nothing (reset of an LSTM plays
+// its 24,000 prewarm zeros).
 BOOST_AUTO_TEST_CASE(playing_allocates_nothing) {
     nam::player wavenet, lstm;
     wavenet.load(random_wavenet_file<standard::wavenet_standard>(14), {.fast_tanh = true});
     lstm.load(random_lstm_file<standard::lstm_standard>(15));
     const std::vector<float> x = test_input(0, block);
     std::vector<float> y(block);
-    const std::size_t before = allocation_count();
+    const std::size_t before = allocation_count(), frees_before = free_count();
     for (int k = 0; k < 100; ++k) {
         wavenet.process(x, y);
         lstm.process(x, y);
     }
     wavenet.reset();
     lstm.reset();
-    const std::size_t during = allocation_count() - before;
+    const std::size_t during = allocation_count() - before, frees = free_count() - frees_before;
     BOOST_TEST(during == 0u);
+    BOOST_TEST(frees == 0u);
     BOOST_TEST(before > 0u);  // the counter counts: loading allocated
 }
 
-// Moving a loaded player (how a plugin swaps models on the audio thread) moves a pointer.
-BOOST_AUTO_TEST_CASE(moving_a_player_moves_its_model_without_allocating) {
-    nam::player loaded;
+// How a plugin changes captures on the audio thread: swap a player loaded elsewhere with the
+// playing one. Nothing is allocated or freed there; the old model leaves with the other player.
+BOOST_AUTO_TEST_CASE(swapping_players_exchanges_their_models_without_allocating_or_freeing) {
+    nam::player loaded, playing;
     loaded.load(random_wavenet_file<standard::wavenet_lite>(16));
-    nam::player playing;
-    const std::size_t before = allocation_count();
-    playing = std::move(loaded);
-    const std::size_t during = allocation_count() - before;
-    BOOST_TEST(during == 0u);
+    playing.load(random_lstm_file<standard::lstm_nano>(17));
+    const std::size_t allocations_before = allocation_count(), frees_before = free_count();
+    playing.swap(loaded);
+    const std::size_t allocations = allocation_count() - allocations_before, frees = free_count() - frees_before;
+    BOOST_TEST(allocations == 0u);
+    BOOST_TEST(frees == 0u);
     BOOST_TEST(playing.size() == "WaveNet lite");
+    BOOST_TEST(loaded.size() == "LSTM nano (1 x 12)");
+    nam::player moved_into;
+    moved_into = std::move(playing);  // moving works too (and frees what moved_into held: nothing here)
+    BOOST_TEST(moved_into.size() == "WaveNet lite");
+    BOOST_TEST(!playing.loaded());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

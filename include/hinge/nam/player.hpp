@@ -12,11 +12,13 @@
 // the compiled sizes, or whose weights do not fit it, is refused with io::file_error naming the
 // difference, and the player keeps the model it had.
 //
-// Real time: process(), reset() and prewarm() allocate nothing, throw nothing and make no virtual
-// call; process() dispatches once per call (a switch over the compiled sizes), then runs the
-// size's compiled stream. load() allocates (the new model's parameters and state) and must not
-// run on the audio thread; move a loaded player into place there instead (moving is a pointer
-// swap).
+// Real time: process(), reset() and swap() allocate and free nothing, throw nothing and make no
+// virtual call; process() dispatches once per call on the compiled size (std::visit), then runs
+// the size's compiled stream. load() allocates (the new model's parameters and state) and must
+// not run on the audio thread, and neither may the destruction of a loaded player (it frees
+// them). To change models while playing: load into a second player off the audio thread, swap()
+// it with the playing one on the audio thread (two pointers exchanged), then destroy the second,
+// which now holds the old model, off the audio thread again.
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -41,8 +43,11 @@ class player {
 public:
     player() noexcept;
     player(player&&) noexcept;
-    player& operator=(player&&) noexcept;
+    player& operator=(player&&) noexcept;  // frees the model this player had: not on the audio thread
     ~player();
+
+    // Exchanges the two players' models (and their state): no allocation, no freeing.
+    void swap(player& other) noexcept { model_.swap(other.model_); }
 
     // Reads the file, finds the compiled size whose config it has, loads the weights, resets and
     // prewarms. Throws io::file_error (the message starts with the file name) and leaves *this as
