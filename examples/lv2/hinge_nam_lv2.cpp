@@ -24,6 +24,7 @@
 #include <lv2/urid/urid.h>
 
 #include <hinge/nam/player.hpp>
+#include <hinge/runtime/denormals.hpp>
 
 #include "gain.hpp"
 
@@ -117,6 +118,9 @@ void activate(LV2_Handle handle) { static_cast<plugin*>(handle)->player.reset();
 
 void run(LV2_Handle handle, std::uint32_t n) noexcept {
     if (hinge_lv2_run_hook) hinge_lv2_run_hook(1);
+    // Denormals flushed on this thread while run() runs (a decaying tail through the model would
+    // otherwise cost microcode assists), restored for the host afterwards (docs/deployment.md).
+    const hinge::flush_denormals_guard no_denormals;
     plugin& p = *static_cast<plugin*>(handle);
     if (p.in && p.out) {
         const std::span<float> out(p.out, n);

@@ -204,7 +204,8 @@ std::string format_model_file(const model_file& f) {
         weights.push_back(static_cast<double>(f.weights[k]));
     }
     j["weights"] = std::move(weights);
-    j["sample_rate"] = f.sample_rate ? json(*f.sample_rate) : json(nullptr);
+    // Absent rather than null when unknown: NAM Core reads the key as a number whenever it is there.
+    if (f.sample_rate) j["sample_rate"] = *f.sample_rate;
     try {
         j["metadata"] = json::parse(f.metadata_json.empty() ? std::string_view("null") : f.metadata_json);
     } catch (const json::exception& e) {

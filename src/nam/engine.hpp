@@ -1,6 +1,7 @@
 #pragma once
 // A compiled size's engine: the model's parameters and stream, and what load, reset and process
 // do with them. Included by the one translation unit that compiles the size.
+#include <algorithm>
 #include <cstddef>
 #include <span>
 
@@ -38,15 +39,21 @@ struct engine {
 template <class Model>
 engine<Model>* engine_functions<Model>::make(const model_file& f, const player_options& options) {
     engine_ptr<Model> e(new engine<Model>());
+    std::size_t samples = 0;
     if constexpr (nam_lstm<Model>) {
         e->initial = Model::load(f, e->params);
-        e->prewarm = Model::prewarm_samples(f.sample_rate.value_or(48000.0));
+        // Half a second at the file's rate; a rate that is no audio rate (NAM writes -1 for
+        // "unknown") counts as NAM's 48 kHz.
+        const double rate = f.sample_rate.value_or(48000.0);
+        samples = Model::prewarm_samples(rate > 0.0 && rate <= 768000.0 ? rate : 48000.0);
     } else {
         Model::load(f, e->params);
-        // NAM feeds the receptive field rounded up to whole blocks of the host's.
-        const std::size_t block = options.block_size == 0 ? 1 : options.block_size;
-        e->prewarm = (Model::prewarm_samples + block - 1) / block * block;
+        samples = Model::prewarm_samples;
     }
+    // NAM feeds its prewarm in whole blocks of the host's (for an LSTM the extra zeros move the
+    // state; for a WaveNet any count past the receptive field gives the same outputs).
+    const std::size_t block = std::clamp<std::size_t>(options.block_size, 1, 1 << 16);
+    e->prewarm = (samples + block - 1) / block * block;
     reset(*e);
     return e.release();
 }

@@ -298,7 +298,9 @@ BOOST_AUTO_TEST_CASE(a_written_file_reads_back_the_same_values) {
 
     nam::model_file l = random_lstm_file<standard::lstm_lite>(18);
     l.sample_rate.reset();
-    const nam::model_file m = nam::parse_model_file(nam::format_model_file(l));
+    const std::string text = nam::format_model_file(l);
+    BOOST_TEST(text.find("sample_rate") == std::string::npos);  // absent, not null: NAM Core reads it as a number
+    const nam::model_file m = nam::parse_model_file(text);
     BOOST_TEST((*m.lstm == *l.lstm));
     BOOST_TEST(m.weights == l.weights);
     BOOST_TEST(!m.sample_rate.has_value());
@@ -317,11 +319,15 @@ BOOST_AUTO_TEST_CASE(what_no_nam_player_would_read_is_not_written) {
     f.metadata_json = "null";
     f.wavenet.reset();
     BOOST_TEST(refusal([&] { (void)nam::format_model_file(f); }).starts_with("bad.nam: cannot write architecture"));
-    // A file that cannot be written leaves nothing behind.
-    const std::string missing_folder = temporary("no/such/folder/x.nam");
+    // A file that cannot be put in place (the name is a folder's) is refused, and its temporary
+    // file does not stay behind.
+    const std::string folder = temporary("folder.nam");
+    std::filesystem::create_directories(folder);
     f = random_wavenet_file<standard::wavenet_nano>(19);
-    BOOST_TEST(!refusal([&] { nam::write_model_file(missing_folder, f); }).empty());
-    BOOST_TEST(!std::filesystem::exists(missing_folder));
+    BOOST_TEST(!refusal([&] { nam::write_model_file(folder, f); }).empty());
+    BOOST_TEST(std::filesystem::is_directory(folder));
+    BOOST_TEST(!std::filesystem::exists(folder + ".tmp"));
+    std::filesystem::remove_all(folder);
 }
 
 // hinge parameters of a standard size (trained, here: random, every bias too), saved as .nam,

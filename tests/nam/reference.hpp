@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <hinge/nam/file.hpp>
@@ -26,6 +28,8 @@ inline std::vector<double> reference_wavenet(const nam::model_file& f, const std
     const signal condition{std::vector<double>(x.begin(), x.end())};
     signal in = condition, head;
     for (const nam::layer_array_config& a : f.wavenet->layer_arrays) {
+        if (a.activation != "Tanh")  // the activation below is tanh; another would be compared with the wrong one
+            throw std::invalid_argument("reference_wavenet: only Tanh layer arrays, found " + a.activation);
         const std::size_t C = a.channels, Z = a.gated ? 2 * C : C, K = a.kernel_size;
         const float* rechannel = take(C * a.input_size);
         signal h(C, std::vector<double>(T, 0.0));

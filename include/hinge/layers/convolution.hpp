@@ -267,8 +267,9 @@ struct convolution_stage {
         const kernels::causal_context<T> context = causal_context(ctx);
         const auto into = ctx.template input_gradient<0>();
         using sink = decltype(into);
-        static_assert(!sink::accumulate, "convolution: a grouped convolution cannot be a middle reader of a value "
-                                         "(one stage reads it before and one after); make it the first or the last");
+        static_assert(!sink::accumulate, "convolution: a grouped convolution must be the first or the last reader "
+                                         "of its input value, because its input-gradient kernel writes its rows and "
+                                         "cannot add to a gradient another reader wrote");
         constexpr std::size_t Cp = round_up(G.channels, panel_width<T>);
         if constexpr (!sink::network_input)
             kernels::transpose_grouped_weights<G, Filters, Groups>(ctx.parameter(weight), ctx.buffer(transposed_weight));

@@ -74,7 +74,7 @@ model_file parse_model_file(std::string_view json_text, std::string_view source 
 
 // The file as NAM writes it: version, architecture, config (written from f.wavenet or f.lstm, in
 // NAM's keys), weights (float32 values, printed so that they read back exactly), sample_rate
-// (when set) and metadata (f.metadata_json, which must be JSON: "null" or an object). Every NAM
+// (only when set: NAM Core refuses a null one) and metadata (f.metadata_json, which must be JSON: "null" or an object). Every NAM
 // player reads it; read_model_file reads back the same values. Throws io::file_error when f is
 // not a model this reader would read (no config of its architecture, a non-finite weight,
 // metadata that is not JSON) or when the file cannot be written (written to a temporary file and

@@ -7,13 +7,17 @@
 //   amp.load("capture.nam", {.fast_tanh = true});             // off the audio thread; throws
 //   amp.process(block_in, block_out);                         // in the audio callback
 //
-// Compiled in the hinge::nam library (src/nam/), one translation unit per size, so a program that
+// Compiled in the hinge::nam library (src/nam/), one translation unit per WaveNet size and one for
+// the LSTMs, so a program that
 // plays .nam files compiles none of the models (link hinge::nam). A file whose config is none of
 // the compiled sizes, or whose weights do not fit it, is refused with io::file_error naming the
 // difference, and the player keeps the model it had.
 //
+// Threads: load(), move-assignment and destruction must not run while another thread is in
+// process() on the same player.
+//
 // Real time: process(), reset() and swap() allocate and free nothing, throw nothing and make no
-// virtual call; process() dispatches once per call on the compiled size (std::visit), then runs
+// virtual call (reset() replays the prewarm, milliseconds: not inside a callback's deadline); process() dispatches once per call on the compiled size (std::visit), then runs
 // the size's compiled stream. load() allocates (the new model's parameters and state) and must
 // not run on the audio thread, and neither may the destruction of a loaded player (it frees
 // them). To change models while playing: load into a second player off the audio thread, swap()
@@ -34,8 +38,9 @@ namespace hinge::nam {
 struct player_options {
     // NAM's fast tanh (nam/fast_tanh.hpp), as the NAM plugin runs its models; false: hinge::tanh.
     bool fast_tanh = false;
-    // The host's block size: NAM's prewarm of a WaveNet feeds its receptive field rounded up to
-    // whole blocks (any count past the receptive field gives the same outputs).
+    // The host's block size: NAM feeds its prewarm (a WaveNet's receptive field, an LSTM's half
+    // second) rounded up to whole blocks. For a WaveNet any count past the receptive field gives
+    // the same outputs; an LSTM's state moves with every zero.
     std::size_t block_size = 64;
 };
 
@@ -61,7 +66,8 @@ public:
     void process(std::span<const float> in, std::span<float> out) noexcept;
 
     // Back to the state after load(): zero state (an LSTM: the file's initial state), then NAM's
-    // prewarm.
+    // prewarm (prewarm_samples() zeros: about 4 ms for the standard WaveNet, 2 ms for the standard
+    // LSTM, so not in an audio callback).
     void reset() noexcept;
 
     bool loaded() const noexcept;

@@ -130,9 +130,9 @@ struct wavenet_layer {
     // A kernel of 1 has no past to pad: a plain 1x1 (a causal one of one tap has no ring to stream).
     using convolution = std::conditional_t<Array::kernel == 1, conv1d<Z, 1>,
                                            conv1d<Z, Array::kernel, 1, padding::causal, Dilation>>;
-    // The dilated convolution reads h as the current value and the mix-in reads the input by name:
-    // a convolution's backward pass writes its input's gradient first (it cannot add into a
-    // gradient that a later reader of the same value wrote), so it must be h's first reader.
+    // The dilated convolution reads h as the current value; the mix-in, which reads the input by
+    // name, comes after it: save() adds the mix-in's bias into the dilated convolution's NAM bias,
+    // which it has written by then (plan() keeps this order).
     using mix_and_convolve = sequential<convolution, tap<"z">, from<"input">, conv1d<Z, 1>, add<"z">, activation,
                                         accumulate<Sum>>;
     using type = std::conditional_t<Residual, sequential<mix_and_convolve, conv1d<C, 1>, add<"h">, tap<"h">>,
@@ -176,7 +176,7 @@ enum class nam_role { rechannel, mix_in, dilated, residual, head };
 // Where one conv1d stage's values are in NAM's flat list (in stage order).
 struct nam_piece {
     std::size_t weight = 0;       // first weight, [out][in][tap] as PyTorch stores it
-    std::size_t bias = 0;         // first bias value, when has_bias
+    std::size_t bias = 0;         // first bias value, when has_bias; a mix-in's: its dilated convolution's
     bool has_bias = false;
     std::size_t kernel = 1;
     float scale = 1;              // head_scale for the last head
