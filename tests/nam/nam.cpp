@@ -126,17 +126,6 @@ std::unique_ptr<hn::parameters<Net>> sentinel_parameters() {
     return p;
 }
 
-// The text of the error that f raises, or "" when it raises none.
-template <class F>
-std::string refusal(F&& f) {
-    try {
-        f();
-    } catch (const hn::io::file_error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
     const std::size_t at = text.find(from);
     BOOST_TEST_REQUIRE(at != std::string::npos, "the test's edit target '" << from << "' is not in the file");

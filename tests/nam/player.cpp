@@ -130,16 +130,6 @@ void lstm_size_plays_as_nam_computes(const std::string& name, std::uint64_t seed
     BOOST_TEST(q.worst > 0.0);
 }
 
-template <class F>
-std::string refusal(F&& f) {
-    try {
-        f();
-    } catch (const hn::io::file_error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 std::string temporary(const std::string& name) {
     return (std::filesystem::temp_directory_path() / ("hinge_nam_player_" + name)).string();
 }

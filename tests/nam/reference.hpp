@@ -2,7 +2,7 @@
 // NAM's models computed directly from a .nam file's config and flat weight list, in double, as
 // the data folder's README states them: what hinge's types and the player are compared with
 // where NAM Core's own outputs are not at hand (random weights, other sizes). Also a random
-// model file and a test input.
+// model file, a test input and the text of a refusal.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -134,6 +134,17 @@ inline nam::model_file random_model_file(std::size_t count, std::uint64_t seed) 
         f.weights.push_back(static_cast<float>(static_cast<double>(s >> 40) / double(1ull << 24)) - 0.5f);
     }
     return f;
+}
+
+// The text of the io::file_error that f raises, or "" when it raises none.
+template <class F>
+std::string refusal(F&& f) {
+    try {
+        f();
+    } catch (const hinge::io::file_error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 // An input of noise and a tone, after `zeros` zeros (the prewarm).
