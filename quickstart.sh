@@ -237,7 +237,7 @@ test_sanitizers() {
         -DHINGE_BUILD_TESTS=ON -DHINGE_BUILD_EXAMPLES=OFF -DHINGE_BUILD_BENCHMARKS=OFF
     section "[asan] Build tests"
     cmake --build build/test-asan -j "$JOBS" --target hinge_tests concurrent_inference
-    section "[asan] ctest -L unit (hinge_tests, concurrent_inference)"
+    section "[asan] ctest -L unit (hinge_tests in two parts, concurrent_inference)"
     ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build/test-asan --output-on-failure -j "$JOBS" -L unit
 

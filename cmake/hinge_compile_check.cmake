@@ -1,5 +1,11 @@
 # Runs one compile-fail check (see tests/CMakeLists.txt).
-#   cmake -DMODE=twin|fails -DSOURCE=<file.cpp> -DFLAGS_FILE=<generated> -P hinge_compile_check.cmake
+#   cmake -DMODE=twin|fails -DSOURCE=<file.cpp> -DFLAGS_FILE=<generated> [-DPCH=<header>] -P hinge_compile_check.cmake
+#   cmake -DMODE=pch -DSOURCE=<header> -DOUTPUT_FILE=<pch> -DFLAGS_FILE=<generated> -P hinge_compile_check.cmake
+# pch  : precompiles SOURCE (a header including <hinge/hinge.hpp>) with the checks' own flags.
+#        Each check then starts from it (-include HEADER for g++, which finds HEADER.gch beside
+#        it; -include-pch for clang): 0.2 s instead of 1.5 s, nearly all of which was parsing
+#        the umbrella header. The test files' own #include <hinge/hinge.hpp> is then a no-op
+#        (#pragma once), and the diagnostics are the same but for one "included from" line.
 # twin : compiles SOURCE with -fsyntax-only; exit code = success/failure.
 # fails: compiles SOURCE with -fsyntax-only -DHINGE_EXPECT_FAIL and prints the
 #        diagnostics; ctest judges them with PASS_REGULAR_EXPRESSION. If the file
@@ -34,11 +40,27 @@ foreach(_i IN LISTS HINGE_CF_SYSTEM_INCLUDES)
     list(APPEND _cmd -isystem ${_i})
   endif()
 endforeach()
+if(MODE STREQUAL "pch")
+  execute_process(COMMAND ${_cmd} -x c++-header ${SOURCE} -o ${OUTPUT_FILE} RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "hinge_compile_check.cmake: precompiling ${SOURCE} failed (exit code ${_rc})")
+  endif()
+  return()
+endif()
+if(DEFINED PCH)
+  if(HINGE_CF_COMPILER_ID MATCHES "Clang")
+    list(APPEND _cmd -include-pch ${PCH}.pch)
+  else()
+    # -Winvalid-pch: a header that cannot be used (other flags) is an error under -Werror, not
+    # a silent fall-back to parsing everything.
+    list(APPEND _cmd -Winvalid-pch -include ${PCH})
+  endif()
+endif()
 list(APPEND _cmd -fsyntax-only)
 if(MODE STREQUAL "fails")
   list(APPEND _cmd ${HINGE_CF_NO_CARET} -DHINGE_EXPECT_FAIL)
 elseif(NOT MODE STREQUAL "twin")
-  message(FATAL_ERROR "hinge_compile_check.cmake: MODE must be twin or fails, not '${MODE}'")
+  message(FATAL_ERROR "hinge_compile_check.cmake: MODE must be twin, fails or pch, not '${MODE}'")
 endif()
 list(APPEND _cmd ${SOURCE})
 string(JOIN " " _pretty ${_cmd})
