@@ -557,15 +557,17 @@ BOOST_AUTO_TEST_CASE(causal_conv1d_and_per_step_dense_gradients) {
 // ---- training through time learns ------------------------------------------------------------
 
 // Memory: the label is the sign of the FIRST step of 8, the other steps are noise, so only a cell
-// that carries it through 7 steps gets it right. Softmax cross-entropy on the last step, SGD with
-// momentum. Fixed seeds; 300 steps of batch 16; accuracy on 512 fresh sequences must reach 95 %
-// (chance: 50 %).
+// that carries it through 7 steps gets it right. Softmax cross-entropy on the last step, Adam
+// (lr 0.01). Fixed seeds; 300 steps of batch 16; accuracy on 512 fresh sequences must reach 95 %
+// (chance: 50 %). With Adam every one of 6 seeds x lr 0.01 / 0.03 tried reached 512 of 512; SGD with
+// momentum 0.9 at lr 0.2 (this test's optimiser before) reached it on half the seeds and chance on
+// the others, so a change of rounding in the gate functions flipped it.
 BOOST_AUTO_TEST_CASE(a_gru_learns_to_remember_the_first_step) {
     using net = hn::network<hn::input<8, 1>, hn::gru<8, hn::returns::last_step>, hn::dense<2>>;
     auto p = std::make_unique<hn::parameters<net>>();
     hn::init::automatic(*p, 71);
-    auto train = std::make_unique<hn::trainer<net, hn::loss::softmax_cross_entropy, hn::optim::momentum, hn::batch<16>>>(
-        *p, hn::optim::momentum{0.2f, 0.9f});
+    auto train = std::make_unique<hn::trainer<net, hn::loss::softmax_cross_entropy, hn::optim::adam, hn::batch<16>>>(
+        *p, hn::optim::adam{0.01f});
     hn::init::random_generator random(72);
     std::array<float, 16 * 8> x{};
     std::array<std::uint32_t, 16> labels{};

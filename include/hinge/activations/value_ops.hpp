@@ -25,9 +25,11 @@ struct value_ops<V> {
     static V log(V x) noexcept { return std::log(x); }
     static V log1p(V x) noexcept { return std::log1p(x); }
     static V tanh(V x) noexcept { return std::tanh(x); }
-    // tanh for the gates of recurrent cells: faster and slightly less accurate on float SIMD
-    // vectors (kernels/simd.hpp); on scalars it is tanh.
+    // tanh and sigmoid for the gates of recurrent cells: faster and slightly less accurate on
+    // float SIMD vectors (kernels/simd.hpp); on scalars tanh, and the sigmoid from it.
     static V gate_tanh(V x) noexcept { return std::tanh(x); }
+    static V gate_sigmoid(V x) noexcept { return V(0.5) + V(0.5) * std::tanh(V(0.5) * x); }
+    static V multiply_add(V x, V y, V z) noexcept { return std::fma(x, y, z); }
     static V erf(V x) noexcept { return std::erf(x); }
     static V sqrt(V x) noexcept { return std::sqrt(x); }
     static V abs(V x) noexcept { return std::fabs(x); }
@@ -47,7 +49,10 @@ template <class V> V log(V x) noexcept { return value_ops<V>::log(x); }
 template <class V> V log1p(V x) noexcept { return value_ops<V>::log1p(x); }
 template <class V> V tanh(V x) noexcept { return value_ops<V>::tanh(x); }
 template <class V> V gate_tanh(V x) noexcept { return value_ops<V>::gate_tanh(x); }
+template <class V> V gate_sigmoid(V x) noexcept { return value_ops<V>::gate_sigmoid(x); }
 template <class V> V erf(V x) noexcept { return value_ops<V>::erf(x); }
+// x * y + z with one rounding.
+template <class V> V multiply_add(V x, V y, V z) noexcept { return value_ops<V>::multiply_add(x, y, z); }
 template <class V> V sqrt(V x) noexcept { return value_ops<V>::sqrt(x); }
 template <class V> V abs(V x) noexcept { return value_ops<V>::abs(x); }
 }  // namespace math

@@ -88,6 +88,8 @@ inline void recurrent_forward(std::size_t samples, const T* x, std::size_t x_str
                 }
                 const V h_prev = V::load_aligned(state + c);
                 const V c_prev = Cell::has_cell_state ? V::load_aligned(state + hp + c) : V(T(0));
+                for (std::size_t g = 0; g < ng; ++g)
+                    if (Cell::summed_gates[g]) a[g] += r[g];
                 V extra, h, cell;
                 Cell::forward_step(a, r, h_prev, c_prev, gate, extra, h, cell);
                 for (std::size_t g = 0; g < ng; ++g) gate[g].store_aligned(gate_row + g * hp + c);
@@ -122,10 +124,15 @@ inline void recurrent_final_state(std::size_t samples, const recurrent_rows<T>& 
 // A stream (and batch-1 inference of one step) runs the cell once per call, and the general path
 // above then costs more in calls, copies and single-row products than in arithmetic (GRU 32 took
 // 1.9x Eigen's time per sample). recurrent_step does the step in one pass from the state to the new
-// state: r = h W_hh + b_hh for every gate as independent accumulators over h (split over the depth
-// when there are few, so that the FMA latency hides behind others), a = x W_ih + b_ih, then the cell
-// on registers. It reads only the vectors that hold units (H = 8 of a 16-float panel: one AVX2
-// vector of two), and keeps nothing for a backward pass.
+// state: a = x W_ih + b_ih first (it does not wait for h), then r = h W_hh + b_hh for every gate as
+// independent accumulators over h (split over the depth when there are few, so that the FMA
+// latency hides behind others), starting a summed gate's sum from a + b_hh, then the cell on
+// registers. It reads only the vectors that hold units (H = 8 of a 16-float panel: one AVX2 vector
+// of two), and keeps nothing for a backward pass.
+//
+// A step of a stream waits for the one before (h), so its time is the latency of that chain:
+// the product over h, then (gru) a sigmoid, an FMA, a tanh and an FMA, or (lstm) the gates, an FMA
+// and a tanh. Everything that does not depend on h (x's product, the biases) is off it.
 
 // One step from `state` (h, then c for a cell state; null: zeros) for input x (In values):
 // writes h_t to h_out and, with a cell state, c_t to c_out (padded lanes past Hidden untouched).
@@ -142,17 +149,19 @@ inline void recurrent_step(const T* x, const T* w_ih, const T* b_ih, const T* w_
     using bias_offsets = column_offsets<nv, hp, W, P, 1>;  // fan-in 1: the column itself
 
     V r[total], a[total];
+    for_each_index<total>(
+        [&](auto c) { a[c] = V::load_aligned(b_ih + bias_offsets::template at<decltype(c)::value>); });
+    accumulate_columns<In, input_offsets>(x, w_ih, a);
     for_each_index<total>([&](auto c) {
-        r[c] = V::load_aligned(b_hh + bias_offsets::template at<decltype(c)::value>);
-        a[c] = V::load_aligned(b_ih + bias_offsets::template at<decltype(c)::value>);
+        const V bias = V::load_aligned(b_hh + bias_offsets::template at<decltype(c)::value>);
+        r[c] = Cell::summed_gates[decltype(c)::value / nv] ? a[c] + bias : bias;
     });
     if (state) accumulate_columns<Hidden, hidden_offsets>(state, w_hh, r);
-    accumulate_columns<In, input_offsets>(x, w_ih, a);
 
     for_each_index<nv>([&](auto v) {
         V av[ng], rv[ng], gate[ng];
         for_each_index<ng>([&](auto g) {
-            av[g] = a[g * nv + v];
+            av[g] = Cell::summed_gates[g] ? r[g * nv + v] : a[g * nv + v];  // s: see layers/recurrent.hpp
             rv[g] = r[g * nv + v];
         });
         const V h_prev = state ? V::load_aligned(state + v * W) : V(T(0));

@@ -104,17 +104,18 @@ inline void recurrent_lanes_step(const T* x, const T* w_ih, const T* b_ih, const
             // The sums of units [u, u + Count): the gate's columns g * hp + first + u + i.
             const auto sums = [&]<std::size_t Count>(std::size_t u, std::integral_constant<std::size_t, Count>) {
                 const std::size_t column = decltype(g)::value * hp + first + u;
+                constexpr bool summed = Cell::summed_gates[decltype(g)::value];
                 V sa[Count], sr[Count];
-                for (std::size_t i = 0; i < Count; ++i) {
-                    sa[i] = V(b_ih[column + i]);
-                    sr[i] = V(b_hh[column + i]);
-                }
+                for (std::size_t i = 0; i < Count; ++i) sa[i] = V(b_ih[column + i]);
                 replay_row_sums<In, sets, Count, T>(
                     sa, xs, [&](std::size_t i, std::size_t k) { return panel_weight<In>(w_ih, column + i, k); });
+                // recurrent_step starts a summed gate's sum over h from a + b_hh.
+                for (std::size_t i = 0; i < Count; ++i)
+                    sr[i] = summed ? sa[i] + V(b_hh[column + i]) : V(b_hh[column + i]);
                 replay_row_sums<Hidden, sets, Count, T>(
                     sr, hs, [&](std::size_t i, std::size_t k) { return panel_weight<Hidden>(w_hh, column + i, k); });
                 for (std::size_t i = 0; i < Count; ++i) {
-                    a[g][u + i] = sa[i];
+                    a[g][u + i] = summed ? sr[i] : sa[i];  // s (layers/recurrent.hpp)
                     r[g][u + i] = sr[i];
                 }
             };

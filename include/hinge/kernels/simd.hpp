@@ -17,6 +17,108 @@
 
 namespace hinge {
 
+namespace detail {
+
+// Fused multiply-add, x * y + z with one rounding, and z - x * y, on any batch. xsimd 8.1 has no
+// AVX-512 kernel for fma / fnma: its generic fallback is a multiply and an add, which g++ fuses
+// again (-ffp-contract=fast) but clang 19 does not. Measured with clang on the Sapphire Rapids
+// guest: the micro-kernel's hot loop was vmulps + vaddps, and the 1024^3 training step at AVX-512
+// was 1.4-1.6x slower than Eigen's, which emits vfmadd231ps itself. So a 64-byte batch calls the
+// intrinsic; every other one goes through xsimd. Kernels use kernels::multiply_add (below) and
+// the gate functions these; none calls xsimd::fma.
+template <class T, class A>
+inline xsimd::batch<T, A> fused_multiply_add(const xsimd::batch<T, A>& x, const xsimd::batch<T, A>& y,
+                                             const xsimd::batch<T, A>& z) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, float>)
+        return _mm512_fmadd_ps(x, y, z);
+    else if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, double>)
+        return _mm512_fmadd_pd(x, y, z);
+    else
+#endif
+        return xsimd::fma(x, y, z);
+}
+
+template <class T, class A>
+inline xsimd::batch<T, A> fused_subtract_product(const xsimd::batch<T, A>& x, const xsimd::batch<T, A>& y,
+                                                 const xsimd::batch<T, A>& z) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, float>)
+        return _mm512_fnmadd_ps(x, y, z);
+    else if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, double>)
+        return _mm512_fnmadd_pd(x, y, z);
+    else
+#endif
+        return xsimd::fnma(x, y, z);
+}
+
+// The rational gate functions of recurrent cells on float batches (value_ops::gate_tanh,
+// gate_sigmoid below). They are on the critical path of a stream's step, one after another
+// (gru: sigmoid, then tanh of a value it scales; lstm: the gates, then tanh of the cell), so they
+// are written for latency: every operation that does not need the input's square runs beside
+// those that do.
+//
+// tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9 (the value rounds to +-1 beyond), P and Q of degree 4
+// with P(0) = Q(0) = 1, fitted by iteratively reweighted least squares of the relative error on
+// [0, 9] (2.2e-8 in exact arithmetic), evaluated by Estrin's scheme: no exp, no branch, one
+// quotient. xsimd's tanh (a polynomial below 0.625, an exp and a division above, chosen by a
+// branch) and an exp-based sigmoid cost far more latency; GRU 32 streamed 1.47x faster with the
+// rational tanh (docs/sequence.md).
+struct rational_tanh {
+    static constexpr float p[5] = {1.0f, 0.1338399350643158f, 0.0034990122076123953f, 2.066153501800727e-05f,
+                                   1.3420216937731766e-08f};
+    static constexpr float q[5] = {1.0f, 0.46717315912246704f, 0.02589026652276516f, 0.00032910649315454066f,
+                                   7.80488733198581e-07f};
+
+    // c0 + c1 z + c2 z^2 + c3 z^3 + c4 z^4 by Estrin's scheme: three FMAs deep after z^2.
+    template <class B>
+    static B polynomial(const float (&c)[5], B z, B z2) noexcept {
+        return fused_multiply_add(z2, fused_multiply_add(z2, B(c[4]), fused_multiply_add(z, B(c[3]), B(c[2]))),
+                                  fused_multiply_add(z, B(c[1]), B(c[0])));
+    }
+    // n / d for d >= 1. With AVX-512 a 16-float division has about 17 cycles of latency: the
+    // 14-bit reciprocal refined by one Newton step is 12 and within 1 ulp of the quotient (the
+    // functions stay within their stated accuracy; tests/layers/recurrent.cpp). With 8 floats or
+    // fewer the division is as fast (11 cycles) and exact, and the 12-bit reciprocal of AVX would
+    // not be accurate enough, so it stays a division.
+    template <class B>
+    static B quotient(B n, B d) noexcept {
+        if constexpr (sizeof(B) == 64) {
+            const B t = xsimd::reciprocal(d);
+            const B estimate = n * t;
+            const B error = fused_subtract_product(d, t, B(1.0f));  // 1 - d t, beside the estimate
+            return fused_multiply_add(estimate, error, estimate);
+        } else {
+            return n / d;
+        }
+    }
+    // x squared and clamped to the fit's range: min(x^2, bound^2) waits for one multiply where
+    // clamping x first would put two operations before it (the clamped x itself, the odd factor,
+    // is computed beside it).
+    template <class B>
+    static B tanh(B x) noexcept {
+        const B odd = xsimd::min(xsimd::max(x, B(-9.0f)), B(9.0f));
+        const B z = xsimd::min(x * x, B(81.0f));
+        const B z2 = z * z;
+        return quotient(odd * polynomial(p, z, z2), polynomial(q, z, z2));
+    }
+    // sigmoid(x) = (1 + tanh(x / 2)) / 2 = (Q(x^2 / 4) + x / 2 P(x^2 / 4)) / (2 Q(x^2 / 4)): the
+    // halving of x and the final (1 + t) / 2 are folded into the coefficients (powers of 2, so
+    // exactly), which takes two dependent operations off the critical path.
+    static constexpr float sigmoid_p[5] = {p[0] / 2, p[1] / 8, p[2] / 32, p[3] / 128, p[4] / 512};
+    static constexpr float sigmoid_q[5] = {q[0], q[1] / 4, q[2] / 16, q[3] / 64, q[4] / 256};
+    template <class B>
+    static B sigmoid(B x) noexcept {
+        const B odd = xsimd::min(xsimd::max(x, B(-18.0f)), B(18.0f));
+        const B z = xsimd::min(x * x, B(324.0f));
+        const B z2 = z * z;
+        const B q_half = polynomial(sigmoid_q, z, z2);
+        return quotient(fused_multiply_add(odd, polynomial(sigmoid_p, z, z2), q_half), q_half + q_half);
+    }
+};
+
+}  // namespace detail
+
 // where() on SIMD values: lane-wise select. Activations written as where(cond, a, b) therefore
 // run unchanged on xsimd batches.
 template <class T, class Arch>
@@ -31,29 +133,19 @@ struct value_ops<xsimd::batch<T, Arch>> {
     static batch log(const batch& x) noexcept { return xsimd::log(x); }
     static batch log1p(const batch& x) noexcept { return xsimd::log1p(x); }
     static batch tanh(const batch& x) noexcept { return xsimd::tanh(x); }
-    // The gates of recurrent cells (layers/recurrent.hpp) are on the critical path of a stream's
-    // step, one sigmoid / tanh after another, and xsimd's tanh (a polynomial below 0.625, an exp
-    // and a division above, chosen by a branch) and exp-based sigmoid cost their latency there.
-    // For float: tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9 (the value rounds to +-1 beyond), P and Q
-    // of degree 4 with P(0) = Q(0) = 1, fitted here by iteratively reweighted least squares of the
-    // relative error on [0, 9] (2.2e-8 in exact arithmetic); evaluated in float by Estrin's scheme:
-    // at most 5.6 ulp from tanh (tests/layers/recurrent.cpp checks 8), no exp, one division, and
-    // no branch. GRU 32 streamed 1.47x faster with it (docs/sequence.md). Double: xsimd's tanh.
+    // The gates of recurrent cells: on float the rational functions above, at most 5.6 ulp from
+    // tanh and 2e-7 from sigmoid (tests/layers/recurrent.cpp checks 8 ulp and 2e-7); on double
+    // xsimd's tanh, and the sigmoid from it.
     static batch gate_tanh(const batch& x) noexcept {
-        if constexpr (std::is_same_v<T, float>) {
-            const batch c = xsimd::min(xsimd::max(x, batch(-9.0f)), batch(9.0f));
-            const batch z = c * c;
-            const batch z2 = z * z;
-            const batch num = xsimd::fma(z2, xsimd::fma(z2, batch(1.3420216937731766e-08f),
-                                                        xsimd::fma(z, batch(2.066153501800727e-05f), batch(0.0034990122076123953f))),
-                                         xsimd::fma(z, batch(0.1338399350643158f), batch(1.0f)));
-            const batch den = xsimd::fma(z2, xsimd::fma(z2, batch(7.80488733198581e-07f),
-                                                        xsimd::fma(z, batch(0.00032910649315454066f), batch(0.02589026652276516f))),
-                                         xsimd::fma(z, batch(0.46717315912246704f), batch(1.0f)));
-            return c * num / den;
-        } else {
-            return xsimd::tanh(x);
-        }
+        if constexpr (std::is_same_v<T, float>) return detail::rational_tanh::tanh(x);
+        else return xsimd::tanh(x);
+    }
+    static batch gate_sigmoid(const batch& x) noexcept {
+        if constexpr (std::is_same_v<T, float>) return detail::rational_tanh::sigmoid(x);
+        else return batch(T(0.5)) + batch(T(0.5)) * xsimd::tanh(batch(T(0.5)) * x);
+    }
+    static batch multiply_add(const batch& x, const batch& y, const batch& z) noexcept {
+        return detail::fused_multiply_add(x, y, z);
     }
     static batch erf(const batch& x) noexcept { return xsimd::erf(x); }
     static batch sqrt(const batch& x) noexcept { return xsimd::sqrt(x); }
@@ -75,34 +167,16 @@ using vector = xsimd::batch<T, compiled_arch>;
 template <class T>
 inline constexpr std::size_t vector_width = vector<T>::size;
 
-// Fused multiply-add, x * y + z with one rounding, and z - x * y. xsimd 8.1 has no AVX-512
-// kernel for fma / fnma: its generic fallback is a multiply and an add, which g++ fuses again
-// (-ffp-contract=fast) but clang 19 does not. Measured with clang on the Sapphire Rapids guest:
-// the micro-kernel's hot loop was vmulps + vaddps, and the 1024^3 training step at AVX-512 was
-// 1.4-1.6x slower than Eigen's, which emits vfmadd231ps itself. So the AVX-512 case calls the
-// intrinsic; every other instruction set goes through xsimd. Kernels use these, never xsimd::fma.
+// Fused multiply-add, x * y + z with one rounding, and z - x * y (detail::fused_multiply_add
+// says why not xsimd::fma). Kernels use these, never xsimd::fma.
 template <class T>
 inline vector<T> multiply_add(const vector<T>& x, const vector<T>& y, const vector<T>& z) noexcept {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>)
-        return _mm512_fmadd_ps(x, y, z);
-    else if constexpr (std::is_same_v<T, double>)
-        return _mm512_fmadd_pd(x, y, z);
-    else
-#endif
-        return xsimd::fma(x, y, z);
+    return detail::fused_multiply_add(x, y, z);
 }
 
 template <class T>
 inline vector<T> subtract_product(const vector<T>& x, const vector<T>& y, const vector<T>& z) noexcept {
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>)
-        return _mm512_fnmadd_ps(x, y, z);
-    else if constexpr (std::is_same_v<T, double>)
-        return _mm512_fnmadd_pd(x, y, z);
-    else
-#endif
-        return xsimd::fnma(x, y, z);
+    return detail::fused_subtract_product(x, y, z);
 }
 
 // Vectors per 64-byte panel: a kernel tile is always exactly one panel wide.

@@ -9,6 +9,7 @@
 //
 // Parameters: W_ih [3H, C], W_hh [3H, H], b_ih [3H], b_hh [3H] (both biases, as PyTorch has them;
 // r and z could do with one, n cannot: b_hn sits inside the reset product). See layers/recurrent.hpp.
+#include <array>
 #include <cstddef>
 
 #include <hinge/activations/sigmoid.hpp>
@@ -24,18 +25,22 @@ struct gru : detail::recurrent_stage<gru<Hidden, Returns>, Hidden, Returns> {
     static constexpr bool has_cell_state = false;
     static constexpr bool same_pre_activation_gradients = false;  // dr_n = da_n * r
 
-    // c_prev and c are unused (gru has no cell state).
+    // r and z enter only as a + r; n reads r_n on its own (the reset gate scales it).
+    static constexpr std::array<bool, 3> summed_gates{true, true, false};
+
+    // s = (a_r + r_r, a_z + r_z, a_n); c_prev and c are unused (gru has no cell state).
     template <class V>
-    static void forward_step(const V (&a)[3], const V (&r)[3], V h_prev, V /*c_prev*/, V (&gate)[3], V& extra, V& h,
+    static void forward_step(const V (&s)[3], const V (&r)[3], V h_prev, V /*c_prev*/, V (&gate)[3], V& extra, V& h,
                              V& /*c*/) noexcept {
-        const V reset = detail::gate_sigmoid(a[0] + r[0]);
-        const V update = detail::gate_sigmoid(a[1] + r[1]);
-        const V candidate = detail::gate_tanh(a[2] + reset * r[2]);
+        const V reset = detail::gate_sigmoid(s[0]);
+        const V update = detail::gate_sigmoid(s[1]);
+        const V candidate = detail::gate_tanh(math::multiply_add(reset, r[2], s[2]));
         gate[0] = reset;
         gate[1] = update;
         gate[2] = candidate;
         extra = r[2];
-        h = candidate + update * (h_prev - candidate);
+        // h = (1 - z) n + z h_{t-1}: one FMA after n (z h_{t-1} and 1 - z are ready before it).
+        h = math::multiply_add(V(1) - update, candidate, update * h_prev);
     }
 
     // h_t = n + z (h_{t-1} - n):  dn = dh (1 - z), dz = dh (h_{t-1} - n), dh_{t-1} += dh z;

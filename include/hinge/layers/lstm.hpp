@@ -9,6 +9,7 @@
 //
 // Parameters: W_ih [4H, C], W_hh [4H, H], b_ih [4H], b_hh [4H]. The state is (h, c). See
 // layers/recurrent.hpp.
+#include <array>
 #include <cstddef>
 
 #include <hinge/activations/sigmoid.hpp>
@@ -25,18 +26,22 @@ struct lstm : detail::recurrent_stage<lstm<Hidden, Returns>, Hidden, Returns> {
     // da = dr in backward_step: the kernels keep one buffer for both.
     static constexpr bool same_pre_activation_gradients = true;
 
+    // Every gate enters only as a + r.
+    static constexpr std::array<bool, 4> summed_gates{true, true, true, true};
+
+    // s = a + r of the four gates (r is not read).
     template <class V>
-    static void forward_step(const V (&a)[4], const V (&r)[4], V /*h_prev*/, V c_prev, V (&gate)[4], V& extra, V& h,
-                             V& c) noexcept {
-        const V input = detail::gate_sigmoid(a[0] + r[0]);
-        const V forget = detail::gate_sigmoid(a[1] + r[1]);
-        const V candidate = detail::gate_tanh(a[2] + r[2]);
-        const V output = detail::gate_sigmoid(a[3] + r[3]);
+    static void forward_step(const V (&s)[4], const V (&/*r*/)[4], V /*h_prev*/, V c_prev, V (&gate)[4], V& extra,
+                             V& h, V& c) noexcept {
+        const V input = detail::gate_sigmoid(s[0]);
+        const V forget = detail::gate_sigmoid(s[1]);
+        const V candidate = detail::gate_tanh(s[2]);
+        const V output = detail::gate_sigmoid(s[3]);
         gate[0] = input;
         gate[1] = forget;
         gate[2] = candidate;
         gate[3] = output;
-        c = forget * c_prev + input * candidate;
+        c = math::multiply_add(input, candidate, forget * c_prev);
         extra = c;
         h = output * detail::gate_tanh(c);
     }

@@ -8,8 +8,13 @@
 // W_ih is [Gates * Hidden, C], W_hh is [Gates * Hidden, Hidden]). The layer's cell equations
 // combine them into the new state:
 //
-//   forward_step(a[G], r[G], h_prev, c_prev) -> gate[G] (the gate values kept for the backward
-//       pass), extra (one more kept vector: gru's r_n = W_hn h + b_hn, lstm's c_t), h_t, c_t
+//   summed_gates[G]: the gates whose pre-activation is a + r and nothing else (lstm: all four;
+//       gru: r and z, not n, which scales r_n by the reset gate). The kernels add those before
+//       the cell (a stream's step starts r's product from a, which takes an add off its
+//       critical path).
+//   forward_step(s[G], r[G], h_prev, c_prev) -> gate[G] (the gate values kept for the backward
+//       pass), extra (one more kept vector: gru's r_n = W_hn h + b_hn, lstm's c_t), h_t, c_t;
+//       s[g] is a[g] + r[g] for a summed gate (r[g] is then not read) and a[g] for the others
 //   backward_step(gate[G], extra, h_prev, c_prev, dh, dc) -> da[G] = dL/da, dr[G] = dL/dr,
 //       dh_direct (the part of dL/dh_{t-1} that does not go through W_hh), dc (in: dL/dc_t from
 //       the next step; out: dL/dc_{t-1})
@@ -86,11 +91,11 @@ enum class returns { all_steps, last_step };
 
 namespace detail {
 
-// The gate functions of the cells. tanh through math::gate_tanh: on float SIMD vectors a rational
-// approximation without exp or branch (at most 5.6 ulp; kernels/simd.hpp says why), elsewhere
-// tanh; sigmoid(x) = (1 + tanh(x / 2)) / 2 from it, at most 2e-7 from sigmoid in float: accurate
-// in absolute terms, which is what a gate needs (it scales a value), where the sigmoid activation
-// keeps full relative accuracy for the probabilities it is used for. The backward pass takes the
+// The gate functions of the cells, math::gate_tanh and math::gate_sigmoid: on float SIMD vectors
+// rational approximations without exp or branch (at most 5.6 ulp from tanh; kernels/simd.hpp says
+// why), elsewhere tanh and (1 + tanh(x / 2)) / 2. The sigmoid is within 2e-7 of sigmoid in float:
+// accurate in absolute terms, which is what a gate needs (it scales a value), where the sigmoid
+// activation keeps full relative accuracy for the probabilities it is used for. The backward pass takes the
 // derivatives from the stored gate values, y (1 - y) and 1 - y^2, as the activations do.
 template <class V>
 V gate_tanh(V x) noexcept {
@@ -98,7 +103,7 @@ V gate_tanh(V x) noexcept {
 }
 template <class V>
 V gate_sigmoid(V x) noexcept {
-    return V(0.5) + V(0.5) * math::gate_tanh(V(0.5) * x);
+    return math::gate_sigmoid(x);
 }
 
 // The stage of a recurrent Layer with Hidden units (core/stage.hpp): the shape rule (a sequence

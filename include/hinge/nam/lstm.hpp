@@ -51,13 +51,15 @@ struct fast_lstm : hinge::detail::recurrent_stage<fast_lstm<Hidden>, Hidden, ret
     static constexpr bool has_cell_state = true;
     static constexpr bool same_pre_activation_gradients = true;
 
+    static constexpr std::array<bool, 4> summed_gates = lstm<Hidden>::summed_gates;
+
     template <class V>
-    static void forward_step(const V (&a)[4], const V (&r)[4], V /*h_prev*/, V c_prev, V (&gate)[4], V& extra, V& h,
-                             V& c) noexcept {
-        gate[0] = fast_sigmoid(a[0] + r[0]);
-        gate[1] = fast_sigmoid(a[1] + r[1]);
-        gate[2] = fast_tanh::forward(a[2] + r[2]);
-        gate[3] = fast_sigmoid(a[3] + r[3]);
+    static void forward_step(const V (&s)[4], const V (&/*r*/)[4], V /*h_prev*/, V c_prev, V (&gate)[4], V& extra,
+                             V& h, V& c) noexcept {
+        gate[0] = fast_sigmoid(s[0]);
+        gate[1] = fast_sigmoid(s[1]);
+        gate[2] = fast_tanh::forward(s[2]);
+        gate[3] = fast_sigmoid(s[3]);
         c = gate[1] * c_prev + gate[0] * gate[2];
         extra = c;
         h = gate[3] * fast_tanh::forward(c);
