@@ -433,13 +433,16 @@ void compare_recurrent_kernels(std::size_t samples, bool initial_state, std::uin
         }
 
         // One step of this sequence from its starting state: the streaming kernel.
-        aligned_vector<T> state(sw, T(0)), h_out(hp, T(0)), c_out(hp, T(0));
+        // It writes h to h_out and the next state (h, c) over the state it started from, as a
+        // stream runs it.
+        aligned_vector<T> state(sw, T(0)), h_out(hp, T(0));
         std::copy_n(initial.data() + n * sw, sw, state.data());
         k::recurrent_step<Cell, In, H>(xt.data() + n * Steps * In, w_ih.data(), b_ih.data(), w_hh.data(), b_hh.data(),
-                                       initial_state ? state.data() : nullptr, h_out.data(), c_out.data());
+                                       initial_state ? state.data() : nullptr, h_out.data(), state.data());
         for (std::size_t j = 0; j < H; ++j) {
             e.add(e.step, static_cast<double>(h_out[j]), steps[0].h[j]);
-            if (lstm) e.add(e.step, static_cast<double>(c_out[j]), steps[0].c[j]);
+            e.add(e.step, static_cast<double>(state[j]), steps[0].h[j]);
+            if (lstm) e.add(e.step, static_cast<double>(state[hp + j]), steps[0].c[j]);
         }
 
         std::vector<std::vector<double>> dh(Steps, std::vector<double>(H, 0.0));

@@ -135,10 +135,14 @@ inline void recurrent_final_state(std::size_t samples, const recurrent_rows<T>& 
 // and a tanh. Everything that does not depend on h (x's product, the biases) is off it.
 
 // One step from `state` (h, then c for a cell state; null: zeros) for input x (In values):
-// writes h_t to h_out and, with a cell state, c_t to c_out (padded lanes past Hidden untouched).
+// writes h_t to h_out and, when state_out is not null, h_t then c_t there as the next step's state
+// (padded lanes past Hidden untouched). state_out may be `state`: each vector is read before it is
+// written. A stream passes its carried state, so that the next step reads h_t from where this step
+// stored it (a copy from h_out would put a second store-to-load forwarding, ~5 cycles, on the
+// chain from one step to the next).
 template <class Cell, std::size_t In, std::size_t Hidden, class T>
 inline void recurrent_step(const T* x, const T* w_ih, const T* b_ih, const T* w_hh, const T* b_hh, const T* state,
-                           T* h_out, T* c_out) noexcept {
+                           T* h_out, T* state_out) noexcept {
     using V = vector<T>;
     using G = recurrent_geometry<Cell, Hidden, T>;
     constexpr std::size_t W = V::size, P = panel_width<T>, hp = G::hp, ng = G::gates;
@@ -169,7 +173,10 @@ inline void recurrent_step(const T* x, const T* w_ih, const T* b_ih, const T* w_
         V extra, h, cell;
         Cell::forward_step(av, rv, h_prev, c_prev, gate, extra, h, cell);
         h.store_aligned(h_out + v * W);
-        if constexpr (Cell::has_cell_state) cell.store_aligned(c_out + v * W);
+        if (state_out) {
+            h.store_aligned(state_out + v * W);
+            if constexpr (Cell::has_cell_state) cell.store_aligned(state_out + hp + v * W);
+        }
     });
 }
 

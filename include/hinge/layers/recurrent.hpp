@@ -244,12 +244,13 @@ struct recurrent_stage {
         using S = typename Context::stage;
         const auto in = ctx.input();
         if constexpr (Context::single_step) {
-            // One step of one sequence (a stream): the fused step, nothing kept for backward.
-            // The cell state goes where advance_state looks for it (the extra row).
+            // One step of one sequence (a stream): the fused step, nothing kept for backward. When
+            // the pass carries state, the step writes the new h (and c) there itself, and
+            // advance_state has nothing left to do.
             kernels::recurrent_step<Layer, S::input_width, Hidden>(in.rows, ctx.parameter(weight_ih),
                                                                    ctx.parameter(bias_ih), ctx.parameter(weight_hh),
                                                                    ctx.parameter(bias_hh), ctx.state(), ctx.output(),
-                                                                   ctx.buffer(extra_values));
+                                                                   ctx.state());
         } else {
             kernels::recurrent_forward<Layer, S::input_width, Hidden, S::input_positions, Returns == returns::all_steps>(
                 ctx.samples(), in.rows, in.stride, ctx.parameter(weight_ih), ctx.parameter(bias_ih),
@@ -296,8 +297,9 @@ struct recurrent_stage {
     template <class Context>
     static void advance_state(const Context& ctx) noexcept {
         using S = typename Context::stage;
-        kernels::recurrent_final_state<Layer, Hidden, S::input_positions, Returns == returns::all_steps>(
-            ctx.samples(), rows_of(ctx), ctx.stored_state(), Context::state_stride);
+        if constexpr (!Context::single_step)  // the one-step path of forward wrote it
+            kernels::recurrent_final_state<Layer, Hidden, S::input_positions, Returns == returns::all_steps>(
+                ctx.samples(), rows_of(ctx), ctx.stored_state(), Context::state_stride);
     }
 };
 
