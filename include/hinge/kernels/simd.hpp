@@ -62,8 +62,8 @@ inline xsimd::batch<T, A> fused_subtract_product(const xsimd::batch<T, A>& x, co
 // with P(0) = Q(0) = 1, fitted by iteratively reweighted least squares of the relative error on
 // [0, 9] (2.2e-8 in exact arithmetic), evaluated by Estrin's scheme: no exp, no branch, one
 // quotient. xsimd's tanh (a polynomial below 0.625, an exp and a division above, chosen by a
-// branch) and an exp-based sigmoid cost far more latency; GRU 32 streamed 1.47x faster with the
-// rational tanh (docs/sequence.md).
+// branch) and an exp-based sigmoid cost far more latency (20-35 % of a GRU step when the rational
+// tanh replaced them; docs/history/performance-log.md).
 struct rational_tanh {
     static constexpr float p[5] = {1.0f, 0.1338399350643158f, 0.0034990122076123953f, 2.066153501800727e-05f,
                                    1.3420216937731766e-08f};

@@ -95,8 +95,8 @@ namespace detail {
 // rational approximations without exp or branch (at most 5.6 ulp from tanh; kernels/simd.hpp says
 // why), elsewhere tanh and (1 + tanh(x / 2)) / 2. The sigmoid is within 2e-7 of sigmoid in float:
 // accurate in absolute terms, which is what a gate needs (it scales a value), where the sigmoid
-// activation keeps full relative accuracy for the probabilities it is used for. The backward pass takes the
-// derivatives from the stored gate values, y (1 - y) and 1 - y^2, as the activations do.
+// activation keeps full relative accuracy for the probabilities it is used for. The backward pass
+// takes the derivatives from the stored gate values, y (1 - y) and 1 - y^2, as the activations do.
 template <class V>
 V gate_tanh(V x) noexcept {
     return math::gate_tanh(x);
